@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host tests: the userspace tool and the shared format code (cargo test,
+# formatting, clippy), and a short fuzz run. Counts go to $RESULTS_FILE as
+# "passed failed skipped" when it is set.
+
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOOL=$TOP/tools/bootcache
+FORMAT=$TOP/drivers/block/bootcache/format.rs
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0 failed=0 skipped=0
+
+# check NAME COMMAND...: one pass/fail check.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		printf 'ok: %s\n' "$name"
+	else
+		failed=$((failed + 1))
+		printf 'FAILED: %s\n' "$name"
+	fi
+}
+
+if [ ! -f "$TOOL/Cargo.toml" ]; then
+	echo "host: no tools/bootcache yet, nothing to test"
+else
+	# cargo test: count the individual tests it ran.
+	if cargo test --manifest-path "$TOOL/Cargo.toml" 2>&1 | tee "$log"; then :; fi
+	counts=$(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$log" |
+		awk '{p += $1; f += $2; s += $3} END {print p + 0, f + 0, s + 0}')
+	read -r p f s <<<"$counts"
+	if [ "$p" = 0 ] && [ "$f" = 0 ]; then
+		echo "FAILED: cargo test ran no tests (build error?)"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	check "cargo fmt --check" cargo fmt --manifest-path "$TOOL/Cargo.toml" --check
+	if [ -f "$FORMAT" ]; then
+		check "rustfmt --check format.rs" rustfmt --check --edition 2021 "$FORMAT"
+	fi
+	check "cargo clippy -D warnings" cargo clippy --quiet --manifest-path "$TOOL/Cargo.toml" \
+		--all-targets -- -D warnings
+	if [ -x "$TOOL/fuzz/run.sh" ]; then
+		check "short fuzz run" "$TOOL/fuzz/run.sh" "${FUZZ_SHORT_SECONDS:-20}"
+	fi
+fi
+
+printf 'host: %d passed, %d failed, %d skipped\n' $passed $failed $skipped
+[ -z "${RESULTS_FILE:-}" ] || echo "$passed $failed $skipped" >"$RESULTS_FILE"
+[ $failed -eq 0 ]

@@ -1,0 +1,156 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel in QEMU (TCG), run KUnit and the bootcache kselftests in it,
+# and summarise the results. See usage() below.
+
+set -uo pipefail
+
+SELF_DIR=$(cd "$(dirname "$0")" && pwd)
+KERNEL=
+KSRC=
+OUT=out/vm
+TIMEOUT=300
+MEM=512
+APPEND=
+EXTRA_TESTS=
+DISK_MIB=64
+
+usage() {
+	cat <<EOF
+Usage: $0 -k BZIMAGE -K KERNEL_SOURCE [options]
+
+Builds a busybox initramfs holding the installed bootcache kselftests, makes
+disk images with known content, boots BZIMAGE in QEMU under TCG with those
+disks on virtio and a serial console, and checks the run:
+
+  - KUnit's KTAP (from the kernel log) and the kselftests' TAP (from the
+    second serial port) are parsed; every plan must be met;
+  - the kernel log must show no oops, BUG, WARNING, panic, KASAN, lockdep,
+    kmemleak or hung-task report;
+  - the guest's own verdict comes back as QEMU's exit status through the
+    isa-debug-exit device, and the run must end within the time limit.
+
+It prints "N passed, N failed, N skipped" last and exits non-zero when
+anything failed.
+
+Options:
+  -k BZIMAGE   kernel to boot
+  -K DIR       kernel source tree with bootcache applied (for the selftests)
+  -o DIR       work and log directory (default: $OUT)
+  -t SECONDS   time limit for the VM (default: $TIMEOUT)
+  -m MIB       guest memory (default: $MEM)
+  -a ARGS      extra kernel command line arguments
+  -x DIR       extra test scripts to install and run beside the kselftests
+               (used to check that the harness catches failures)
+  -h           this help
+
+Logs: DIR/console.log (kernel console, KUnit), DIR/kselftest.log (TAP).
+EOF
+}
+
+die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 2; }
+
+while getopts "k:K:o:t:m:a:x:h" opt; do
+	case $opt in
+	k) KERNEL=$OPTARG ;;
+	K) KSRC=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	t) TIMEOUT=$OPTARG ;;
+	m) MEM=$OPTARG ;;
+	a) APPEND=$OPTARG ;;
+	x) EXTRA_TESTS=$OPTARG ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+[ -f "$KERNEL" ] || die "no kernel image '$KERNEL' (-k)"
+[ -d "$KSRC/tools/testing/selftests" ] || die "no kernel source '$KSRC' (-K)"
+BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || die "busybox is missing (Debian package busybox-static)"
+
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+ROOT=$OUT/initramfs
+CONSOLE=$OUT/console.log
+KTAP=$OUT/kselftest.log
+
+# Disk images: a deterministic pseudo-random pattern, and the MD5 of every MiB
+# for the guest to compare with what it reads.
+make_disk() {
+	local img=$1 seed=$2
+	python3 - "$img" "$seed" "$DISK_MIB" "$ROOT/selftests/bootcache/vmdata/$(basename "$img" .img).md5" <<'EOF'
+import hashlib, random, sys
+img, seed, mib, sums = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rng = random.Random(seed)
+with open(img, "wb") as f, open(sums, "w") as s:
+    for i in range(mib):
+        chunk = bytearray(rng.randbytes(1 << 20))
+        # Each 4 KiB block starts with its own label, so a read from the
+        # wrong place can never match by accident.
+        for b in range(0, 1 << 20, 4096):
+            label = b"bootcache seed %d block %d\n" % (seed, (i << 20 | b) >> 12)
+            chunk[b:b + len(label)] = label
+        f.write(chunk)
+        s.write("%d %s\n" % (i, hashlib.md5(chunk).hexdigest()))
+EOF
+}
+
+echo "  VM       initramfs and disks in $OUT"
+rm -rf "$ROOT"
+mkdir -p "$ROOT"/{bin,usr/bin,selftests}
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+install -m 755 "$SELF_DIR/vm/init" "$ROOT/init"
+install -m 755 "$SELF_DIR/vm/timeout" "$ROOT/usr/bin/timeout"
+if ! make -s -C "$KSRC/tools/testing/selftests" TARGETS=bootcache \
+	INSTALL_PATH="$ROOT/selftests" install >"$OUT/install.log" 2>&1; then
+	cat "$OUT/install.log" >&2
+	die "installing the kselftests failed"
+fi
+if [ -n "$EXTRA_TESTS" ]; then
+	for t in "$EXTRA_TESTS"/*.sh; do
+		install -m 755 "$t" "$ROOT/selftests/bootcache/"
+		echo "bootcache:$(basename "$t")" >>"$ROOT/selftests/kselftest-list.txt"
+	done
+fi
+mkdir -p "$ROOT/selftests/bootcache/vmdata"
+make_disk "$OUT/disk0.img" 1 || die "making the test disk failed"
+cat >"$ROOT/vm.env" <<EOF
+export BOOTCACHE_TEST_DISK=/dev/vda
+export BOOTCACHE_TEST_DISK_SUMS=/selftests/bootcache/vmdata/disk0.md5
+EOF
+(cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
+	die "making the initramfs failed"
+
+echo "  VM       booting $KERNEL (time limit ${TIMEOUT} s)"
+rm -f "$CONSOLE" "$KTAP"
+start=$(date +%s.%N)
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
+	-nodefaults -no-reboot -display none -monitor none \
+	-machine pc -accel tcg -cpu max -smp 1 -m "$MEM" \
+	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 rdinit=/init $APPEND" \
+	-serial "file:$CONSOLE" -serial "file:$KTAP" \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
+	</dev/null >"$OUT/qemu.log" 2>&1
+rc=$?
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+printf '  VM       exited with status %d after %.1f s\n' "$rc" "$secs"
+
+extra=()
+verdict=0
+case $rc in
+1) ;; # isa-debug-exit: guest verdict 0, all passed.
+3) verdict=1 ;;
+124 | 137) extra+=("the VM did not finish within ${TIMEOUT} s (hang?); last console lines:")
+	tail -n 20 "$CONSOLE" | sed 's/^/    /' ;;
+0) extra+=("the VM stopped without a verdict (kernel panic or reboot)") ;;
+*) extra+=("QEMU failed with status $rc: $(head -c 500 "$OUT/qemu.log")") ;;
+esac
+
+args=(--console "$CONSOLE" --kselftest "$KTAP" --guest-verdict "$verdict")
+[ -z "${RESULTS_FILE:-}" ] || args+=(--counts "$RESULTS_FILE")
+for e in "${extra[@]}"; do args+=(--extra-failure "$e"); done
+sed 's/\r$//' "$KTAP" | grep -v '^bootcache-vm:' | sed 's/^/  | /'
+python3 "$SELF_DIR/ktap_summary.py" "${args[@]}"
