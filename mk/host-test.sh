@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host tests: the userspace tool and the shared format code (cargo test,
-# formatting, clippy), and a short fuzz run. Counts go to $RESULTS_FILE as
+# Host tests: the VM harness's result parser, the userspace tool and the
+# shared format code (cargo test, formatting, clippy), and a short fuzz run. Counts go to $RESULTS_FILE as
 # "passed failed skipped" when it is set.
 
 set -uo pipefail
@@ -26,6 +26,13 @@ check() {
 		printf 'FAILED: %s\n' "$name"
 	fi
 }
+
+# The VM harness's result parser: it must catch what it claims to catch.
+python3 "$TOP/tools/testing/selftests/bootcache/ktap_summary_test.py" >"$log" 2>&1
+cat "$log"
+passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
+failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
+grep -q '^OK' "$log" || { grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1)); }
 
 if [ ! -f "$TOOL/Cargo.toml" ]; then
 	echo "host: no tools/bootcache yet, nothing to test"

@@ -50,9 +50,13 @@ apply_patch() {
 	if ! out=$(patch -d "$tree" -p1 --batch --forward --no-backup-if-mismatch \
 			--reject-file=- <"$p" 2>&1); then
 		local files
-		files=$(printf '%s\n' "$out" | sed -n 's/^patching file //p' | tr '\n' ' ')
+		# The files whose hunks failed: the "patching file" line before
+		# each failure report.
+		files=$(printf '%s\n' "$out" | awk '
+			/^patching file / { f = $3 }
+			/FAILED|can.t find file|No such file|malformed/ { if (f != "" && !seen[f]++) printf "%s ", f }')
 		printf '%s\n' "$out" | sed 's/^/    /' >&2
-		die "patch ${p#"$TOP"/} does not apply to: ${files:-$(patch_targets "$p" | tr '\n' ' ')}"
+		die "patch ${p#"$TOP"/} does not apply to ${files:-$(patch_targets "$p" | tr '\n' ' ')}"
 	fi
 }
 

@@ -285,11 +285,7 @@ unsafe impl<T: Send + Sync> Sync for Dir<T> {}
 
 impl<T: Send + Sync> Dir<T> {
     /// Creates `/sys/kernel/<name>/` holding `data`, with the files `attrs`.
-    pub fn new_in_kernel(
-        name: &CStr,
-        data: T,
-        attrs: &'static [Attribute<T>],
-    ) -> Result<Self> {
+    pub fn new_in_kernel(name: &CStr, data: T, attrs: &'static [Attribute<T>]) -> Result<Self> {
         // SAFETY: `kernel_kobj` is set up at boot, before any initcall that
         // could call this, and never changes afterwards.
         let parent = unsafe { bindings::kernel_kobj };

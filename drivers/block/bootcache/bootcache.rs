@@ -24,7 +24,7 @@ module! {
     license: "GPL",
 }
 
-/// The state behind `/sys/kernel/bootcache/`.
+/// The state behind `/sys/kernel/bootcache/` (none yet).
 struct Control;
 
 fn show_version(_: &Control, buf: &mut ShowBuf<'_>) -> Result {

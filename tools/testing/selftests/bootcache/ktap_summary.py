@@ -45,6 +45,8 @@ class Block:
         self.skip = skip
         self.seen = 0
         self.failed = 0
+        # Failures found in this block, named once the parent is known.
+        self.failures = []
 
 
 class Tally:
@@ -99,71 +101,95 @@ def tap_kind(text):
 
 
 def parse(lines, source, hash_nesting, names):
+    """Count the leaf results of one TAP/KTAP stream.
+
+    A result with subtests is not counted itself: its subtests are. A
+    failure is named by its path, "parent: child".
+    """
     tally = Tally(source)
+    top = Block(0, False)
     blocks = {}
-    # Names of the enclosing results are only known after their children; a
-    # child's path uses the plan's depth.
+
+    def owner(depth):
+        # The block a result at this depth belongs to (the top if none).
+        return blocks.get(depth, top)
+
+    def fail(block, what):
+        block.failed += 1
+        block.failures.append(what)
+
     for depth, text in tap_lines(lines, hash_nesting):
         tally.found = True
         kind = tap_kind(text)
         if kind == "version":
             # A new document at this depth ends any open deeper blocks.
-            for d in [d for d in blocks if d >= depth]:
-                close(tally, blocks.pop(d), f"{source} (depth {d})")
+            for d in sorted([d for d in blocks if d >= depth], reverse=True):
+                child = blocks.pop(d)
+                close(child, source)
+                parent = owner(d - 1)
+                parent.failed += child.failed
+                parent.failures += child.failures
         elif kind == "plan":
             m = PLAN.match(text)
             skip = bool(m.group(2) and m.group(2).upper().startswith("SKIP"))
             blocks[depth] = Block(int(m.group(1)), skip)
         elif kind == "bail":
-            tally.fail(f"{source}: {text}")
+            fail(owner(depth), text)
         elif kind == "result":
             m = RESULT.match(text)
             ok = m.group(1) == "ok"
             name = m.group(3) or f"test {m.group(2)}"
             directive = m.group(4) or ""
-            block = blocks.get(depth)
-            if block is not None:
-                block.seen += 1
+            skipped = directive.upper().startswith("SKIP")
+            block = owner(depth)
+            block.seen += 1
+            # Close the deeper blocks: they are this result's subtests.
             child = None
             for d in sorted([d for d in blocks if d > depth], reverse=True):
                 b = blocks.pop(d)
-                if d == depth + 1:
-                    child = b
-                else:
-                    close(tally, b, name)
-            has_children = child is not None and child.seen > 0
-            if child is not None:
-                close(tally, child, name)
-            if has_children:
-                # The children were counted; a failing parent whose children
-                # all passed still failed (a crash, a non-zero exit).
-                if not ok and child.failed == 0 and "SKIP" not in directive.upper():
-                    tally.fail(f"{name} (failed after its subtests passed)")
-                    if block is not None:
-                        block.failed += 1
-                elif child.failed and block is not None:
-                    block.failed += child.failed
+                close(b, name)
+                if child is not None:
+                    b.failed += child.failed
+                    b.failures += child.failures
+                child = b
+            if child is not None and child.seen > 0:
+                block.failed += child.failed
+                block.failures += [f"{name}: {w}" for w in child.failures]
+                # A failing parent whose subtests all passed still failed (a
+                # crash, a non-zero exit).
+                if not ok and not skipped and child.failed == 0:
+                    fail(block, f"{name}: failed after its subtests passed ({directive})")
                 continue
-            if directive.upper().startswith("SKIP"):
+            if child is not None and child.failed:
+                block.failed += child.failed
+                block.failures += [f"{name}: {w}" for w in child.failures]
+            if skipped:
                 tally.skipped += 1
             elif ok:
                 tally.passed += 1
             else:
-                tally.fail(name)
-                if block is not None:
-                    block.failed += 1
+                fail(block, name)
             if names is not None:
                 names.append((source, name, ok, directive))
     for d in sorted(blocks, reverse=True):
-        close(tally, blocks.pop(d), f"{source} (unfinished)")
+        child = blocks.pop(d)
+        close(child, "unfinished")
+        parent = owner(d - 1)
+        parent.failed += child.failed
+        prefix = "(unfinished) " if d > 0 else ""
+        parent.failures += [prefix + w for w in child.failures]
+    close(top, source)
+    tally.failed += top.failed
+    tally.failures += top.failures
     return tally
 
 
-def close(tally, block, name):
+def close(block, name):
+    """Count the results a block's plan promised but did not get."""
     if block.seen < block.planned:
         missing = block.planned - block.seen
-        tally.fail(f"{name}: {missing} of {block.planned} planned results missing")
         block.failed += 1
+        block.failures.append(f"{missing} of {block.planned} planned results missing")
 
 
 def kunit_lines(console):
