@@ -32,7 +32,7 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test vm test demo fuzz clean distclean
+	configs-check host-test vm test bench-filter demo fuzz clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -44,6 +44,7 @@ help:
 	@echo '  make vm              boot the test kernel in QEMU and run KUnit and the kselftests'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
+	@echo '  make bench-filter    IOPS on null_blk with and without a bio filter (benchmark)'
 	@echo '  make clippy          lint the Rust code with CLIPPY=1'
 	@echo '  make rustfmtcheck    check the Rust formatting (kernel and tool)'
 	@echo '  make checkpatch      run scripts/checkpatch.pl on the C and patches'
@@ -94,6 +95,12 @@ vm: kernel
 
 test:
 	@mk/test.sh
+
+# Benchmark of the bio filter's cost (prints IOPS; not a test).
+bench-filter: kernel
+	@$(SELFTESTS)/vmtest.sh -k $(KBUILD)/arch/x86/boot/bzImage -K $(KSRC) -o $(OUT)/vm-bench \
+		-x $(SELFTESTS)/bench -t 900 >$(OUT)/vm-bench.log 2>&1 || { cat $(OUT)/vm-bench.log; exit 1; }
+	@sed -n 's/^# bench: /  /p' $(OUT)/vm-bench/kselftest.log
 
 demo:
 	@echo 'make demo: the demo (a real Debian boot with and without bootcache) is not built yet.' >&2

@@ -79,6 +79,7 @@ KTAP=$OUT/kselftest.log
 # for the guest to compare with what it reads.
 make_disk() {
 	local img=$1 seed=$2
+	# Rebuilt every run: a few hundred milliseconds, and never stale.
 	python3 - "$img" "$seed" "$DISK_MIB" "$ROOT/selftests/bootcache/vmdata/$(basename "$img" .img).md5" <<'EOF'
 import hashlib, random, sys
 img, seed, mib, sums = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -113,11 +114,20 @@ if [ -n "$EXTRA_TESTS" ]; then
 		echo "bootcache:$(basename "$t")" >>"$ROOT/selftests/kselftest-list.txt"
 	done
 fi
+# Static helper programs (benchmarks) for the guest, which has no libc.
+mkdir -p "$ROOT/usr/local/bin"
+for c in "$SELF_DIR"/bench/*.c; do
+	gcc -static -O2 -Wall -o "$ROOT/usr/local/bin/$(basename "$c" .c)" "$c" ||
+		die "building $c failed"
+done
 mkdir -p "$ROOT/selftests/bootcache/vmdata"
 make_disk "$OUT/disk0.img" 1 || die "making the test disk failed"
+make_disk "$OUT/disk1.img" 2 || die "making the spare test disk failed"
 cat >"$ROOT/vm.env" <<EOF
 export BOOTCACHE_TEST_DISK=/dev/vda
 export BOOTCACHE_TEST_DISK_SUMS=/selftests/bootcache/vmdata/disk0.md5
+export BOOTCACHE_TEST_DISK2=/dev/vdb
+export BOOTCACHE_TEST_DISK2_SUMS=/selftests/bootcache/vmdata/disk1.md5
 EOF
 (cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
 	die "making the initramfs failed"
@@ -133,6 +143,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-serial "file:$CONSOLE" -serial "file:$KTAP" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
+	-drive "file=$OUT/disk1.img,if=virtio,format=raw,snapshot=on" \
 	</dev/null >"$OUT/qemu.log" 2>&1
 rc=$?
 secs=$(echo "$(date +%s.%N) - $start" | bc)

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Block device bio filter: lets one driver see, complete, or take over every
+ * bio submitted to a disk.
+ *
+ * See Documentation/block/blk-filter.rst for the rules.
+ */
+#ifndef __LINUX_BLK_FILTER_H
+#define __LINUX_BLK_FILTER_H
+
+#include <linux/blk_types.h>
+#include <linux/jump_label.h>
+
+struct gendisk;
+struct blk_filter;
+
+/**
+ * enum blk_filter_result - what a filter did with a bio
+ * @BLK_FILTER_PASS: the bio continues down the submit path as if no filter
+ *	were attached.
+ * @BLK_FILTER_CONSUMED: the filter owns the bio now. It has completed it
+ *	with bio_endio(), or it will complete it or hand it back with
+ *	blk_filter_resubmit_bio() later.
+ */
+enum blk_filter_result {
+	BLK_FILTER_PASS,
+	BLK_FILTER_CONSUMED,
+};
+
+/**
+ * struct blk_filter_ops - the callbacks of a bio filter
+ * @submit_bio: called once for every bio submitted to the disk (any
+ *	partition), after partition remapping and before throttling, in the
+ *	submitter's context: process context, possibly inside a stacking
+ *	driver's ->submit_bio() (then bios submitted here are dispatched only
+ *	after that returns). Must not sleep when the bio has %REQ_NOWAIT set,
+ *	and should not sleep for long otherwise; allocations must not recurse
+ *	into I/O (%GFP_NOIO, or %GFP_NOWAIT for %REQ_NOWAIT). Must not submit
+ *	bios and then wait for them, and must not call blk_filter_attach() or
+ *	blk_filter_detach(). filter->disk is valid while it runs.
+ * @disk_gone: called once when the disk is being deleted, after the filter
+ *	has been detached (filter->disk is %NULL again) and no call to
+ *	@submit_bio is running or can start. Before it returns, the filter must
+ *	complete or resubmit every bio it still owns. Called in process context
+ *	with the filter lock held: it may sleep but must not call
+ *	blk_filter_attach() or blk_filter_detach(), nor wait for a task that
+ *	does. Optional.
+ */
+struct blk_filter_ops {
+	enum blk_filter_result (*submit_bio)(struct blk_filter *filter,
+					     struct bio *bio);
+	void (*disk_gone)(struct blk_filter *filter);
+};
+
+/**
+ * struct blk_filter - a bio filter, embedded in its owner's structure
+ * @ops: the callbacks; set by the owner before blk_filter_attach().
+ * @disk: the disk the filter is attached to, or %NULL; owned by the filter
+ *	core. The owner initialises it to %NULL and otherwise only reads it.
+ */
+struct blk_filter {
+	const struct blk_filter_ops *ops;
+	struct gendisk *disk;
+};
+
+#ifdef CONFIG_BLK_FILTER
+
+DECLARE_STATIC_KEY_FALSE(blk_filter_active);
+
+int blk_filter_attach(struct gendisk *disk, struct blk_filter *filter);
+void blk_filter_detach(struct blk_filter *filter);
+void blk_filter_resubmit_bio(struct bio *bio);
+void blk_filter_submit_own_bio(struct bio *bio);
+
+bool __blk_filter_bio(struct bio *bio);
+void blk_filter_disk_gone(struct gendisk *disk);
+
+/**
+ * blk_filter_bio - offer a bio to the disk's filter
+ * @bio: the bio being submitted
+ *
+ * Called by submit_bio_noacct(). While no filter is attached anywhere this
+ * is one patched-out branch.
+ *
+ * Context: process context, from submit_bio_noacct().
+ * Return: %true if the filter took the bio (the caller must not touch it),
+ * %false if the bio continues down the submit path.
+ */
+static inline bool blk_filter_bio(struct bio *bio)
+{
+	if (static_branch_unlikely(&blk_filter_active))
+		return __blk_filter_bio(bio);
+	return false;
+}
+
+#else /* CONFIG_BLK_FILTER */
+
+static inline bool blk_filter_bio(struct bio *bio)
+{
+	return false;
+}
+
+static inline void blk_filter_disk_gone(struct gendisk *disk)
+{
+}
+
+#endif /* CONFIG_BLK_FILTER */
+
+#endif /* __LINUX_BLK_FILTER_H */
