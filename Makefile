@@ -100,7 +100,7 @@ test:
 bench-filter: kernel
 	@$(SELFTESTS)/vmtest.sh -k $(KBUILD)/arch/x86/boot/bzImage -K $(KSRC) -o $(OUT)/vm-bench \
 		-x $(SELFTESTS)/bench -t 900 >$(OUT)/vm-bench.log 2>&1 || { cat $(OUT)/vm-bench.log; exit 1; }
-	@sed -n 's/^# bench: /  /p' $(OUT)/vm-bench/kselftest.log
+	@sed -n 's/^# # bench: /  /p' $(OUT)/vm-bench/kselftest.log
 
 demo:
 	@echo 'make demo: the demo (a real Debian boot with and without bootcache) is not built yet.' >&2

@@ -10,7 +10,8 @@
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
 S=/sys/kernel/rust_blk_filter
-SECS=${BENCH_SECONDS:-10}
+SECS=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 cfg=/sys/kernel/config/nullb
 ktap_print_header
 grep -q configfs /proc/mounts || mount -t configfs none /sys/kernel/config
@@ -23,7 +24,7 @@ ktap_set_plan 1
 mknull() {
 	mkdir "$cfg/$1"
 	echo 1 >"$cfg/$1/memory_backed"
-	echo 1024 >"$cfg/$1/size"
+	echo 128 >"$cfg/$1/size"
 	echo 1 >"$cfg/$1/power"
 	# null_blk names a disk made through configfs after its directory.
 	echo "$1"
@@ -31,19 +32,28 @@ mknull() {
 a=$(mknull bench_a)
 b=$(mknull bench_b)
 # Fill the disk once so reads hit allocated memory.
-dd if=/dev/zero of=/dev/$a bs=1048576 count=1024 oflag=direct 2>/dev/null
+dd if=/dev/zero of=/dev/$a bs=1048576 count=128 oflag=direct 2>/dev/null
 
 run() { randread /dev/$a "$SECS"; }
+median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 run >/dev/null # warm up
-none=$(run)
-echo "$b" >"$S/attach"
-other=$(run)
-echo 1 >"$S/detach"
-echo "$a" >"$S/attach"
-this=$(run)
-echo 1 >"$S/detach"
+none= other= this=
+# Interleave the three cases so drift in the emulator hits them alike.
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+	none="$none $(run)"
+	echo "$b" >"$S/attach"
+	other="$other $(run)"
+	echo 1 >"$S/detach"
+	echo "$a" >"$S/attach"
+	this="$this $(run)"
+	echo 1 >"$S/detach"
+	i=$((i + 1))
+done
+ktap_print_msg "bench: rounds (IOPS): none:$none; other disk:$other; this disk:$this"
+none=$(echo $none | median) other=$(echo $other | median) this=$(echo $this | median)
 
-ktap_print_msg "bench: random 4 KiB O_DIRECT reads on /dev/$a (null_blk, memory backed), $SECS s each"
+ktap_print_msg "bench: random 4 KiB O_DIRECT reads on /dev/$a (null_blk, memory backed), median of $ROUNDS runs of $SECS s"
 ktap_print_msg "bench: no filter anywhere:      $none IOPS"
 ktap_print_msg "bench: filter on another disk: $other IOPS ($(awk "BEGIN{printf \"%.3f\", $other/$none}") x)"
 ktap_print_msg "bench: filter on this disk:    $this IOPS ($(awk "BEGIN{printf \"%.3f\", $this/$none}") x)"
