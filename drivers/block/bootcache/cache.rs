@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cache of one disk: its extents, the state of every sector in them, the
+//! pages holding their data, and the decisions made on each bio.
+//!
+//! This module is pure logic: it allocates through `crate::compat` and
+//! touches pages only through [`CachePage`], so the host compiles it too and
+//! checks it against a model (`tools/bootcache/tests/engine.rs`).
+//!
+//! Offsets and lengths here are bytes from the start of the disk, multiples
+//! of [`SECTOR`]. Every cached sector is in one of four states:
+//!
+//! - `Expected`: read-ahead will bring it; a read of it may wait.
+//! - `Present`: its data is in the cache; a read of it is served from there.
+//! - `Consumed`: it was served once; its data is gone, later reads go to the
+//!   disk (the boot reads a block once, as the kext assumed).
+//! - `Invalid`: a write, a failed read-ahead or a jettison made the cache
+//!   unable to serve it, for good.
+//!
+//! Only read-ahead turns `Expected` into `Present`; nothing leaves `Invalid`.
+//! That is the whole of the cache's consistency argument: a write makes its
+//! sectors `Invalid` before it goes to the disk, so data read before the write
+//! (even by a read-ahead still in flight) can never be served after it.
+
+use crate::compat::{self, AllocError, Vec};
+
+/// Bytes in a sector: the unit of sector state.
+pub const SECTOR: u64 = 512;
+/// Bytes in a cache page.
+pub const PAGE: u64 = 4096;
+const SECTORS_PER_PAGE: u64 = PAGE / SECTOR;
+
+/// The state of one cached sector.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum SectorState {
+    /// Read-ahead will bring it.
+    Expected = 0,
+    /// Its data is in the cache.
+    Present = 1,
+    /// Served once; its data is freed.
+    Consumed = 2,
+    /// Never to be served.
+    Invalid = 3,
+}
+
+impl SectorState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => SectorState::Expected,
+            1 => SectorState::Present,
+            2 => SectorState::Consumed,
+            _ => SectorState::Invalid,
+        }
+    }
+}
+
+/// A page of cached data, as the cache needs it.
+pub trait CachePage {
+    /// Copies `dst.len()` bytes from `offset` in the page into `dst`.
+    fn read(&self, offset: usize, dst: &mut [u8]);
+}
+
+/// One extent of the cache.
+pub struct Extent<P> {
+    /// First byte on the disk.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The batch it belongs to: lower batches are read ahead first.
+    pub batch: u8,
+    /// Read ahead only when nothing else is pending.
+    pub low_priority: bool,
+    /// Index of the playlist volume it came from.
+    pub volume: u16,
+    states: Vec<u8>,
+    pages: Vec<Option<P>>,
+}
+
+impl<P: CachePage> Extent<P> {
+    /// Makes an extent whose sectors are all `Expected`.
+    pub fn new(
+        start: u64,
+        len: u64,
+        batch: u8,
+        low_priority: bool,
+        volume: u16,
+    ) -> Result<Self, AllocError> {
+        let sectors = (len / SECTOR) as usize;
+        let pages = len.div_ceil(PAGE) as usize;
+        let mut states = compat::with_capacity(sectors)?;
+        for _ in 0..sectors {
+            compat::push(&mut states, SectorState::Expected as u8)?;
+        }
+        let mut slots = compat::with_capacity(pages)?;
+        for _ in 0..pages {
+            compat::push(&mut slots, None)?;
+        }
+        Ok(Self {
+            start,
+            len,
+            batch,
+            low_priority,
+            volume,
+            states,
+            pages: slots,
+        })
+    }
+
+    /// Returns the end (exclusive).
+    pub fn end(&self) -> u64 {
+        self.start + self.len
+    }
+
+    /// Returns the state of the sector at `offset` from the extent's start.
+    pub fn state(&self, offset: u64) -> SectorState {
+        SectorState::from_u8(
+            self.states
+                .get((offset / SECTOR) as usize)
+                .copied()
+                .unwrap_or(3),
+        )
+    }
+
+    fn set(&mut self, sector: usize, s: SectorState) {
+        if let Some(v) = self.states.get_mut(sector) {
+            *v = s as u8;
+        }
+    }
+
+    /// Frees the page holding sector `sector` if none of its sectors can be
+    /// served any more. Returns the bytes freed.
+    fn maybe_free_page(&mut self, page: usize) -> u64 {
+        let first = page * SECTORS_PER_PAGE as usize;
+        let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
+        let live = self.states.get(first..last).map_or(false, |s| {
+            s.iter().any(|&v| {
+                v == SectorState::Present as u8 || v == SectorState::Expected as u8
+            })
+        });
+        if live {
+            return 0;
+        }
+        match self.pages.get_mut(page).and_then(|p| p.take()) {
+            Some(_) => PAGE,
+            None => 0,
+        }
+    }
+
+    /// Returns the next run of `Expected` sectors at or after `from` (an
+    /// offset in the extent), at most `max` bytes, as (offset, length), both
+    /// page aligned within the extent except at its end.
+    pub fn next_expected(&self, from: u64, max: u64) -> Option<(u64, u64)> {
+        let mut page = (from / PAGE) as usize;
+        let npages = self.pages.len();
+        // First page holding an Expected sector.
+        while page < npages && !self.page_has(page, SectorState::Expected) {
+            page += 1;
+        }
+        if page >= npages {
+            return None;
+        }
+        let first = page;
+        let limit = (max / PAGE).max(1) as usize;
+        while page < npages && page - first < limit && self.page_has(page, SectorState::Expected) {
+            page += 1;
+        }
+        let off = first as u64 * PAGE;
+        let end = (page as u64 * PAGE).min(self.len);
+        Some((off, end - off))
+    }
+
+    /// Sets the sectors of `[off, off + n)` (in the extent) to `s`, which
+    /// must be `Consumed` or `Invalid`, and frees emptied pages. Returns the
+    /// bytes freed.
+    fn set_range(&mut self, off: u64, n: u64, s: SectorState) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        for sector in off / SECTOR..(off + n) / SECTOR {
+            self.set(sector as usize, s);
+        }
+        let mut freed = 0;
+        for page in (off / PAGE) as usize..=((off + n - 1) / PAGE) as usize {
+            freed += self.maybe_free_page(page);
+        }
+        freed
+    }
+
+    fn page_has(&self, page: usize, s: SectorState) -> bool {
+        let first = page * SECTORS_PER_PAGE as usize;
+        let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
+        self.states
+            .get(first..last)
+            .map_or(false, |v| v.contains(&(s as u8)))
+    }
+}
+
+/// What to do with a read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReadDecision {
+    /// Every sector is `Present`: serve it from the cache.
+    Hit,
+    /// Some sector is `Expected` and none is lost: wait for read-ahead.
+    Wait,
+    /// Send it to the disk.
+    Miss,
+}
+
+/// The cache of one disk.
+pub struct DiskCache<P> {
+    /// Sorted by start, not overlapping.
+    extents: Vec<Extent<P>>,
+    /// Bytes of pages held.
+    pub bytes_held: u64,
+}
+
+impl<P: CachePage> DiskCache<P> {
+    /// Makes an empty cache.
+    pub fn new() -> Self {
+        Self {
+            extents: Vec::new(),
+            bytes_held: 0,
+        }
+    }
+
+    /// Adds an extent. Extents may come in any order; a part that overlaps an
+    /// extent already there is dropped (two volumes naming the same
+    /// partition). Returns the bytes added.
+    pub fn add(
+        &mut self,
+        start: u64,
+        len: u64,
+        batch: u8,
+        low_priority: bool,
+        volume: u16,
+    ) -> Result<u64, AllocError> {
+        let mut start = start;
+        let end = start + len;
+        let mut added = 0;
+        while start < end {
+            // The first extent ending after `start`.
+            let i = self.extents.partition_point(|e| e.end() <= start);
+            let (piece_end, skip_to) = match self.extents.get(i) {
+                Some(e) if e.start <= start => (start, e.end()),
+                Some(e) => (e.start.min(end), e.start.min(end)),
+                None => (end, end),
+            };
+            if piece_end > start {
+                let e = Extent::new(start, piece_end - start, batch, low_priority, volume)?;
+                compat::insert(&mut self.extents, i, e)?;
+                added += piece_end - start;
+            }
+            start = skip_to.max(piece_end).min(end);
+        }
+        Ok(added)
+    }
+
+    /// Returns the extents, sorted by start.
+    pub fn extents(&self) -> &[Extent<P>] {
+        &self.extents
+    }
+
+    /// Returns extent `i`.
+    pub fn extent(&self, i: usize) -> Option<&Extent<P>> {
+        self.extents.get(i)
+    }
+
+    /// Calls `f(extent index, offset in extent, length)` for each piece of
+    /// `[start, start + len)` covered by extents, in order, and returns the
+    /// bytes not covered.
+    fn pieces(&self, start: u64, len: u64, mut f: impl FnMut(usize, u64, u64)) -> u64 {
+        let end = start + len;
+        let mut pos = start;
+        let mut uncovered = 0;
+        let mut i = self.extents.partition_point(|e| e.end() <= start);
+        while pos < end {
+            match self.extents.get(i) {
+                Some(e) if e.start < end => {
+                    if e.start > pos {
+                        uncovered += e.start - pos;
+                        pos = e.start;
+                    }
+                    let piece_end = e.end().min(end);
+                    f(i, pos - e.start, piece_end - pos);
+                    pos = piece_end;
+                    i += 1;
+                }
+                _ => {
+                    uncovered += end - pos;
+                    pos = end;
+                }
+            }
+        }
+        uncovered
+    }
+
+    /// Decides what to do with a read of `[start, start + len)`.
+    pub fn classify_read(&self, start: u64, len: u64) -> ReadDecision {
+        let mut any_expected = false;
+        let mut lost = false;
+        let uncovered = self.pieces(start, len, |i, off, n| {
+            let e = &self.extents[i];
+            let mut s = off / SECTOR;
+            while s < (off + n) / SECTOR {
+                match e.state(s * SECTOR) {
+                    SectorState::Present => {}
+                    SectorState::Expected => any_expected = true,
+                    _ => lost = true,
+                }
+                s += 1;
+            }
+        });
+        if uncovered > 0 || lost || len == 0 {
+            ReadDecision::Miss
+        } else if any_expected {
+            ReadDecision::Wait
+        } else {
+            ReadDecision::Hit
+        }
+    }
+
+    /// Serves a read that [`DiskCache::classify_read`] called a `Hit`:
+    /// `copy(offset in the read, data)` is called with every piece in order;
+    /// the sectors become `Consumed` and emptied pages are freed. Returns
+    /// `false` (and changes nothing) if it is not a hit any more.
+    pub fn serve(&mut self, start: u64, len: u64, mut copy: impl FnMut(u64, &[u8])) -> bool {
+        if self.classify_read(start, len) != ReadDecision::Hit {
+            return false;
+        }
+        let mut buf = [0u8; 512];
+        let end = start + len;
+        let mut i = self.extents.partition_point(|e| e.end() <= start);
+        let mut pos = start;
+        // A hit is covered without gaps, so the extents from `i` on cover it.
+        while pos < end {
+            let Some(e) = self.extents.get_mut(i) else {
+                break;
+            };
+            let off = pos - e.start;
+            let n = e.end().min(end) - pos;
+            let mut o = off;
+            while o < off + n {
+                let page = (o / PAGE) as usize;
+                let in_page = o % PAGE;
+                let chunk = (PAGE - in_page).min(off + n - o).min(buf.len() as u64);
+                let dst = &mut buf[..chunk as usize];
+                if let Some(Some(p)) = e.pages.get(page) {
+                    p.read(in_page as usize, dst);
+                }
+                copy(pos - start + (o - off), dst);
+                o += chunk;
+            }
+            self.bytes_held -= e.set_range(off, n, SectorState::Consumed);
+            pos += n;
+            i += 1;
+        }
+        true
+    }
+
+    /// Makes every cached sector in `[start, start + len)` `Invalid` and
+    /// frees emptied pages (a write, or a failed read-ahead). Returns the
+    /// bytes that could have been served and now cannot.
+    pub fn invalidate(&mut self, start: u64, len: u64) -> u64 {
+        let end = start + len;
+        let mut i = self.extents.partition_point(|e| e.end() <= start);
+        let mut lost = 0;
+        while let Some(e) = self.extents.get_mut(i) {
+            if e.start >= end {
+                break;
+            }
+            let from = start.max(e.start);
+            let to = end.min(e.end());
+            let off = from - e.start;
+            for s in off / SECTOR..(to - e.start) / SECTOR {
+                let st = e.state(s * SECTOR);
+                if st == SectorState::Present || st == SectorState::Expected {
+                    lost += SECTOR;
+                }
+            }
+            self.bytes_held -= e.set_range(off, to - from, SectorState::Invalid);
+            i += 1;
+        }
+        lost
+    }
+
+    /// Installs the pages read ahead for extent `i` at `offset` (page
+    /// aligned): sectors still `Expected` become `Present`; pages with no
+    /// sector left to serve are dropped. Returns the bytes that became
+    /// `Present`.
+    pub fn fill(&mut self, i: usize, offset: u64, pages: impl IntoIterator<Item = P>) -> u64 {
+        let Some(e) = self.extents.get_mut(i) else {
+            return 0;
+        };
+        let mut filled = 0;
+        let mut page = (offset / PAGE) as usize;
+        for p in pages {
+            if page >= e.pages.len() {
+                break;
+            }
+            let first = page * SECTORS_PER_PAGE as usize;
+            let last = (first + SECTORS_PER_PAGE as usize).min(e.states.len());
+            let mut any = false;
+            for s in first..last {
+                if e.states[s] == SectorState::Expected as u8 {
+                    e.states[s] = SectorState::Present as u8;
+                    filled += SECTOR;
+                    any = true;
+                }
+            }
+            if any && e.pages[page].is_none() {
+                e.pages[page] = Some(p);
+                self.bytes_held += PAGE;
+            }
+            page += 1;
+        }
+        filled
+    }
+
+    /// Marks everything `Invalid` and frees every page (jettison). Returns
+    /// the bytes freed.
+    pub fn clear(&mut self) -> u64 {
+        let held = self.bytes_held;
+        for e in self.extents.iter_mut() {
+            for v in e.states.iter_mut() {
+                *v = SectorState::Invalid as u8;
+            }
+            for p in e.pages.iter_mut() {
+                *p = None;
+            }
+        }
+        self.bytes_held = 0;
+        held
+    }
+}
+
+impl<P: CachePage> Default for DiskCache<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The allocation the pure modules (`cache`) use, in the kernel.
+//!
+//! The host tests (`tools/bootcache/tests/engine.rs`) provide the same names
+//! over `std`, so that the pure modules compile unchanged on both sides.
+
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+
+pub(crate) use kernel::alloc::AllocError;
+
+/// A vector.
+pub(crate) type Vec<T> = KVec<T>;
+
+/// Makes an empty vector with room for `n` elements.
+pub(crate) fn with_capacity<T>(n: usize) -> Result<Vec<T>, AllocError> {
+    KVec::with_capacity(n, GFP_KERNEL)
+}
+
+/// Appends `x`.
+pub(crate) fn push<T>(v: &mut Vec<T>, x: T) -> Result<(), AllocError> {
+    v.push(x, GFP_KERNEL)
+}
+
+/// Inserts `x` at `i` (at most `v.len()`), shifting the rest up.
+pub(crate) fn insert<T>(v: &mut Vec<T>, i: usize, x: T) -> Result<(), AllocError> {
+    v.push(x, GFP_KERNEL)?;
+    if let Some(tail) = v.get_mut(i..) {
+        tail.rotate_right(1);
+    }
+    Ok(())
+}
