@@ -11,6 +11,20 @@
 //! read-only `version` file holding the playlist and history format version
 //! from `include/uapi/linux/bootcache.h`.
 
+// The engine's pure parts, shared with the host (`tools/bootcache` and its
+// tests compile the same files), so their items are `pub` for the host's
+// sake. The driver does not call them yet (the cache engine is being built
+// on them), but it compiles them, so the kernel and the host always build
+// the same code.
+#[allow(dead_code, unreachable_pub)]
+mod cache;
+#[allow(dead_code, unreachable_pub)]
+mod compat;
+#[allow(dead_code, unreachable_pub)]
+mod format;
+#[allow(dead_code, unreachable_pub)]
+mod history;
+
 use core::fmt::Write;
 use kernel::prelude::*;
 use kernel::sysfs::{Attribute, Dir, ShowBuf};
@@ -31,6 +45,9 @@ fn show_version(_: &Control, buf: &mut ShowBuf<'_>) -> Result {
     writeln!(buf, "{}", uapi::BOOTCACHE_FORMAT_VERSION)?;
     Ok(())
 }
+
+// The format code and the uapi header agree on the version.
+kernel::static_assert!(format::FORMAT_VERSION as u32 == uapi::BOOTCACHE_FORMAT_VERSION);
 
 static ATTRS: [Attribute<Control>; 1] = [Attribute::new_ro(c_str!("version"), 0o444, show_version)];
 

@@ -133,10 +133,9 @@ impl<P: CachePage> Extent<P> {
     fn maybe_free_page(&mut self, page: usize) -> u64 {
         let first = page * SECTORS_PER_PAGE as usize;
         let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
-        let live = self.states.get(first..last).map_or(false, |s| {
-            s.iter().any(|&v| {
-                v == SectorState::Present as u8 || v == SectorState::Expected as u8
-            })
+        let live = self.states.get(first..last).is_some_and(|s| {
+            s.iter()
+                .any(|&v| v == SectorState::Present as u8 || v == SectorState::Expected as u8)
         });
         if live {
             return 0;
@@ -192,7 +191,7 @@ impl<P: CachePage> Extent<P> {
         let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
         self.states
             .get(first..last)
-            .map_or(false, |v| v.contains(&(s as u8)))
+            .is_some_and(|v| v.contains(&(s as u8)))
     }
 }
 
@@ -393,8 +392,7 @@ impl<P: CachePage> DiskCache<P> {
             return 0;
         };
         let mut filled = 0;
-        let mut page = (offset / PAGE) as usize;
-        for p in pages {
+        for (page, p) in ((offset / PAGE) as usize..).zip(pages) {
             if page >= e.pages.len() {
                 break;
             }
@@ -412,7 +410,6 @@ impl<P: CachePage> DiskCache<P> {
                 e.pages[page] = Some(p);
                 self.bytes_held += PAGE;
             }
-            page += 1;
         }
         filled
     }
