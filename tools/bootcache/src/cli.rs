@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The command line: every `///` doc below is the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use bootcache::convert::{DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_GAP};
+use bootcache::format::VolumeId;
+use bootcache::size::parse_size;
+
+/// Make, check and inspect bootcache playlists and histories.
+///
+/// A history is what the kernel recorded during one boot; a playlist is what it reads
+/// ahead at the next. `convert` makes the one from the other.
+#[derive(Debug, Parser)]
+#[command(name = "bootcache", version, max_term_width = 98)]
+pub struct Opts {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that each FILE is a valid playlist or history (exit 1 at the first bad one).
+    Validate {
+        /// Files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Which format to expect (`auto` goes by the magic).
+        #[arg(long = "format", value_enum, default_value_t = FormatArg::Auto)]
+        format: FormatArg,
+    },
+    /// Print a playlist or history: its header, volumes and records.
+    Print {
+        /// The file to print.
+        file: PathBuf,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a playlist from a history.
+    Convert {
+        /// The history to read.
+        history: PathBuf,
+        /// The playlist to write (atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Merge two playlists into one (a byte in both goes to the earlier batch).
+    Merge {
+        /// The first playlist.
+        a: PathBuf,
+        /// The second playlist.
+        b: PathBuf,
+        /// The playlist to write (atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Summarise a playlist or history: bytes per batch and per volume, counts, gaps.
+    Info {
+        /// The file to summarise.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// How many of the largest gaps between extents to list.
+        #[arg(long, default_value_t = 5)]
+        gaps: usize,
+    },
+    /// Write one malformed file per validation rule into DIR (for tests and demos).
+    #[command(hide = true)]
+    GenMalformed {
+        /// The directory to write into.
+        dir: PathBuf,
+    },
+    /// Write a synthetic history (for benchmarks and tests).
+    #[command(hide = true)]
+    GenHistory {
+        /// The history to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Number of entries.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u32,
+        /// Number of volumes.
+        #[arg(long, default_value_t = 3)]
+        volumes: u32,
+        /// Size of each volume (K, M, G, T suffixes).
+        #[arg(long, default_value = "64G", value_parser = parse_size)]
+        volume_size: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// The file format to expect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Go by the file's magic.
+    Auto,
+    /// A playlist.
+    Playlist,
+    /// A history.
+    History,
+}
+
+/// Options for making a playlist (`convert` and `merge`).
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Align extents outward to this many bytes (or the volume's block size if larger);
+    /// a power of two from 512 to 65536.
+    #[arg(long, default_value_t = DEFAULT_BLOCK_SIZE, value_parser = parse_u32_size)]
+    pub block_size: u32,
+    /// Merge neighbouring extents of the same batch when the gap between them is at most
+    /// this many bytes (reading a small gap is cheaper than a seek; 0 merges only
+    /// touching extents).
+    #[arg(long, default_value_t = DEFAULT_MAX_GAP, value_parser = parse_size)]
+    pub max_gap: u64,
+    /// Cap the playlist at this many bytes, dropping low-priority extents and then the
+    /// last batches first (at most 4G).
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_size)]
+    pub max_bytes: u64,
+    /// Mark every extent of this volume low priority: `root`, a GPT PARTUUID or an MBR
+    /// PARTUUID (SSSSSSSS-PP). May be repeated.
+    #[arg(long = "low-priority", value_name = "VOLUME", value_parser = parse_volume)]
+    pub low_priority: Vec<VolumeId>,
+}
+
+fn parse_u32_size(s: &str) -> Result<u32, String> {
+    let v = parse_size(s)?;
+    u32::try_from(v).map_err(|_| format!("'{s}' is too large"))
+}
+
+fn parse_volume(s: &str) -> Result<VolumeId, String> {
+    VolumeId::parse(s).ok_or_else(|| {
+        format!("'{s}' is not a volume (use root, a GPT PARTUUID, or an MBR SSSSSSSS-PP)")
+    })
+}

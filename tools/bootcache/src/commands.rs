@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The subcommands' work.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{json, Value};
+
+use bootcache::convert::{self, Options, Report};
+use bootcache::fileio::{read_input, write_atomic};
+use bootcache::format::{self, Format, History, Playlist};
+use bootcache::{malformed, summary, synth};
+
+use crate::cli::{BuildArgs, Command, FormatArg, Opts};
+
+/// Returns whether `err` is a closed stdout (as when piping into `head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs one command.
+pub fn run(opts: Opts) -> Result<()> {
+    match opts.command {
+        Command::Validate { files, format } => {
+            for f in files {
+                validate(&f, format)?;
+            }
+            Ok(())
+        }
+        Command::GenMalformed { dir } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("{}: cannot create", dir.display()))?;
+            for (i, s) in malformed::samples().iter().enumerate() {
+                let ext = match s.format {
+                    Format::Playlist => "playlist",
+                    Format::History => "history",
+                };
+                write_atomic(
+                    &dir.join(format!("{:02}-{}.{ext}", i + 1, s.name)),
+                    &s.bytes,
+                )?;
+            }
+            Ok(())
+        }
+        Command::Print { file, json } => print(&file, json),
+        Command::Convert {
+            history,
+            output,
+            build,
+        } => convert_cmd(&history, &output, build),
+        Command::Merge {
+            a,
+            b,
+            output,
+            build,
+        } => merge_cmd(&a, &b, &output, build),
+        Command::Info { file, json, gaps } => info(&file, json, gaps),
+        Command::GenHistory {
+            output,
+            entries,
+            volumes,
+            volume_size,
+            seed,
+        } => {
+            let h = synth::history(entries, volumes, volume_size, seed);
+            write_atomic(&output, &h)
+        }
+    }
+}
+
+/// A file that validated, as one of the two formats.
+enum Parsed<'a> {
+    Playlist(Playlist<'a>),
+    History(History<'a>),
+}
+
+fn parse_any<'a>(path: &Path, bytes: &'a [u8]) -> Result<Parsed<'a>> {
+    let err = |e: format::Error| anyhow!("{}: {e}", path.display());
+    match Format::detect(bytes) {
+        Some(Format::History) => Ok(Parsed::History(History::parse(bytes).map_err(err)?)),
+        _ => Ok(Parsed::Playlist(Playlist::parse(bytes).map_err(err)?)),
+    }
+}
+
+fn parse_playlist<'a>(path: &Path, bytes: &'a [u8]) -> Result<Playlist<'a>> {
+    Playlist::parse(bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+fn validate(path: &Path, format: FormatArg) -> Result<()> {
+    let bytes = read_input(path)?;
+    let err = |e: format::Error| anyhow!("{}: {e}", path.display());
+    let parsed = match format {
+        FormatArg::Auto => parse_any(path, &bytes)?,
+        FormatArg::Playlist => Parsed::Playlist(Playlist::parse(&bytes).map_err(err)?),
+        FormatArg::History => Parsed::History(History::parse(&bytes).map_err(err)?),
+    };
+    match parsed {
+        Parsed::Playlist(p) => println!(
+            "{}: valid playlist: {} volumes, {} extents, {} batches, {} bytes",
+            path.display(),
+            p.volume_count(),
+            p.extent_count(),
+            p.batch_count(),
+            p.total_bytes()
+        ),
+        Parsed::History(h) => println!(
+            "{}: valid history: {} volumes, {} entries, {} tags, {} bytes read{}",
+            path.display(),
+            h.volume_count(),
+            h.entry_count(),
+            h.header().extra,
+            h.header().bytes,
+            if h.is_truncated() { ", truncated" } else { "" }
+        ),
+    }
+    Ok(())
+}
+
+fn extent_flags(flags: u16) -> String {
+    if flags & format::EXTENT_LOW_PRIORITY != 0 {
+        "low".into()
+    } else {
+        "-".into()
+    }
+}
+
+fn entry_flags(flags: u16) -> String {
+    let mut s = String::new();
+    for (bit, c) in [
+        (format::ENTRY_TAG, 'T'),
+        (format::ENTRY_WRITE, 'W'),
+        (format::ENTRY_HIT, 'H'),
+        (format::ENTRY_WAITED, 'w'),
+    ] {
+        if flags & bit != 0 {
+            s.push(c);
+        }
+    }
+    if s.is_empty() {
+        s.push('R');
+    }
+    s
+}
+
+fn print(path: &Path, as_json: bool) -> Result<()> {
+    let bytes = read_input(path)?;
+    let parsed = parse_any(path, &bytes)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if as_json {
+        let v = match &parsed {
+            Parsed::Playlist(p) => playlist_json(p),
+            Parsed::History(h) => history_json(h),
+        };
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    match parsed {
+        Parsed::Playlist(p) => {
+            let h = p.header();
+            writeln!(
+                out,
+                "playlist version {} flags {:#x} checksum {:#010x}",
+                format::FORMAT_VERSION,
+                h.flags,
+                h.checksum
+            )?;
+            writeln!(
+                out,
+                "{} volumes, {} extents, {} batches, {} bytes\n",
+                p.volume_count(),
+                p.extent_count(),
+                p.batch_count(),
+                p.total_bytes()
+            )?;
+            print_volumes(&mut out, p.volumes(), "EXTENTS", "BYTES")?;
+            writeln!(
+                out,
+                "\n{:>7}  {:>3}  {:>5}  {:>5}  {:>16}  {:>12}",
+                "EXTENT", "VOL", "BATCH", "FLAGS", "OFFSET", "LENGTH"
+            )?;
+            for (i, x) in p.extents().enumerate() {
+                writeln!(
+                    out,
+                    "{:>7}  {:>3}  {:>5}  {:>5}  {:>16}  {:>12}",
+                    i,
+                    x.volume,
+                    x.batch,
+                    extent_flags(x.flags),
+                    x.offset,
+                    x.length
+                )?;
+            }
+        }
+        Parsed::History(h) => {
+            let hd = h.header();
+            writeln!(
+                out,
+                "history version {} flags {:#x}{} checksum {:#010x}",
+                format::FORMAT_VERSION,
+                hd.flags,
+                if h.is_truncated() { " (truncated)" } else { "" },
+                hd.checksum
+            )?;
+            writeln!(
+                out,
+                "{} volumes, {} entries, {} tags, {} bytes read\n",
+                h.volume_count(),
+                h.entry_count(),
+                hd.extra,
+                hd.bytes
+            )?;
+            print_volumes(&mut out, h.volumes(), "ENTRIES", "READ BYTES")?;
+            writeln!(
+                out,
+                "\n{:>7}  {:>14}  {:>7}  {:>5}  {:>3}  {:>16}  {:>12}",
+                "ENTRY", "TIME_NS", "PID", "FLAGS", "VOL", "OFFSET", "LENGTH"
+            )?;
+            for (i, e) in h.entries().enumerate() {
+                let vol = if e.is_tag() {
+                    "-".to_string()
+                } else {
+                    e.volume.to_string()
+                };
+                writeln!(
+                    out,
+                    "{:>7}  {:>14}  {:>7}  {:>5}  {:>3}  {:>16}  {:>12}",
+                    i,
+                    e.timestamp_ns,
+                    e.pid,
+                    entry_flags(e.flags),
+                    vol,
+                    e.offset,
+                    e.length
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The volume table of `print`, with the labels of the record count and
+/// byte columns.
+fn print_volumes(
+    out: &mut impl Write,
+    vols: format::Volumes<'_>,
+    records: &str,
+    bytes: &str,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>3}  {:<36}  {:>5}  {:>7}  {:>14}",
+        "VOL", "ID", "BLOCK", records, bytes
+    )?;
+    for (i, v) in vols.enumerate() {
+        writeln!(
+            out,
+            "{:>3}  {:<36}  {:>5}  {:>7}  {:>14}",
+            i,
+            v.id.to_string(),
+            v.block_size,
+            v.record_count,
+            v.bytes
+        )?;
+    }
+    Ok(())
+}
+
+fn volumes_json(vols: format::Volumes<'_>) -> Vec<Value> {
+    vols.enumerate()
+        .map(|(i, v)| {
+            json!({
+                "index": i,
+                "id": v.id.to_string(),
+                "block_size": v.block_size,
+                "record_count": v.record_count,
+                "bytes": v.bytes,
+            })
+        })
+        .collect()
+}
+
+fn playlist_json(p: &Playlist<'_>) -> Value {
+    let h = p.header();
+    json!({
+        "format": "playlist",
+        "version": format::FORMAT_VERSION,
+        "flags": h.flags,
+        "checksum": h.checksum,
+        "batch_count": p.batch_count(),
+        "total_bytes": p.total_bytes(),
+        "volumes": volumes_json(p.volumes()),
+        "extents": p.extents().map(|x| json!({
+            "volume": x.volume,
+            "offset": x.offset,
+            "length": x.length,
+            "batch": x.batch,
+            "low_priority": x.is_low_priority(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn history_json(h: &History<'_>) -> Value {
+    let hd = h.header();
+    json!({
+        "format": "history",
+        "version": format::FORMAT_VERSION,
+        "flags": hd.flags,
+        "truncated": h.is_truncated(),
+        "checksum": hd.checksum,
+        "tag_count": hd.extra,
+        "read_bytes": hd.bytes,
+        "volumes": volumes_json(h.volumes()),
+        "entries": h.entries().map(|e| json!({
+            "timestamp_ns": e.timestamp_ns,
+            "pid": e.pid,
+            "flags": entry_flags(e.flags),
+            "volume": if e.is_tag() { Value::Null } else { json!(e.volume) },
+            "offset": e.offset,
+            "length": e.length,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn options(build: BuildArgs) -> Result<Options> {
+    let opts = Options {
+        block_size: build.block_size,
+        max_gap: build.max_gap,
+        max_bytes: build.max_bytes,
+        low_priority: build.low_priority,
+    };
+    opts.check().map_err(|e| anyhow!("{e}"))?;
+    Ok(opts)
+}
+
+fn finish(output: &Path, data: &convert::PlaylistData, report: &Report) -> Result<()> {
+    for id in &report.unknown_low_priority {
+        eprintln!("bootcache: warning: --low-priority volume {id} is not in the input");
+    }
+    let bytes = data
+        .to_bytes()
+        .map_err(|e| anyhow!("internal error: made an invalid playlist: {e}"))?;
+    write_atomic(output, &bytes)?;
+    let batches = data.extents.iter().map(|x| u32::from(x.batch) + 1).max();
+    eprintln!(
+        "{}: {} volumes, {} extents, {} batches, {} bytes{}",
+        output.display(),
+        data.volumes.len(),
+        data.extents.len(),
+        batches.unwrap_or(0),
+        data.total_bytes(),
+        if report.dropped_cap_bytes > 0 {
+            format!(" ({} bytes dropped by the cap)", report.dropped_cap_bytes)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+fn convert_cmd(history: &Path, output: &Path, build: BuildArgs) -> Result<()> {
+    let opts = options(build)?;
+    let bytes = read_input(history)?;
+    let h = History::parse(&bytes).map_err(|e| anyhow!("{}: {e}", history.display()))?;
+    let (data, report) = convert::convert(&h, &opts).map_err(|e| anyhow!("{e}"))?;
+    finish(output, &data, &report)
+}
+
+fn merge_cmd(a: &Path, b: &Path, output: &Path, build: BuildArgs) -> Result<()> {
+    let opts = options(build)?;
+    let ab = read_input(a)?;
+    let bb = read_input(b)?;
+    let pa = parse_playlist(a, &ab)?;
+    let pb = parse_playlist(b, &bb)?;
+    let (data, report) = convert::merge(&pa, &pb, &opts).map_err(|e| anyhow!("{e}"))?;
+    finish(output, &data, &report)
+}
+
+fn info(path: &Path, as_json: bool, gaps: usize) -> Result<()> {
+    let bytes = read_input(path)?;
+    let v = match parse_any(path, &bytes)? {
+        Parsed::Playlist(p) => summary::playlist(&p, gaps),
+        Parsed::History(h) => summary::history(&h),
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if as_json {
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        render_info(&mut out, &v).context("writing the summary")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Renders a summary as `key: value` lines and small tables.
+fn render_info(out: &mut impl Write, v: &Value) -> io::Result<()> {
+    let Some(map) = v.as_object() else {
+        return Ok(());
+    };
+    for (k, val) in map {
+        match val {
+            Value::Array(rows) => {
+                writeln!(out, "{k}:")?;
+                if rows.is_empty() {
+                    writeln!(out, "  (none)")?;
+                }
+                for row in rows {
+                    let cells: Vec<String> = row
+                        .as_object()
+                        .map(|o| {
+                            o.iter()
+                                .map(|(ck, cv)| match cv {
+                                    Value::String(s) => format!("{ck} {s}"),
+                                    other => format!("{ck} {other}"),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    writeln!(out, "  {}", cells.join(", "))?;
+                }
+            }
+            Value::String(s) => writeln!(out, "{k}: {s}")?,
+            other => writeln!(out, "{k}: {other}")?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `bootcache` tool's library: the format code shared with the kernel driver, and the
+//! offline operations on playlists and histories (conversion, merging, summaries).
+//!
+//! The binary (`src/main.rs`) is a thin command line over this library; the fuzz targets
+//! and the tests use it directly.
+
+#![warn(missing_docs)]
+
+/// The playlist and history formats, compiled from the kernel driver's own source file.
+#[path = "../../../drivers/block/bootcache/format.rs"]
+pub mod format;
+
+pub mod convert;
+pub mod fileio;
+pub mod malformed;
+pub mod size;
+pub mod summary;
+pub mod synth;

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Host tests of the driver's pure logic (drivers/block/bootcache/cache.rs
+// and history.rs), compiled here exactly as the kernel compiles it, and checked
+// against a model disk: whatever interleaving of read-ahead (issued, then
+// completed later), reads and writes happens, no read is ever served data
+// that differs from what the disk holds at that moment.
+
+#[path = "../../../drivers/block/bootcache/cache.rs"]
+#[allow(dead_code)]
+mod cache;
+#[path = "../../../drivers/block/bootcache/format.rs"]
+#[allow(dead_code)]
+mod format;
+#[path = "../../../drivers/block/bootcache/history.rs"]
+#[allow(dead_code)]
+mod history;
+
+/// The host's version of the kernel's `compat` module.
+mod compat {
+    pub(crate) use std::vec::Vec;
+
+    #[derive(Debug)]
+    pub(crate) struct AllocError;
+
+    pub(crate) fn with_capacity<T>(n: usize) -> Result<Vec<T>, AllocError> {
+        Ok(Vec::with_capacity(n))
+    }
+
+    pub(crate) fn push<T>(v: &mut Vec<T>, x: T) -> Result<(), AllocError> {
+        v.push(x);
+        Ok(())
+    }
+
+    pub(crate) fn insert<T>(v: &mut Vec<T>, i: usize, x: T) -> Result<(), AllocError> {
+        v.insert(i, x);
+        Ok(())
+    }
+}
+
+use cache::{CachePage, DiskCache, ReadDecision, SectorState, PAGE, SECTOR};
+use proptest::prelude::*;
+
+struct HostPage(Box<[u8; PAGE as usize]>);
+
+impl CachePage for HostPage {
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        dst.copy_from_slice(&self.0[offset..offset + dst.len()]);
+    }
+}
+
+const DISK_SECTORS: u64 = 256;
+
+/// A disk whose bytes record which write last touched them.
+struct Model {
+    disk: Vec<u8>,
+    cache: DiskCache<HostPage>,
+    /// Read-ahead issued but not completed: extent, offset, the data read.
+    in_flight: Vec<(usize, u64, Vec<u8>)>,
+    served: u64,
+}
+
+impl Model {
+    fn new(extents: &[(u64, u64)]) -> Self {
+        let mut disk = vec![0u8; (DISK_SECTORS * SECTOR) as usize];
+        for (i, b) in disk.iter_mut().enumerate() {
+            *b = (i * 7 % 251) as u8;
+        }
+        let mut cache = DiskCache::new();
+        for &(s, n) in extents {
+            cache.add(s * SECTOR, n * SECTOR, 0, false, 0).unwrap();
+        }
+        Model {
+            disk,
+            cache,
+            in_flight: Vec::new(),
+            served: 0,
+        }
+    }
+
+    /// Read-ahead of the next run of extent `i`: the device reads now.
+    fn issue(&mut self, i: usize) {
+        let Some(e) = self.cache.extent(i) else {
+            return;
+        };
+        if let Some((off, len)) = e.next_expected(0, 4 * PAGE) {
+            let start = (e.start + off) as usize;
+            // The device may read past the extent's end within the page.
+            let mut data = vec![0u8; len.div_ceil(PAGE) as usize * PAGE as usize];
+            let avail = (self.disk.len() - start).min(data.len());
+            data[..avail].copy_from_slice(&self.disk[start..start + avail]);
+            self.in_flight.push((i, off, data));
+        }
+    }
+
+    fn complete(&mut self, k: usize) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        let (i, off, data) = self.in_flight.remove(k % self.in_flight.len());
+        let pages = data.chunks(PAGE as usize).map(|c| {
+            let mut p = Box::new([0u8; PAGE as usize]);
+            p[..c.len()].copy_from_slice(c);
+            HostPage(p)
+        });
+        self.cache.fill(i, off, pages);
+    }
+
+    fn write(&mut self, s: u64, n: u64, v: u8) {
+        // The driver invalidates before the write goes to the disk.
+        self.cache.invalidate(s * SECTOR, n * SECTOR);
+        for b in &mut self.disk[(s * SECTOR) as usize..((s + n) * SECTOR) as usize] {
+            *b = v;
+        }
+    }
+
+    fn read(&mut self, s: u64, n: u64) -> ReadDecision {
+        let (start, len) = (s * SECTOR, n * SECTOR);
+        let d = self.cache.classify_read(start, len);
+        if d == ReadDecision::Hit {
+            let mut out = vec![0u8; len as usize];
+            assert!(self.cache.serve(start, len, |at, data| {
+                out[at as usize..at as usize + data.len()].copy_from_slice(data);
+            }));
+            assert_eq!(
+                out,
+                self.disk[start as usize..(start + len) as usize],
+                "served data differs from the disk at sector {s}, {n} sectors"
+            );
+            self.served += len;
+        }
+        d
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Issue(usize),
+    Complete(usize),
+    Read(u64, u64),
+    Write(u64, u64, u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0usize..4).prop_map(Op::Issue),
+        (0usize..8).prop_map(Op::Complete),
+        (0u64..DISK_SECTORS - 1, 1u64..24).prop_map(|(s, n)| Op::Read(s, n.min(DISK_SECTORS - s))),
+        (0u64..DISK_SECTORS - 1, 1u64..16, 1u8..255).prop_map(|(s, n, v)| Op::Write(
+            s,
+            n.min(DISK_SECTORS - s),
+            v
+        )),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// No interleaving serves stale data, and pages are accounted exactly.
+    #[test]
+    fn never_serves_stale_data(
+        extents in proptest::collection::vec((0u64..DISK_SECTORS - 8, 1u64..40), 1..4),
+        ops in proptest::collection::vec(op(), 1..120),
+    ) {
+        let extents: Vec<(u64, u64)> = extents
+            .into_iter()
+            .map(|(s, n)| (s, n.min(DISK_SECTORS - s)))
+            .collect();
+        let mut m = Model::new(&extents);
+        for op in ops {
+            match op {
+                Op::Issue(i) => m.issue(i),
+                Op::Complete(k) => m.complete(k),
+                Op::Read(s, n) => { m.read(s, n); }
+                Op::Write(s, n, v) => m.write(s, n, v),
+            }
+            let pages: u64 = m.cache.extents().iter().map(|e| {
+                (0..e.len.div_ceil(PAGE)).filter(|&p| {
+                    (p * PAGE..((p + 1) * PAGE).min(e.len)).step_by(SECTOR as usize).any(|o| {
+                        e.state(o) == SectorState::Present
+                    })
+                }).count() as u64
+            }).sum();
+            // Every page with a Present sector is held (maybe more, where an
+            // Expected sector keeps a page alive).
+            prop_assert!(m.cache.bytes_held >= pages * PAGE);
+        }
+        for k in 0..m.in_flight.len() { let _ = k; m.complete(0); }
+        m.cache.clear();
+        prop_assert_eq!(m.cache.bytes_held, 0);
+    }
+}
+
+#[test]
+fn hit_spanning_two_adjacent_extents() {
+    let mut m = Model::new(&[(0, 8), (8, 8)]);
+    m.issue(0);
+    m.issue(1);
+    assert_eq!(m.read(4, 8), ReadDecision::Wait);
+    m.complete(0);
+    assert_eq!(m.read(4, 8), ReadDecision::Wait);
+    m.complete(0);
+    assert_eq!(m.read(4, 8), ReadDecision::Hit);
+    // Served once: those sectors are gone.
+    assert_eq!(m.read(4, 8), ReadDecision::Miss);
+    assert_eq!(m.served, 8 * SECTOR);
+}
+
+#[test]
+fn partly_outside_any_extent_is_a_miss() {
+    let mut m = Model::new(&[(8, 8)]);
+    m.issue(0);
+    m.complete(0);
+    assert_eq!(m.read(4, 8), ReadDecision::Miss);
+    assert_eq!(m.read(8, 8), ReadDecision::Hit);
+}
+
+#[test]
+fn write_during_read_ahead_is_never_served() {
+    let mut m = Model::new(&[(0, 16)]);
+    m.issue(0); // the device has read the old data
+    m.write(2, 2, 0xee); // then the write
+    m.complete(0); // old data arrives
+    assert_eq!(m.read(2, 2), ReadDecision::Miss);
+    assert_eq!(m.read(0, 2), ReadDecision::Hit);
+}
+
+#[test]
+fn pages_are_freed_as_they_are_consumed() {
+    let mut m = Model::new(&[(0, 16)]);
+    m.issue(0);
+    m.complete(0);
+    assert_eq!(m.cache.bytes_held, 2 * PAGE);
+    m.read(0, 8);
+    assert_eq!(m.cache.bytes_held, PAGE);
+    m.write(8, 4, 1);
+    assert_eq!(m.cache.bytes_held, PAGE);
+    m.read(12, 4);
+    assert_eq!(m.cache.bytes_held, 0);
+}
+
+#[test]
+fn overlapping_volumes_keep_the_first() {
+    let mut c: DiskCache<HostPage> = DiskCache::new();
+    assert_eq!(c.add(0, 8 * SECTOR, 0, false, 0).unwrap(), 8 * SECTOR);
+    assert_eq!(
+        c.add(4 * SECTOR, 8 * SECTOR, 1, false, 1).unwrap(),
+        4 * SECTOR
+    );
+    assert_eq!(
+        c.add(20 * SECTOR, 4 * SECTOR, 1, false, 1).unwrap(),
+        4 * SECTOR
+    );
+    let starts: Vec<u64> = c.extents().iter().map(|e| e.start / SECTOR).collect();
+    assert_eq!(starts, vec![0, 8, 20]);
+}
+
+fn entry(i: u64, ts: u64) -> format::Entry {
+    format::Entry {
+        offset: i * 4096,
+        length: 4096,
+        timestamp_ns: ts,
+        pid: i as u32,
+        flags: 0,
+        volume: 0,
+    }
+}
+
+#[test]
+fn history_records_only_while_recording_and_truncates() {
+    let r = history::Recorder::new(4).unwrap();
+    assert!(!r.record(&entry(0, 1)));
+    r.start();
+    for i in 0..6 {
+        let _ = r.record(&entry(i, 10 - i));
+    }
+    r.stop();
+    assert!(!r.record(&entry(9, 99)));
+    assert!(r.is_truncated());
+    let (entries, skipped) = r.collect().unwrap();
+    assert_eq!(skipped, 0);
+    // The first four, sorted by time.
+    let ts: Vec<u64> = entries.iter().map(|e| e.timestamp_ns).collect();
+    assert_eq!(ts, vec![7, 8, 9, 10]);
+    assert_eq!(entries[0], entry(3, 7));
+    r.clear();
+    assert!(r.is_empty() && !r.is_truncated());
+}
+
+#[test]
+fn history_concurrent_writers_lose_nothing() {
+    let r = std::sync::Arc::new(history::Recorder::new(40_000).unwrap());
+    r.start();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                for i in 0..10_000u64 {
+                    assert!(r.record(&entry(t * 10_000 + i, t * 10_000 + i)));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    r.stop();
+    let (entries, skipped) = r.collect().unwrap();
+    assert_eq!((entries.len(), skipped), (40_000, 0));
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(*e, entry(i as u64, i as u64));
+    }
+}

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the shared format code (`drivers/block/bootcache/format.rs`).
+
+use std::mem::discriminant;
+
+use bootcache::format::{self, *};
+use bootcache::malformed;
+use proptest::prelude::*;
+
+fn vol(id: VolumeId, block_size: u32) -> Volume {
+    Volume {
+        id,
+        record_count: 0,
+        bytes: 0,
+        block_size,
+    }
+}
+
+fn playlist_bytes(vols: &[Volume], exts: &[Extent]) -> Result<Vec<u8>, Error> {
+    let size = file_size(Format::Playlist, vols.len() as u32, exts.len() as u32) as usize;
+    let mut buf = vec![0u8; size];
+    let n = write_playlist(&mut buf, vols, exts)?;
+    assert_eq!(n, size);
+    Ok(buf)
+}
+
+#[test]
+fn crc32c_check_value() {
+    assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+    assert_eq!(crc32c(b""), 0);
+    let mut c = !0;
+    c = crc32c_update(c, b"1234");
+    c = crc32c_update(c, b"56789");
+    assert_eq!(!c, 0xe306_9283);
+}
+
+#[test]
+fn base_samples_are_valid() {
+    let p = malformed::encode_playlist(&malformed::base_volumes(), &malformed::base_extents());
+    let pl = Playlist::parse(&p).unwrap();
+    assert_eq!(pl.volume_count(), 2);
+    assert_eq!(pl.extent_count(), 3);
+    assert_eq!(pl.batch_count(), 2);
+    assert_eq!(pl.total_bytes(), 16384);
+    let v0: Vec<_> = pl.volume_extents(0).unwrap().collect();
+    let v1: Vec<_> = pl.volume_extents(1).unwrap().collect();
+    assert_eq!(v0.len(), 2);
+    assert_eq!(v1.len(), 1);
+    assert_eq!(v1[0].offset, 4096);
+    assert!(pl.volume_extents(2).is_none());
+    assert!(pl.volume(2).is_none());
+    let h = malformed::encode_history(
+        &malformed::base_history_volumes(),
+        &malformed::base_entries(),
+    );
+    let hi = History::parse(&h).unwrap();
+    assert_eq!(hi.entry_count(), 4);
+    assert_eq!(hi.header().extra, 1);
+    assert_eq!(hi.header().bytes, 4096 + 1024);
+    assert_eq!(Format::detect(&h), Some(Format::History));
+    assert_eq!(Format::detect(&p), Some(Format::Playlist));
+}
+
+#[test]
+fn empty_playlist_and_history_are_valid() {
+    let p = playlist_bytes(&[], &[]).unwrap();
+    assert_eq!(p.len(), 40);
+    let pl = Playlist::parse(&p).unwrap();
+    assert_eq!(pl.extents().count(), 0);
+    let mut buf = [0u8; 40];
+    assert_eq!(write_history(&mut buf, HISTORY_TRUNCATED, &[], &[]), Ok(40));
+    assert!(History::parse(&buf).unwrap().is_truncated());
+}
+
+#[test]
+fn every_malformed_sample_has_its_own_error() {
+    let samples = malformed::samples();
+    assert!(samples.len() >= 20, "{} samples", samples.len());
+    let mut seen: Vec<(std::mem::Discriminant<Error>, Format, &str)> = Vec::new();
+    for s in &samples {
+        let err = match s.format {
+            Format::Playlist => Playlist::parse(&s.bytes).map(|_| ()),
+            Format::History => History::parse(&s.bytes).map(|_| ()),
+        }
+        .expect_err(s.name);
+        let d = discriminant(&err);
+        if let Some((_, _, other)) = seen.iter().find(|(e, f, _)| *e == d && *f == s.format) {
+            panic!(
+                "{} and {} give the same kind of error: {err}",
+                s.name, other
+            );
+        }
+        seen.push((d, s.format, s.name));
+        let msg = err.to_string();
+        assert!(!msg.is_empty() && !msg.contains('\n'), "{msg:?}");
+    }
+    // Every validation variant is produced by some sample.
+    assert_eq!(seen.len(), samples.len());
+}
+
+#[test]
+fn malformed_sample_messages_name_the_record() {
+    let by_name = |n: &str| {
+        let s = malformed::samples()
+            .into_iter()
+            .find(|s| s.name == n)
+            .unwrap();
+        match s.format {
+            Format::Playlist => Playlist::parse(&s.bytes).unwrap_err(),
+            Format::History => History::parse(&s.bytes).unwrap_err(),
+        }
+    };
+    assert_eq!(
+        by_name("misaligned").to_string(),
+        "extent 2: offset 4097 is not a multiple of 512"
+    );
+    assert_eq!(
+        by_name("misaligned"),
+        Error::Misaligned {
+            record: Record::Extent(2),
+            field: Field::Offset,
+            value: 4097,
+            align: 512
+        }
+    );
+    assert_eq!(
+        by_name("overlapping"),
+        Error::Overlap {
+            extent: 1,
+            offset: 4096,
+            previous_end: 8192
+        }
+    );
+    assert_eq!(
+        by_name("zero-length").to_string(),
+        "extent 1: length is zero"
+    );
+}
+
+/// Prints every malformed sample's message (`cargo test -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn print_malformed_messages() {
+    for (i, s) in malformed::samples().iter().enumerate() {
+        let err = match s.format {
+            Format::Playlist => Playlist::parse(&s.bytes).map(|_| ()),
+            Format::History => History::parse(&s.bytes).map(|_| ()),
+        }
+        .unwrap_err();
+        println!("{:2} {:30} {err}", i + 1, s.name);
+    }
+}
+
+#[test]
+fn short_and_foreign_inputs() {
+    assert_eq!(
+        Playlist::parse(&[]).unwrap_err(),
+        Error::Truncated { len: 0, need: 40 }
+    );
+    assert_eq!(
+        Playlist::parse(b"BCPL").unwrap_err(),
+        Error::Truncated { len: 4, need: 40 }
+    );
+    assert_eq!(
+        History::parse(b"ELF\x7f and more").unwrap_err(),
+        Error::BadMagic { found: 0x7f46_4c45 }
+    );
+    assert!(matches!(
+        History::parse(&playlist_bytes(&[], &[]).unwrap()),
+        Err(Error::WrongFormat {
+            expected: Format::History,
+            found: Format::Playlist
+        })
+    ));
+}
+
+#[test]
+fn writers_report_small_buffers() {
+    let vols = [vol(VolumeId::Root, 4096)];
+    let exts = [Extent {
+        offset: 0,
+        length: 4096,
+        volume: 0,
+        flags: 0,
+        batch: 0,
+    }];
+    let mut buf = [0u8; 100];
+    assert_eq!(
+        write_playlist(&mut buf, &vols, &exts),
+        Err(Error::BufferTooSmall {
+            need: 104,
+            have: 100
+        })
+    );
+    assert!(seal(&mut buf[..39]).is_err());
+    assert!(exts[0].write_to(&mut buf[..23]).is_err());
+    assert!(vols[0].write_to(&mut buf[..39]).is_err());
+    assert!(Entry::tag(0, 0).write_to(&mut buf[..31]).is_err());
+    // A writer refuses to produce an invalid file.
+    let bad = [Extent {
+        length: 0,
+        ..exts[0]
+    }];
+    let mut buf = [0u8; 104];
+    assert!(matches!(
+        write_playlist(&mut buf, &vols, &bad),
+        Err(Error::ZeroLength { .. })
+    ));
+}
+
+#[test]
+fn kernel_style_history_assembly() {
+    // The kernel writes the header, volumes and entries piecewise, then seals.
+    let vols = [vol(VolumeId::Root, 512)];
+    let entries = [
+        Entry {
+            offset: 512,
+            length: 1024,
+            timestamp_ns: 5,
+            pid: 1,
+            flags: 0,
+            volume: 0,
+        },
+        Entry::tag(6, 1),
+    ];
+    let size = file_size(Format::History, 1, 2) as usize;
+    let mut buf = vec![0u8; size];
+    Header {
+        format: Format::History,
+        flags: 0,
+        checksum: 0,
+        volume_count: 1,
+        record_count: 2,
+        bytes: 1024,
+        extra: 1,
+    }
+    .write_to(&mut buf)
+    .unwrap();
+    Volume {
+        record_count: 1,
+        bytes: 1024,
+        ..vols[0]
+    }
+    .write_to(&mut buf[volume_offset(0) as usize..])
+    .unwrap();
+    for (i, e) in entries.iter().enumerate() {
+        let at = record_offset(Format::History, 1, i as u32) as usize;
+        e.write_to(&mut buf[at..]).unwrap();
+    }
+    seal(&mut buf).unwrap();
+    let h = History::parse(&buf).unwrap();
+    assert_eq!(h.entries().collect::<Vec<_>>(), entries);
+    let mut again = vec![0u8; size];
+    write_history(&mut again, 0, &vols, &entries).unwrap();
+    assert_eq!(again, buf);
+}
+
+#[test]
+fn volume_ids() {
+    let g = VolumeId::parse("00112233-4455-6677-8899-AABBCCDDEEFF").unwrap();
+    assert_eq!(
+        g,
+        VolumeId::Gpt([
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+            0xee, 0xff
+        ])
+    );
+    assert_eq!(g.to_string(), "00112233-4455-6677-8899-aabbccddeeff");
+    let m = VolumeId::parse("1234abcd-05").unwrap();
+    assert_eq!(
+        m,
+        VolumeId::Mbr {
+            signature: 0x1234_abcd,
+            partition: 5
+        }
+    );
+    assert_eq!(m.to_string(), "1234abcd-05");
+    let (t, raw) = m.to_raw();
+    assert_eq!(t, VOLUME_MBR);
+    assert_eq!(&raw[..5], &[0xcd, 0xab, 0x34, 0x12, 5]);
+    assert_eq!(VolumeId::parse("ROOT"), Some(VolumeId::Root));
+    for bad in [
+        "",
+        "1234abcd-00",
+        "1234abcd-100",
+        "1234abcg-01",
+        "00000000-0000-0000-0000-000000000000",
+        "00112233-4455-6677-8899+aabbccddeeff",
+        "0011223-34455-6677-8899-aabbccddeeff",
+        "ü0112233-4455-6677-8899-aabbccddeef",
+    ] {
+        assert_eq!(VolumeId::parse(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn layout_constants_are_consistent() {
+    use format::layout::*;
+    assert_eq!(header::RESERVED + 4, header::SIZE);
+    assert_eq!(volume::RESERVED1 + 4, volume::SIZE);
+    assert_eq!(extent::RESERVED + 3, extent::SIZE);
+    assert_eq!(entry::VOLUME + 2, entry::SIZE);
+    assert_eq!(
+        fileio_max(),
+        file_size(Format::History, MAX_VOLUMES, MAX_HISTORY_ENTRIES)
+    );
+}
+
+fn fileio_max() -> u64 {
+    bootcache::fileio::max_file_size()
+}
+
+// ---------------------------------------------------------------------------------------
+// Properties.
+// ---------------------------------------------------------------------------------------
+
+fn arb_volume_id() -> impl Strategy<Value = VolumeId> {
+    prop_oneof![
+        Just(VolumeId::Root),
+        any::<[u8; 16]>()
+            .prop_filter("non-null", |g| g.iter().any(|&b| b != 0))
+            .prop_map(VolumeId::Gpt),
+        (any::<u32>(), 1u8..=255).prop_map(|(signature, partition)| VolumeId::Mbr {
+            signature,
+            partition
+        }),
+    ]
+}
+
+/// A valid playlist: distinct volumes, each with sorted, disjoint, aligned extents.
+fn arb_playlist() -> impl Strategy<Value = (Vec<Volume>, Vec<Extent>)> {
+    let volume = (arb_volume_id(), 9u32..=16).prop_flat_map(|(id, shift)| {
+        let bs = 1u32 << shift;
+        (
+            Just(vol(id, bs)),
+            prop::collection::vec((0u64..8, 1u64..8, any::<u8>(), any::<bool>()), 1..12),
+        )
+    });
+    prop::collection::vec(volume, 0..5).prop_map(|vs| {
+        let mut vols: Vec<Volume> = Vec::new();
+        let mut exts = Vec::new();
+        for (v, list) in vs {
+            if vols.iter().any(|w| w.id == v.id) {
+                continue;
+            }
+            let idx = vols.len() as u16;
+            let bs = u64::from(v.block_size);
+            let mut at = 0u64;
+            for (gap, len, batch, low) in list {
+                at += gap * bs;
+                exts.push(Extent {
+                    offset: at,
+                    length: len * bs,
+                    volume: idx,
+                    flags: if low { EXTENT_LOW_PRIORITY } else { 0 },
+                    batch,
+                });
+                at += len * bs;
+            }
+            vols.push(v);
+        }
+        (vols, exts)
+    })
+}
+
+fn arb_history() -> impl Strategy<Value = (u32, Vec<Volume>, Vec<Entry>)> {
+    let vols = prop::collection::vec(arb_volume_id(), 1..4).prop_map(|ids| {
+        let mut v: Vec<Volume> = Vec::new();
+        for id in ids {
+            if !v.iter().any(|w| w.id == id) {
+                v.push(vol(id, 512));
+            }
+        }
+        v
+    });
+    (
+        vols,
+        prop::collection::vec(
+            (0u8..10, 0u64..1000, 1u64..64, 0u64..100, any::<u32>()),
+            0..40,
+        ),
+    )
+        .prop_map(|(vols, raw)| {
+            let mut ts = 0;
+            let n = vols.len() as u64;
+            let entries = raw
+                .into_iter()
+                .map(|(kind, off, len, dt, pid)| {
+                    ts += dt;
+                    if kind == 0 {
+                        return Entry::tag(ts, pid);
+                    }
+                    let flags = match kind {
+                        1 | 2 => ENTRY_WRITE,
+                        3 => ENTRY_HIT,
+                        4 => ENTRY_HIT | ENTRY_WAITED,
+                        _ => 0,
+                    };
+                    Entry {
+                        offset: off * 512,
+                        length: len * 512,
+                        timestamp_ns: ts,
+                        pid,
+                        flags,
+                        volume: (off % n) as u16,
+                    }
+                })
+                .collect();
+            (0, vols, entries)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn playlist_round_trip((vols, exts) in arb_playlist()) {
+        let bytes = playlist_bytes(&vols, &exts).unwrap();
+        let p = Playlist::parse(&bytes).unwrap();
+        prop_assert_eq!(p.extents().collect::<Vec<_>>(), exts.clone());
+        let ids: Vec<_> = p.volumes().map(|v| v.id).collect();
+        prop_assert_eq!(ids, vols.iter().map(|v| v.id).collect::<Vec<_>>());
+        for (i, v) in p.volumes().enumerate() {
+            let mine: Vec<_> = exts.iter().filter(|x| usize::from(x.volume) == i).copied().collect();
+            prop_assert_eq!(v.record_count as usize, mine.len());
+            prop_assert_eq!(v.bytes, mine.iter().map(|x| x.length).sum::<u64>());
+            prop_assert_eq!(p.volume_extents(i as u32).unwrap().collect::<Vec<_>>(), mine);
+        }
+        // Writing what was read gives the same bytes.
+        let vols2: Vec<_> = p.volumes().collect();
+        let exts2: Vec<_> = p.extents().collect();
+        prop_assert_eq!(playlist_bytes(&vols2, &exts2).unwrap(), bytes);
+    }
+
+    #[test]
+    fn history_round_trip((flags, vols, entries) in arb_history()) {
+        let size = file_size(Format::History, vols.len() as u32, entries.len() as u32) as usize;
+        let mut buf = vec![0u8; size];
+        prop_assert_eq!(write_history(&mut buf, flags, &vols, &entries), Ok(size));
+        let h = History::parse(&buf).unwrap();
+        prop_assert_eq!(h.entries().collect::<Vec<_>>(), entries.clone());
+        let tags = entries.iter().filter(|e| e.is_tag()).count() as u32;
+        prop_assert_eq!(h.header().extra, tags);
+    }
+
+    #[test]
+    fn any_corruption_is_rejected((vols, exts) in arb_playlist(), pos in any::<prop::sample::Index>(), x in 1u8..=255) {
+        let mut bytes = playlist_bytes(&vols, &exts).unwrap();
+        let i = pos.index(bytes.len());
+        bytes[i] ^= x;
+        prop_assert!(Playlist::parse(&bytes).is_err());
+    }
+
+    #[test]
+    fn resealed_corruption_never_panics((vols, exts) in arb_playlist(), edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)) {
+        let mut bytes = playlist_bytes(&vols, &exts).unwrap();
+        for (pos, v) in edits {
+            let i = pos.index(bytes.len());
+            bytes[i] = v;
+        }
+        seal(&mut bytes).unwrap();
+        if let Ok(p) = Playlist::parse(&bytes) {
+            // Whatever passes must really satisfy the rules.
+            let all: Vec<_> = p.extents().collect();
+            for w in all.windows(2) {
+                prop_assert!(w[0].volume < w[1].volume || w[0].end() <= w[1].offset);
+            }
+            prop_assert_eq!(all.iter().map(|x| x.length).sum::<u64>(), p.total_bytes());
+        } else {
+            let msg = Playlist::parse(&bytes).unwrap_err().to_string();
+            prop_assert!(!msg.is_empty());
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = Playlist::parse(&bytes);
+        let _ = History::parse(&bytes);
+    }
+
+    #[test]
+    fn garbage_with_good_header_never_panics(vc in 0u32..4, rc in 0u32..6, body in prop::collection::vec(any::<u8>(), 0..400), hist in any::<bool>()) {
+        let format = if hist { Format::History } else { Format::Playlist };
+        let size = file_size(format, vc, rc) as usize;
+        let mut bytes = vec![0u8; size];
+        Header { format, flags: 0, checksum: 0, volume_count: vc, record_count: rc, bytes: 0, extra: 0 }
+            .write_to(&mut bytes).unwrap();
+        for (d, s) in bytes[40..].iter_mut().zip(body) {
+            *d = s;
+        }
+        seal(&mut bytes).unwrap();
+        let _ = Playlist::parse(&bytes);
+        let _ = History::parse(&bytes);
+    }
+}
