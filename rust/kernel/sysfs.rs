@@ -12,6 +12,10 @@
 //! `sysfs_emit()` does in C; store functions get the bytes written to the
 //! file.
 //!
+//! A directory may also have binary files ([`BinAttribute<T>`], for data that
+//! is not one short text value) and subdirectories of files ([`Group<T>`]);
+//! [`Dir::builder`] makes such a directory.
+//!
 //! C header: [`include/linux/kobject.h`](srctree/include/linux/kobject.h) and
 //! [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h)
 //!
@@ -57,6 +61,7 @@ use crate::{
     error::{code::*, to_result, Error, Result},
     ffi::c_char,
     page::PAGE_SIZE,
+    prelude::KVec,
     str::CStr,
     types::Opaque,
 };
@@ -128,6 +133,260 @@ impl<T> Attribute<T> {
     }
 }
 
+/// A binary sysfs file of a [`Dir<T>`].
+///
+/// Reads and writes come in chunks of at most a page at increasing offsets:
+/// the read function fills as much of the buffer as it can with the bytes at
+/// `offset` and returns how many it wrote (0 at the end of the data); the
+/// write function takes the bytes meant for `offset` and returns how many it
+/// consumed. A big write from user space thus arrives as several calls. If
+/// the file has a size, sysfs stops reads at that size and refuses writes
+/// past it; with size 0, the functions decide where the data ends.
+///
+/// Like [`Attribute`]s, binary attributes are meant to live in `static`
+/// arrays.
+///
+/// # Invariants
+///
+/// `attr.attr.name` points to a NUL-terminated string that lives forever,
+/// `attr.read` and `attr.write` are `Self::read_callback` and
+/// `Self::write_callback` exactly when `read` and `write` are set, and
+/// `attr` is the first field, so a pointer to `attr` is a pointer to the
+/// whole `BinAttribute<T>`.
+#[repr(C)]
+pub struct BinAttribute<T> {
+    attr: bindings::bin_attribute,
+    read: Option<BinReadFn<T>>,
+    write: Option<BinWriteFn<T>>,
+}
+
+/// The read function of a [`BinAttribute<T>`].
+type BinReadFn<T> = fn(&T, u64, &mut [u8]) -> Result<usize>;
+
+/// The write function of a [`BinAttribute<T>`].
+type BinWriteFn<T> = fn(&T, u64, &[u8]) -> Result<usize>;
+
+// SAFETY: A `BinAttribute` is never changed after it is made; it holds a
+// pointer to a `'static` string and function pointers, which may be used from
+// any thread.
+unsafe impl<T> Sync for BinAttribute<T> {}
+
+impl<T> BinAttribute<T> {
+    const fn build(
+        name: &'static CStr,
+        mode: u16,
+        size: usize,
+        read: Option<BinReadFn<T>>,
+        write: Option<BinWriteFn<T>>,
+    ) -> Self {
+        // SAFETY: `struct bin_attribute` is valid when zeroed (no name, mode
+        // 0, no callbacks, no private data).
+        let mut attr: bindings::bin_attribute = unsafe { core::mem::zeroed() };
+        // INVARIANT: `name` is a `'static` C string, and the C callbacks are
+        // set exactly for the Rust functions given.
+        attr.attr.name = name.as_char_ptr();
+        attr.attr.mode = mode;
+        attr.size = size;
+        if read.is_some() {
+            attr.read = Some(Self::read_callback);
+        }
+        if write.is_some() {
+            attr.write = Some(Self::write_callback);
+        }
+        Self { attr, read, write }
+    }
+
+    /// Makes a read-only binary attribute of `size` bytes (0 if unknown);
+    /// `mode` is its permission bits, such as `0o444`.
+    pub const fn new_ro(
+        name: &'static CStr,
+        mode: u16,
+        size: usize,
+        read: fn(&T, u64, &mut [u8]) -> Result<usize>,
+    ) -> Self {
+        Self::build(name, mode, size, Some(read), None)
+    }
+
+    /// Makes a write-only binary attribute of `size` bytes (0 if unknown);
+    /// `mode` is its permission bits, such as `0o200`.
+    pub const fn new_wo(
+        name: &'static CStr,
+        mode: u16,
+        size: usize,
+        write: fn(&T, u64, &[u8]) -> Result<usize>,
+    ) -> Self {
+        Self::build(name, mode, size, None, Some(write))
+    }
+
+    /// Makes a read-write binary attribute of `size` bytes (0 if unknown);
+    /// `mode` is its permission bits, such as `0o644`.
+    pub const fn new_rw(
+        name: &'static CStr,
+        mode: u16,
+        size: usize,
+        read: fn(&T, u64, &mut [u8]) -> Result<usize>,
+        write: fn(&T, u64, &[u8]) -> Result<usize>,
+    ) -> Self {
+        Self::build(name, mode, size, Some(read), Some(write))
+    }
+
+    /// Turns a read or write callback's result into what sysfs expects: the
+    /// bytes handled (at most `count`), or a negative errno.
+    fn ssize(result: Result<usize>, count: usize) -> isize {
+        match result {
+            Ok(n) if n <= count => n as isize,
+            Ok(_) => EIO.to_errno() as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by sysfs with the kobject of a [`Dir<T>`], one of its binary
+    /// attributes and `count` bytes at `buf` that this call may write.
+    unsafe extern "C" fn read_callback(
+        _file: *mut bindings::file,
+        kobj: *mut bindings::kobject,
+        attr: *mut bindings::bin_attribute,
+        buf: *mut c_char,
+        offset: bindings::loff_t,
+        count: usize,
+    ) -> isize {
+        // SAFETY: Only `Dir::new` adds binary attributes, and only
+        // `BinAttribute<T>`s to the kobject of an `Inner<T>`, which sysfs
+        // keeps alive while the callback runs. By the type invariant, `attr`
+        // points to a whole `BinAttribute<T>`, which is `'static`.
+        let (data, attribute) = unsafe { (Inner::<T>::data(kobj), &*attr.cast::<Self>()) };
+        let (Some(read), Ok(offset)) = (attribute.read, u64::try_from(offset)) else {
+            return EIO.to_errno() as isize;
+        };
+        // SAFETY: sysfs passes `count` bytes that only this call uses until
+        // it returns.
+        let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), count) };
+        Self::ssize(read(data, offset, out), count)
+    }
+
+    /// # Safety
+    ///
+    /// Called by sysfs with the kobject of a [`Dir<T>`], one of its binary
+    /// attributes and `count` readable bytes at `buf`.
+    unsafe extern "C" fn write_callback(
+        _file: *mut bindings::file,
+        kobj: *mut bindings::kobject,
+        attr: *mut bindings::bin_attribute,
+        buf: *mut c_char,
+        offset: bindings::loff_t,
+        count: usize,
+    ) -> isize {
+        // SAFETY: As in `read_callback`.
+        let (data, attribute) = unsafe { (Inner::<T>::data(kobj), &*attr.cast::<Self>()) };
+        let (Some(write), Ok(offset)) = (attribute.write, u64::try_from(offset)) else {
+            return EIO.to_errno() as isize;
+        };
+        // SAFETY: sysfs passes `count` bytes it owns until this call returns.
+        let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
+        Self::ssize(write(data, offset, input), count)
+    }
+}
+
+/// A named subdirectory of a [`Dir<T>`] with its own files.
+///
+/// Its files use the same `T` as the directory's own files. Groups are meant
+/// to live in `static` arrays, like attributes.
+pub struct Group<T: 'static> {
+    name: &'static CStr,
+    attrs: &'static [Attribute<T>],
+    bin_attrs: &'static [BinAttribute<T>],
+}
+
+impl<T> Group<T> {
+    /// Makes a subdirectory `name` with the files `attrs`.
+    pub const fn new(name: &'static CStr, attrs: &'static [Attribute<T>]) -> Self {
+        Self {
+            name,
+            attrs,
+            bin_attrs: &[],
+        }
+    }
+
+    /// Adds the binary files `bin_attrs` to the subdirectory.
+    pub const fn with_bin_attrs(self, bin_attrs: &'static [BinAttribute<T>]) -> Self {
+        Self {
+            name: self.name,
+            attrs: self.attrs,
+            bin_attrs,
+        }
+    }
+
+    /// Adds the group to the kobject `kobj`.
+    ///
+    /// # Safety
+    ///
+    /// `kobj` is the kobject of a live `Inner<T>` that is in sysfs.
+    unsafe fn create(&self, kobj: *mut bindings::kobject) -> Result {
+        // `sysfs_create_group()` wants NULL-terminated arrays of pointers. It
+        // only reads them while it creates the files (each file points to its
+        // `'static` attribute, not to the array), and the files go away with
+        // the directory, so the arrays are only needed during the call.
+        let mut attrs = KVec::with_capacity(self.attrs.len() + 1, flags::GFP_KERNEL)?;
+        for a in self.attrs {
+            attrs.push(core::ptr::addr_of!(a.attr).cast_mut(), flags::GFP_KERNEL)?;
+        }
+        attrs.push(core::ptr::null_mut(), flags::GFP_KERNEL)?;
+        let mut bin_attrs = KVec::with_capacity(self.bin_attrs.len() + 1, flags::GFP_KERNEL)?;
+        for a in self.bin_attrs {
+            bin_attrs.push(core::ptr::addr_of!(a.attr).cast_mut(), flags::GFP_KERNEL)?;
+        }
+        bin_attrs.push(core::ptr::null_mut(), flags::GFP_KERNEL)?;
+        let group = bindings::attribute_group {
+            name: self.name.as_char_ptr(),
+            is_visible: None,
+            is_bin_visible: None,
+            attrs: attrs.as_mut_ptr(),
+            bin_attrs: bin_attrs.as_mut_ptr(),
+        };
+        // SAFETY: By the safety requirements `kobj` is in sysfs; `group` and
+        // its NULL-terminated arrays are valid for the call, and the
+        // attributes they point to are `'static` and never written by sysfs.
+        to_result(unsafe { bindings::sysfs_create_group(kobj, &group) })
+    }
+}
+
+/// Builds a [`Dir<T>`] with binary files and subdirectories.
+///
+/// Made by [`Dir::builder`].
+pub struct DirBuilder<'a, T: 'static> {
+    name: &'a CStr,
+    attrs: &'static [Attribute<T>],
+    bin_attrs: &'static [BinAttribute<T>],
+    groups: &'static [Group<T>],
+}
+
+impl<'a, T: Send + Sync> DirBuilder<'a, T> {
+    /// Sets the directory's text files.
+    pub fn attrs(self, attrs: &'static [Attribute<T>]) -> Self {
+        Self { attrs, ..self }
+    }
+
+    /// Sets the directory's binary files.
+    pub fn bin_attrs(self, bin_attrs: &'static [BinAttribute<T>]) -> Self {
+        Self { bin_attrs, ..self }
+    }
+
+    /// Sets the directory's subdirectories.
+    pub fn groups(self, groups: &'static [Group<T>]) -> Self {
+        Self { groups, ..self }
+    }
+
+    /// Creates the directory in `/sys/kernel/`, holding `data`.
+    pub fn build_in_kernel(self, data: T) -> Result<Dir<T>> {
+        // SAFETY: `kernel_kobj` is set up at boot, before any initcall that
+        // could call this, and never changes afterwards.
+        let parent = unsafe { bindings::kernel_kobj };
+        Dir::new(parent, data, self)
+    }
+}
+
 /// The page a show function writes its value into.
 ///
 /// Writing more than a page fails with [`fmt::Error`] (`-EINVAL` once
@@ -171,6 +430,20 @@ struct Inner<T> {
     data: T,
 }
 
+impl<T> Inner<T> {
+    /// Returns the value a `Dir<T>`'s kobject owns.
+    ///
+    /// # Safety
+    ///
+    /// `kobj` must be the `kobj` field of a live `Inner<T>`, and stay live
+    /// for `'a`.
+    unsafe fn data<'a>(kobj: *mut bindings::kobject) -> &'a T {
+        // SAFETY: By the safety requirements, `kobj` is the `kobj` field of a
+        // live `Inner<T>`.
+        unsafe { &(*container_of!(kobj, Inner<T>, kobj)).data }
+    }
+}
+
 impl<T: Send + Sync> Inner<T> {
     const SYSFS_OPS: bindings::sysfs_ops = bindings::sysfs_ops {
         show: Some(Self::show_callback),
@@ -196,12 +469,12 @@ impl<T: Send + Sync> Inner<T> {
     ) -> (&'a T, &'a Attribute<T>) {
         // SAFETY: By the safety requirements, `kobj` is the `kobj` field of a
         // live `Inner<T>`; sysfs keeps it alive while a callback runs.
-        let inner = unsafe { &*container_of!(kobj, Inner<T>, kobj) };
+        let data = unsafe { Inner::data(kobj) };
         // SAFETY: By the safety requirements and the type invariant of
         // `Attribute`, `attr` points to a whole `Attribute<T>`, which is
         // `'static` because `Dir::new` only takes `'static` attributes.
         let attribute = unsafe { &*attr.cast::<Attribute<T>>() };
-        (&inner.data, attribute)
+        (data, attribute)
     }
 
     /// # Safety
@@ -286,18 +559,131 @@ unsafe impl<T: Send + Sync> Sync for Dir<T> {}
 impl<T: Send + Sync> Dir<T> {
     /// Creates `/sys/kernel/<name>/` holding `data`, with the files `attrs`.
     pub fn new_in_kernel(name: &CStr, data: T, attrs: &'static [Attribute<T>]) -> Result<Self> {
-        // SAFETY: `kernel_kobj` is set up at boot, before any initcall that
-        // could call this, and never changes afterwards.
-        let parent = unsafe { bindings::kernel_kobj };
-        Self::new(name, parent, data, attrs)
+        Self::builder(name).attrs(attrs).build_in_kernel(data)
     }
 
-    fn new(
-        name: &CStr,
-        parent: *mut bindings::kobject,
-        data: T,
-        attrs: &'static [Attribute<T>],
-    ) -> Result<Self> {
+    /// Starts building a directory called `name` that also has binary files
+    /// or subdirectories.
+    ///
+    /// # Examples
+    ///
+    /// `/sys/kernel/rust_sysfs_doctest_bin/` with a binary file `history` and
+    /// a subdirectory `stats/` holding `hits`:
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use core::sync::atomic::{AtomicU64, Ordering};
+    /// use kernel::c_str;
+    /// use kernel::sysfs::{Attribute, BinAttribute, Dir, Group, ShowBuf};
+    /// # use kernel::{bindings, error::from_err_ptr, str::CStr};
+    ///
+    /// struct Cache {
+    ///     hits: AtomicU64,
+    ///     received: AtomicU64,
+    /// }
+    ///
+    /// const HISTORY: &[u8] = b"recorded reads";
+    ///
+    /// fn show_hits(c: &Cache, buf: &mut ShowBuf<'_>) -> Result {
+    ///     writeln!(buf, "{}", c.hits.load(Ordering::Relaxed))?;
+    ///     Ok(())
+    /// }
+    ///
+    /// fn read_history(_c: &Cache, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    ///     let rest = usize::try_from(offset).ok().and_then(|o| HISTORY.get(o..)).unwrap_or(&[]);
+    ///     let n = rest.len().min(buf.len());
+    ///     buf[..n].copy_from_slice(&rest[..n]);
+    ///     Ok(n)
+    /// }
+    ///
+    /// fn write_history(c: &Cache, offset: u64, data: &[u8]) -> Result<usize> {
+    ///     // Chunks come in order; a real driver would append them to a buffer.
+    ///     if offset != c.received.load(Ordering::Relaxed) {
+    ///         return Err(EINVAL);
+    ///     }
+    ///     c.received.fetch_add(data.len() as u64, Ordering::Relaxed);
+    ///     Ok(data.len())
+    /// }
+    ///
+    /// static STATS: [Attribute<Cache>; 1] = [Attribute::new_ro(c_str!("hits"), 0o444, show_hits)];
+    /// static GROUPS: [Group<Cache>; 1] = [Group::new(c_str!("stats"), &STATS)];
+    /// static BIN: [BinAttribute<Cache>; 1] =
+    ///     [BinAttribute::new_rw(c_str!("history"), 0o644, 0, read_history, write_history)];
+    ///
+    /// let dir = Dir::builder(c_str!("rust_sysfs_doctest_bin"))
+    ///     .bin_attrs(&BIN)
+    ///     .groups(&GROUPS)
+    ///     .build_in_kernel(Cache { hits: AtomicU64::new(3), received: AtomicU64::new(0) })?;
+    /// # // Check the files through the VFS, on a private mount of sysfs (the
+    /// # // doctests run before user space has mounted it).
+    /// # fn with_file<R>(path: &CStr, flags: u32, f: impl FnOnce(*mut bindings::file) -> R) -> Result<R> {
+    /// #     // SAFETY: The name is a C string.
+    /// #     let fs = unsafe { bindings::get_fs_type(c_str!("sysfs").as_char_ptr()) };
+    /// #     if fs.is_null() {
+    /// #         return Err(ENODEV);
+    /// #     }
+    /// #     // SAFETY: `fs` is a registered file system type.
+    /// #     let mnt = from_err_ptr(unsafe { bindings::kern_mount(fs) })?;
+    /// #     // SAFETY: `mnt` is a live mount.
+    /// #     let root = bindings::path { mnt, dentry: unsafe { (*mnt).mnt_root } };
+    /// #     // SAFETY: `root` is a valid path and `path` a C string.
+    /// #     let file = unsafe { bindings::file_open_root(&root, path.as_char_ptr(), flags as i32, 0) };
+    /// #     let ret = from_err_ptr(file).map(|file| {
+    /// #         let r = f(file);
+    /// #         // SAFETY: We opened `file`.
+    /// #         unsafe { bindings::fput(file) };
+    /// #         r
+    /// #     });
+    /// #     // SAFETY: We own `mnt`; an open file keeps its own reference.
+    /// #     unsafe { bindings::kern_unmount(mnt) };
+    /// #     ret
+    /// # }
+    /// # fn read(path: &CStr, buf: &mut [u8]) -> Result<usize> {
+    /// #     with_file(path, bindings::O_RDONLY, |file| {
+    /// #         let mut pos = 0;
+    /// #         // SAFETY: `file` is open and `buf` is writable.
+    /// #         let n = unsafe { bindings::kernel_read(file, buf.as_mut_ptr().cast(), buf.len(), &mut pos) };
+    /// #         usize::try_from(n).map_err(|_| Error::from_errno(n as i32))
+    /// #     })?
+    /// # }
+    /// # fn write(path: &CStr, data: &[u8]) -> Result {
+    /// #     with_file(path, bindings::O_WRONLY, |file| {
+    /// #         let (mut pos, mut done) = (0, 0);
+    /// #         while done < data.len() {
+    /// #             let rest = &data[done..];
+    /// #             // SAFETY: `file` is open and `rest` is readable.
+    /// #             let n = unsafe { bindings::kernel_write(file, rest.as_ptr().cast(), rest.len(), &mut pos) };
+    /// #             done += usize::try_from(n).map_err(|_| Error::from_errno(n as i32))?;
+    /// #         }
+    /// #         Ok(())
+    /// #     })?
+    /// # }
+    /// # let mut buf = [0u8; 64];
+    /// # let n = read(c_str!("kernel/rust_sysfs_doctest_bin/stats/hits"), &mut buf)?;
+    /// # assert_eq!(&buf[..n], b"3\n");
+    /// # let n = read(c_str!("kernel/rust_sysfs_doctest_bin/history"), &mut buf)?;
+    /// # assert_eq!(&buf[..n], HISTORY);
+    /// # // A write bigger than a page arrives in chunks.
+    /// # let big = [b'x'; 5000];
+    /// # write(c_str!("kernel/rust_sysfs_doctest_bin/history"), &big)?;
+    /// # assert_eq!(dir.data().received.load(Ordering::Relaxed), 5000);
+    /// drop(dir);
+    /// # assert_eq!(read(c_str!("kernel/rust_sysfs_doctest_bin/history"), &mut buf), Err(ENOENT));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn builder(name: &CStr) -> DirBuilder<'_, T>
+    where
+        T: 'static,
+    {
+        DirBuilder {
+            name,
+            attrs: &[],
+            bin_attrs: &[],
+            groups: &[],
+        }
+    }
+
+    fn new(parent: *mut bindings::kobject, data: T, files: DirBuilder<'_, T>) -> Result<Self> {
         let inner = KBox::new(
             Inner {
                 kobj: Opaque::uninit(),
@@ -318,7 +704,7 @@ impl<T: Send + Sync> Dir<T> {
                 &Inner::<T>::KTYPE,
                 parent,
                 crate::c_str!("%s").as_char_ptr(),
-                name.as_char_ptr(),
+                files.name.as_char_ptr(),
             )
         };
         if ret != 0 {
@@ -334,12 +720,22 @@ impl<T: Send + Sync> Dir<T> {
             inner: unsafe { NonNull::new_unchecked(inner) },
             _p: PhantomData,
         };
-        for attr in attrs {
-            // SAFETY: `kobj` is in sysfs, and `attr` is `'static`. On failure
-            // `dir` is dropped, which removes the directory and what it holds.
+        // On any failure below, `dir` is dropped, which removes the directory
+        // and everything in it.
+        for attr in files.attrs {
+            // SAFETY: `kobj` is in sysfs, and `attr` is `'static`.
             to_result(unsafe {
                 bindings::sysfs_create_file_ns(kobj, &attr.attr, core::ptr::null())
             })?;
+        }
+        for attr in files.bin_attrs {
+            // SAFETY: `kobj` is in sysfs, and `attr` is a `'static`
+            // `BinAttribute<T>` for this kobject's `T`.
+            to_result(unsafe { bindings::sysfs_create_bin_file(kobj, &attr.attr) })?;
+        }
+        for group in files.groups {
+            // SAFETY: `kobj` is the kobject of a live `Inner<T>` in sysfs.
+            unsafe { group.create(kobj) }?;
         }
         Ok(dir)
     }

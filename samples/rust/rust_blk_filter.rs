@@ -139,7 +139,7 @@ fn store_attach(state: &Arc<State>, input: &[u8]) -> Result {
 
 fn store_detach(state: &Arc<State>, _input: &[u8]) -> Result {
     // Detach (which waits for running filter calls) outside the lock.
-    let old = core::mem::replace(&mut *state.attached.lock(), KVec::new());
+    let old = core::mem::take(&mut *state.attached.lock());
     if old.is_empty() {
         return Err(ENODEV);
     }
@@ -167,7 +167,16 @@ macro_rules! counter_attrs {
     };
 }
 
-counter_attrs!(reads, read_bytes, writes, write_bytes, flushes, discards, others, disk_gone);
+counter_attrs!(
+    reads,
+    read_bytes,
+    writes,
+    write_bytes,
+    flushes,
+    discards,
+    others,
+    disk_gone
+);
 
 static ATTRS: [Attribute<Arc<State>>; 11] = [
     Attribute::new_wo(c_str!("attach"), 0o200, store_attach),

@@ -121,7 +121,13 @@ unsafe extern "C" fn match_partuuid(dev: *mut bindings::device, data: *const c_v
     let uuid = unsafe { &(*info).uuid };
     let len = uuid.iter().position(|&c| c == 0).unwrap_or(uuid.len());
     let have = uuid.get(..len).unwrap_or(&[]);
-    c_int::from(have.len() == want.len() && have.iter().zip(want.bytes()).all(|(&a, b)| a.eq_ignore_ascii_case(&b)))
+    c_int::from(
+        have.len() == want.len()
+            && have
+                .iter()
+                .zip(want.bytes())
+                .all(|(&a, b)| a.eq_ignore_ascii_case(&b)),
+    )
 }
 
 /// A block device held open for reading.

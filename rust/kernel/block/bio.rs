@@ -224,6 +224,12 @@ impl Bio {
         Ok(())
     }
 
+    /// Returns a writer that fills the bio's data in order, from the start.
+    pub fn data_writer(&mut self) -> DataWriter<'_> {
+        let iter = self.raw().bi_iter;
+        DataWriter { bio: self, iter }
+    }
+
     /// Completes the bio: successfully, or with the error.
     pub fn end(self, result: Result) {
         let ptr = self.into_raw();
@@ -245,6 +251,49 @@ impl Drop for Bio {
         // allowed and never loses it.
         unsafe { bindings::bio_io_error(self.ptr.as_ptr()) };
     }
+}
+
+/// Fills a [`Bio`]'s data piece by piece, in order.
+pub struct DataWriter<'a> {
+    bio: &'a mut Bio,
+    iter: bindings::bvec_iter,
+}
+
+impl DataWriter<'_> {
+    /// Copies `src` into the next bytes of the bio's data; returns how many
+    /// bytes fitted (fewer than `src.len()` only at the end of the bio).
+    pub fn write(&mut self, mut src: &[u8]) -> usize {
+        let mut done = 0;
+        while !src.is_empty() && self.iter.bi_size > 0 {
+            let ptr = self.bio.ptr.as_ptr();
+            // SAFETY: The bio is live and `iter` is within its data.
+            let bv = unsafe { bindings::bio_iter_iovec(ptr, self.iter) };
+            let len = (bv.bv_len as usize).min(src.len());
+            // SAFETY: `bv` is a single-page segment of the bio, which we own;
+            // its page is mapped until `kunmap_local` below, and `len` bytes
+            // at `bv_offset` are within it.
+            unsafe {
+                let base = bindings::kmap_local_page(bv.bv_page).cast::<u8>();
+                core::ptr::copy_nonoverlapping(src.as_ptr(), base.add(bv.bv_offset as usize), len);
+                bindings::kunmap_local(base.cast());
+            }
+            // SAFETY: `len` bytes of `iter` were just written.
+            unsafe { bindings::bio_advance_iter_single(ptr, &mut self.iter, len as u32) };
+            src = &src[len..];
+            done += len;
+        }
+        done
+    }
+}
+
+/// Copies `dst.len()` bytes at `offset` in `page` into `dst`.
+///
+/// Fails with `EINVAL` if the range is not within the page.
+pub fn read_page(page: &Page, offset: usize, dst: &mut [u8]) -> Result {
+    // SAFETY: `dst` is valid for writes of its length. Every write to a
+    // `Page` goes through an `unsafe` method whose caller promises it does not
+    // race with reads, so this read races with nothing.
+    unsafe { page.read_raw(dst.as_mut_ptr(), offset, dst.len()) }
 }
 
 /// What [`submit_read`] hands back when its read is done.
@@ -296,7 +345,7 @@ impl<D: ReadDone> WorkItem for ReadState<D> {
 
     fn run(mut this: Pin<KBox<Self>>) {
         let this = this.as_mut().project();
-        let pages = core::mem::replace(this.pages, KVec::new());
+        let pages = core::mem::take(this.pages);
         let status = *this.status;
         // The read is over: drop our hold on the device before reporting.
         this.bdev.take();
@@ -417,5 +466,5 @@ unsafe extern "C" fn read_end_io<D: ReadDone>(bio: *mut bindings::bio) {
         *state.as_mut().project().status = Err(EIO);
     }
     // Queueing can't fail: the work item is not queued anywhere else.
-    let _ = workqueue::system().enqueue(state);
+    workqueue::system().enqueue(state);
 }

@@ -146,7 +146,9 @@ impl<T: Filter> Registration<T> {
     unsafe fn from_filter<'a>(filter: *mut bindings::blk_filter) -> &'a Self {
         // SAFETY: By the safety requirements; `Opaque` has the layout of the
         // C struct.
-        unsafe { &*crate::container_of!(filter.cast::<Opaque<bindings::blk_filter>>(), Self, filter) }
+        unsafe {
+            &*crate::container_of!(filter.cast::<Opaque<bindings::blk_filter>>(), Self, filter)
+        }
     }
 
     /// # Safety
