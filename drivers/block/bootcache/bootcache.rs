@@ -4,31 +4,42 @@
 //!
 //! At boot, bootcache reads a list of disk extents (the playlist) into memory
 //! with large sequential reads, serves the boot's reads from that copy,
-//! records what the boot really read so that the next playlist fits the next
-//! boot, and takes itself out of the I/O path once it stops helping.
+//! records what the boot really read (the history) so that the next
+//! playlist fits the next boot, and takes itself out of the I/O path once it
+//! stops helping.
 //!
-//! This is the driver's skeleton: it creates `/sys/kernel/bootcache/` with a
-//! read-only `version` file holding the playlist and history format version
-//! from `include/uapi/linux/bootcache.h`.
+//! It is driven through `/sys/kernel/bootcache/`: write a playlist to
+//! `playlist`, then `start`, `tag`, `stop` and `jettison` to `control`; read
+//! the history from `history`, and the figures from `stats/`. See
+//! `Documentation/admin-guide/bootcache.rst`.
 
 // The engine's pure parts, shared with the host (`tools/bootcache` and its
 // tests compile the same files), so their items are `pub` for the host's
-// sake. The driver does not call them yet (the cache engine is being built
-// on them), but it compiles them, so the kernel and the host always build
-// the same code.
+// sake and not all of them are used here.
 #[allow(dead_code, unreachable_pub)]
 mod cache;
 #[allow(dead_code, unreachable_pub)]
 mod compat;
+mod engine;
 #[allow(dead_code, unreachable_pub)]
 mod format;
 #[allow(dead_code, unreachable_pub)]
 mod history;
+mod stats;
 
 use core::fmt::Write;
+use core::sync::atomic::Ordering;
+use engine::{reason, Disk, DiskFilter, Shared, Tunables};
+use history::Recorder;
+use kernel::block::filter::Registration;
+use kernel::c_str;
+use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
 use kernel::prelude::*;
-use kernel::sysfs::{Attribute, Dir, ShowBuf};
-use kernel::{c_str, uapi};
+use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::sysfs::{Attribute, BinAttribute, Dir, Group, ShowBuf};
+use kernel::time::Ktime;
+use kernel::uapi;
+use stats::Stats;
 
 module! {
     type: BootCache,
@@ -38,26 +49,496 @@ module! {
     license: "GPL",
 }
 
-/// The state behind `/sys/kernel/bootcache/` (none yet).
-struct Control;
+// The format code and the uapi header agree on the version.
+kernel::static_assert!(format::FORMAT_VERSION as u32 == uapi::BOOTCACHE_FORMAT_VERSION);
 
-fn show_version(_: &Control, buf: &mut ShowBuf<'_>) -> Result {
+/// The largest playlist accepted: the format's limits on volumes and
+/// extents (about 24 MiB).
+const MAX_PLAYLIST_BYTES: usize =
+    40 + 40 * format::MAX_VOLUMES as usize + 24 * format::MAX_EXTENTS as usize;
+
+/// How often the ticker looks at parked bios and time limits.
+const TICK_MS: u32 = 100;
+
+/// A disk of a session and the filter attached to it.
+type Attached = (Arc<Disk>, Option<Pin<KBox<Registration<DiskFilter>>>>);
+
+/// A running cache session.
+struct Active {
+    disks: KVec<Attached>,
+    shared: Arc<Shared>,
+}
+
+/// What `control` and the files around it change, under one mutex.
+struct ControlInner {
+    /// The playlist as written so far.
+    staged: KVVec<u8>,
+    /// A complete, validated playlist, waiting for `start`.
+    ready: Option<KVVec<u8>>,
+    /// The playlist of the current or last session (names the volumes of
+    /// its history).
+    in_use: Option<KVVec<u8>>,
+    active: Option<Active>,
+    recorder: Option<Arc<Recorder>>,
+    /// The history, written out once recording stopped.
+    history: Option<KVVec<u8>>,
+    last_reason: u32,
+    /// Bumped by every start and jettison; a ticker of an older session
+    /// stops.
+    generation: u64,
+}
+
+/// The state behind `/sys/kernel/bootcache/`.
+#[pin_data]
+pub(crate) struct Control {
+    pub(crate) stats: Arc<Stats>,
+    tunables: Tunables,
+    #[pin]
+    inner: Mutex<ControlInner>,
+}
+
+impl Control {
+    fn start(self: &Arc<Self>) -> Result {
+        let mut g = self.inner.lock();
+        if g.active.is_some() {
+            pr_err!("start: already caching\n");
+            return Err(EBUSY);
+        }
+        let Some(bytes) = g.ready.take() else {
+            if g.staged.is_empty() {
+                pr_err!("start: no playlist\n");
+            } else {
+                pr_err!(
+                    "start: the playlist is incomplete ({} bytes)\n",
+                    g.staged.len()
+                );
+            }
+            return Err(EINVAL);
+        };
+        match self.start_with(&mut g, &bytes) {
+            Ok(()) => {
+                g.in_use = Some(bytes);
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing changed: the playlist stays ready for another try.
+                g.ready = Some(bytes);
+                Err(e)
+            }
+        }
+    }
+
+    fn start_with(self: &Arc<Self>, g: &mut ControlInner, bytes: &[u8]) -> Result {
+        // It was validated when it arrived.
+        let p = format::Playlist::parse(bytes).map_err(|_| EINVAL)?;
+        let t = &self.tunables;
+        let recorder = Arc::new(
+            Recorder::new(t.history_entries.load(Ordering::Relaxed) as usize)
+                .map_err(|_| ENOMEM)?,
+            GFP_KERNEL,
+        )?;
+        self.stats.reset();
+        let shared = Arc::new(
+            Shared {
+                stats: self.stats.clone(),
+                recorder: recorder.clone(),
+                wait_limit_ns: u64::from(t.wait_limit_ms.load(Ordering::Relaxed)) * 1_000_000,
+                miss_limit: t.miss_limit.load(Ordering::Relaxed),
+                t0: Ktime::ktime_get(),
+                jettison: Default::default(),
+                count_misses: Default::default(),
+                misses_since_hit: Default::default(),
+            },
+            GFP_KERNEL,
+        )?;
+        let built = engine::build_disks(&p, &shared)?;
+        if built.is_empty() {
+            pr_err!("start: none of the playlist's volumes was found\n");
+            return Err(ENODEV);
+        }
+        let mut disks = KVec::with_capacity(built.len(), GFP_KERNEL)?;
+        for d in built.iter() {
+            match engine::attach(d) {
+                Ok(reg) => disks.push((d.clone(), Some(reg)), GFP_KERNEL)?,
+                Err(e) => {
+                    pr_err!(
+                        "start: cannot attach to disk {}:{}: {:?}\n",
+                        d.bdev.disk_dev().major(),
+                        d.bdev.disk_dev().minor(),
+                        e
+                    );
+                    // Dropping `disks` detaches what was attached.
+                    return Err(e);
+                }
+            }
+        }
+        recorder.start();
+        g.generation += 1;
+        g.recorder = Some(recorder);
+        g.history = None;
+        g.last_reason = reason::NONE;
+        for (d, _) in disks.iter() {
+            d.pump();
+        }
+        g.active = Some(Active { disks, shared });
+        let ticker = Ticker::new(self.clone(), g.generation)?;
+        DelayedWork::schedule(ticker, TICK_MS);
+        pr_info!(
+            "started: {} bytes on {} disk(s)\n",
+            self.stats.playlist_bytes.load(Ordering::Relaxed),
+            g.active.as_ref().map_or(0, |a| a.disks.len())
+        );
+        Ok(())
+    }
+
+    /// Ends recording and writes the history out.
+    fn stop_recording(&self, g: &mut ControlInner) -> Result {
+        let Some(rec) = g.recorder.as_ref() else {
+            return Err(EINVAL);
+        };
+        if !rec.is_recording() {
+            return Ok(());
+        }
+        rec.stop();
+        if let Some(a) = g.active.as_ref() {
+            // From now on a run of misses ends the cache.
+            a.shared.count_misses.store(true, Ordering::Relaxed);
+        }
+        let Some(pl) = g.in_use.as_ref() else {
+            return Err(EINVAL);
+        };
+        let p = format::Playlist::parse(pl).map_err(|_| EINVAL)?;
+        let blob = engine::history_blob(&p, rec)?;
+        g.history = Some(blob);
+        Ok(())
+    }
+
+    fn tag(&self) -> Result {
+        let g = self.inner.lock();
+        let (Some(rec), Some(a)) = (g.recorder.as_ref(), g.active.as_ref()) else {
+            return Err(EINVAL);
+        };
+        if !rec.is_recording() {
+            return Err(EINVAL);
+        }
+        let e = format::Entry::tag(a.shared.now_ns(), kernel::current!().pid() as u32);
+        if rec.record(&e) {
+            self.stats.history_events.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.history_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Leaves the I/O path: detaches the filters, hands parked bios to the
+    /// disk and frees the cache. Process context, never inside a filter call.
+    fn jettison(&self, why: u32) -> Result {
+        let active = {
+            let mut g = self.inner.lock();
+            let Some(active) = g.active.take() else {
+                return Err(EINVAL);
+            };
+            let _ = self.stop_recording(&mut g);
+            g.last_reason = why;
+            g.generation += 1;
+            active
+        };
+        for (disk, reg) in active.disks {
+            // Detach first (waits for running filter calls), then nothing
+            // can park any more and the rest goes to the disk.
+            drop(reg);
+            disk.shut_down();
+        }
+        self.stats.cache_bytes.store(0, Ordering::Relaxed);
+        let counter = match why {
+            reason::MISSES => &self.stats.jettison_misses,
+            reason::MEMORY => &self.stats.jettison_memory,
+            reason::DISK_GONE => &self.stats.jettison_disk_gone,
+            _ => &self.stats.jettison_command,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        pr_info!("jettisoned ({})\n", reason::name(why));
+        Ok(())
+    }
+
+    fn state(&self) -> &'static str {
+        if self.inner.lock().active.is_some() {
+            "active"
+        } else {
+            "idle"
+        }
+    }
+}
+
+/// Looks after a session every [`TICK_MS`]: passes parked bios whose wait
+/// ran out, ends recording at its time limit and carries out a jettison the
+/// I/O path asked for.
+#[pin_data]
+struct Ticker {
+    control: Arc<Control>,
+    generation: u64,
+    #[pin]
+    work: DelayedWork<Ticker>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Ticker { self.work }
+}
+
+impl Ticker {
+    fn new(control: Arc<Control>, generation: u64) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Ticker {
+                control,
+                generation,
+                work <- new_delayed_work!("bootcache::Ticker"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+impl DelayedWorkItem for Ticker {
+    fn run(this: Arc<Self>) {
+        let c = &this.control;
+        let why = {
+            let mut g = c.inner.lock();
+            if g.generation != this.generation {
+                return;
+            }
+            let Some(a) = g.active.as_ref() else {
+                return;
+            };
+            for (d, _) in a.disks.iter() {
+                d.tick();
+            }
+            let elapsed_ms = a.shared.now_ns() / 1_000_000;
+            let why = a.shared.jettison.load(Ordering::Acquire);
+            let limit = u64::from(c.tunables.record_limit_ms.load(Ordering::Relaxed));
+            let recording = g.recorder.as_ref().is_some_and(|r| r.is_recording());
+            if recording && limit != 0 && elapsed_ms >= limit {
+                pr_info!("recording stopped at its time limit\n");
+                let _ = c.stop_recording(&mut g);
+            }
+            why
+        };
+        if why != reason::NONE {
+            let _ = c.jettison(why);
+            return;
+        }
+        DelayedWork::schedule(this, TICK_MS);
+    }
+}
+
+fn show_version(_: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
     writeln!(buf, "{}", uapi::BOOTCACHE_FORMAT_VERSION)?;
     Ok(())
 }
 
-// The format code and the uapi header agree on the version.
-kernel::static_assert!(format::FORMAT_VERSION as u32 == uapi::BOOTCACHE_FORMAT_VERSION);
+fn show_state(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+    writeln!(buf, "{}", c.state())?;
+    Ok(())
+}
 
-static ATTRS: [Attribute<Control>; 1] = [Attribute::new_ro(c_str!("version"), 0o444, show_version)];
+fn show_recording(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+    let on = c
+        .inner
+        .lock()
+        .recorder
+        .as_ref()
+        .is_some_and(|r| r.is_recording());
+    writeln!(buf, "{}", u8::from(on))?;
+    Ok(())
+}
+
+fn show_reason(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+    writeln!(buf, "{}", reason::name(c.inner.lock().last_reason))?;
+    Ok(())
+}
+
+fn store_control(c: &Arc<Control>, input: &[u8]) -> Result {
+    let word = input.strip_suffix(b"\n").unwrap_or(input);
+    match word {
+        b"start" => c.start(),
+        b"stop" => {
+            let mut g = c.inner.lock();
+            c.stop_recording(&mut g)
+        }
+        b"tag" => c.tag(),
+        b"jettison" => c.jettison(reason::COMMAND),
+        _ => {
+            pr_err!("control: unknown command (start, stop, tag or jettison)\n");
+            Err(EINVAL)
+        }
+    }
+}
+
+/// A tunable: a decimal number in a range.
+fn parse_num(input: &[u8], min: u64, max: u64) -> Result<u64> {
+    let s = core::str::from_utf8(input).map_err(|_| EINVAL)?.trim();
+    let v: u64 = s.parse().map_err(|_| EINVAL)?;
+    if v < min || v > max {
+        return Err(ERANGE);
+    }
+    Ok(v)
+}
+
+macro_rules! tunable {
+    ($show:ident, $store:ident, $field:ident, $ty:ty, $min:expr, $max:expr) => {
+        fn $show(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+            writeln!(buf, "{}", c.tunables.$field.load(Ordering::Relaxed))?;
+            Ok(())
+        }
+
+        fn $store(c: &Arc<Control>, input: &[u8]) -> Result {
+            let v = parse_num(input, $min, $max)?;
+            c.tunables.$field.store(v as $ty, Ordering::Relaxed);
+            Ok(())
+        }
+    };
+}
+
+tunable!(show_wait, store_wait, wait_limit_ms, u32, 0, 600_000);
+tunable!(show_misses, store_misses, miss_limit, u64, 1, u64::MAX);
+tunable!(
+    show_record,
+    store_record,
+    record_limit_ms,
+    u32,
+    0,
+    3_600_000
+);
+tunable!(
+    show_entries,
+    store_entries,
+    history_entries,
+    u32,
+    16,
+    format::MAX_HISTORY_ENTRIES as u64
+);
+
+/// Takes a playlist in chunks; validates it whole once its header's size
+/// has arrived.
+fn write_playlist(c: &Arc<Control>, offset: u64, data: &[u8]) -> Result<usize> {
+    let mut g = c.inner.lock();
+    if offset == 0 {
+        // A new playlist; one already validated stays until this one is.
+        g.staged.truncate(0);
+    }
+    if offset != g.staged.len() as u64 {
+        pr_err!(
+            "playlist: write at {} but {} bytes arrived so far\n",
+            offset,
+            g.staged.len()
+        );
+        return Err(EINVAL);
+    }
+    if g.staged.len() + data.len() > MAX_PLAYLIST_BYTES {
+        pr_err!(
+            "playlist: larger than the {} byte limit\n",
+            MAX_PLAYLIST_BYTES
+        );
+        g.staged.truncate(0);
+        return Err(EFBIG);
+    }
+    g.staged.extend_from_slice(data, GFP_KERNEL)?;
+    let verdict = match format::Playlist::parse(&g.staged) {
+        Err(format::Error::Truncated { .. }) => None,
+        Ok(_) => Some(Ok(())),
+        Err(e) => {
+            pr_err!("playlist refused: {}\n", e);
+            Some(Err(EINVAL))
+        }
+    };
+    match verdict {
+        None => {}
+        Some(Ok(())) => {
+            if g.active.is_some() {
+                pr_err!("playlist: cannot add a playlist while caching\n");
+                g.staged.truncate(0);
+                return Err(EBUSY);
+            }
+            let bytes = core::mem::replace(&mut g.staged, KVVec::new());
+            g.ready = Some(bytes);
+        }
+        Some(Err(e)) => {
+            g.staged.truncate(0);
+            return Err(e);
+        }
+    }
+    Ok(data.len())
+}
+
+fn read_history(c: &Arc<Control>, offset: u64, out: &mut [u8]) -> Result<usize> {
+    let g = c.inner.lock();
+    let Some(h) = g.history.as_ref() else {
+        return Err(if g.recorder.as_ref().is_some_and(|r| r.is_recording()) {
+            EBUSY
+        } else {
+            Error::from_errno(-(uapi::ENODATA as i32))
+        });
+    };
+    let Some(rest) = h.get(offset as usize..) else {
+        return Ok(0);
+    };
+    let n = rest.len().min(out.len());
+    out[..n].copy_from_slice(&rest[..n]);
+    Ok(n)
+}
+
+static ATTRS: [Attribute<Arc<Control>>; 9] = [
+    Attribute::new_ro(c_str!("version"), 0o444, show_version),
+    Attribute::new_ro(c_str!("state"), 0o444, show_state),
+    Attribute::new_ro(c_str!("recording"), 0o444, show_recording),
+    Attribute::new_ro(c_str!("reason"), 0o444, show_reason),
+    Attribute::new_wo(c_str!("control"), 0o200, store_control),
+    Attribute::new_rw(c_str!("wait_limit_ms"), 0o644, show_wait, store_wait),
+    Attribute::new_rw(c_str!("miss_limit"), 0o644, show_misses, store_misses),
+    Attribute::new_rw(c_str!("record_limit_ms"), 0o644, show_record, store_record),
+    Attribute::new_rw(
+        c_str!("history_entries"),
+        0o644,
+        show_entries,
+        store_entries,
+    ),
+];
+
+static BIN_ATTRS: [BinAttribute<Arc<Control>>; 2] = [
+    BinAttribute::new_wo(c_str!("playlist"), 0o200, 0, write_playlist),
+    BinAttribute::new_ro(c_str!("history"), 0o400, 0, read_history),
+];
+
+static GROUPS: [Group<Arc<Control>>; 1] = [Group::new(c_str!("stats"), &stats::attrs::STATS)];
 
 struct BootCache {
-    _sysfs: Dir<Control>,
+    _sysfs: Dir<Arc<Control>>,
 }
 
 impl kernel::Module for BootCache {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let sysfs = Dir::new_in_kernel(c_str!("bootcache"), Control, &ATTRS)?;
+        let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
+        let control = Arc::pin_init(
+            pin_init!(Control {
+                stats,
+                tunables: Tunables::new(),
+                inner <- new_mutex!(ControlInner {
+                    staged: KVVec::new(),
+                    ready: None,
+                    in_use: None,
+                    active: None,
+                    recorder: None,
+                    history: None,
+                    last_reason: reason::NONE,
+                    generation: 0,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        let sysfs = Dir::builder(c_str!("bootcache"))
+            .attrs(&ATTRS)
+            .bin_attrs(&BIN_ATTRS)
+            .groups(&GROUPS)
+            .build_in_kernel(control)?;
         pr_info!("format version {}\n", uapi::BOOTCACHE_FORMAT_VERSION);
         Ok(BootCache { _sysfs: sysfs })
     }

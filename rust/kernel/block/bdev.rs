@@ -46,6 +46,16 @@ impl DevT {
         self.0 & ((1 << MINOR_BITS) - 1)
     }
 
+    /// Returns the device the kernel mounted as root (`ROOT_DEV`), or `None`
+    /// if it has none (yet: it is set when the kernel mounts the root
+    /// itself, and stays unset when an initramfs does).
+    pub fn root() -> Option<Self> {
+        // SAFETY: `ROOT_DEV` is a plain `dev_t` that boot code sets once; a
+        // volatile read of it is always defined.
+        let raw = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::ROOT_DEV)) };
+        (raw != 0).then_some(Self(raw))
+    }
+
     /// Finds the block device (disk or partition) called `name`, such as
     /// `vda` or `sda1`.
     ///

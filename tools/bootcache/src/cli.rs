@@ -75,6 +75,19 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         gaps: usize,
     },
+    /// Write a playlist from extents given on the command line (for tests, and
+    /// for media whose reads are known without recording a boot).
+    MakePlaylist {
+        /// The playlist to write (atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// An extent: VOLUME:OFFSET:LENGTH[:BATCH[:low]], where VOLUME is `root`, a
+        /// GPT PARTUUID or an MBR PARTUUID, OFFSET and LENGTH are bytes (K, M, G
+        /// suffixes; multiples of 512) and `low` marks it low priority. Repeat it;
+        /// volumes are numbered in the order they first appear.
+        #[arg(short, long = "extent", required = true)]
+        extents: Vec<String>,
+    },
     /// Write one malformed file per validation rule into DIR (for tests and demos).
     #[command(hide = true)]
     GenMalformed {

@@ -77,14 +77,18 @@ KTAP=$OUT/kselftest.log
 
 # Disk images: a deterministic pseudo-random pattern, and the MD5 of every MiB
 # for the guest to compare with what it reads.
+# make_disk IMAGE SEED [MBR_SIGNATURE]: a deterministic pseudo-random pattern;
+# with a signature, also an MBR partition table with one partition from 1 MiB
+# to the end (PARTUUID SIGNATURE-01). Then the MD5 of every MiB, for the
+# guest to compare with what it reads.
 make_disk() {
-	local img=$1 seed=$2
+	local img=$1 seed=$2 sig=${3:-}
 	# Rebuilt every run: a few hundred milliseconds, and never stale.
-	python3 - "$img" "$seed" "$DISK_MIB" "$ROOT/selftests/bootcache/vmdata/$(basename "$img" .img).md5" <<'EOF'
-import hashlib, random, sys
-img, seed, mib, sums = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+	python3 - "$img" "$seed" "$DISK_MIB" <<'EOF'
+import random, sys
+img, seed, mib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(seed)
-with open(img, "wb") as f, open(sums, "w") as s:
+with open(img, "wb") as f:
     for i in range(mib):
         chunk = bytearray(rng.randbytes(1 << 20))
         # Each 4 KiB block starts with its own label, so a read from the
@@ -93,7 +97,23 @@ with open(img, "wb") as f, open(sums, "w") as s:
             label = b"bootcache seed %d block %d\n" % (seed, (i << 20 | b) >> 12)
             chunk[b:b + len(label)] = label
         f.write(chunk)
+EOF
+	if [ -n "$sig" ]; then
+		printf 'label: dos\nlabel-id: 0x%s\nstart=2048, type=83\n' "$sig" |
+			sfdisk -q "$img" >/dev/null || return 1
+	fi
+	# Also the MD5 of every sector of the first 12 MiB, for small reads.
+	python3 - "$img" "$ROOT/selftests/bootcache/vmdata/$(basename "$img" .img)" <<'EOF'
+import hashlib, sys
+with open(sys.argv[1], "rb") as f, open(sys.argv[2] + ".md5", "w") as s, \
+        open(sys.argv[2] + ".sectors", "w") as t:
+    i = 0
+    while chunk := f.read(1 << 20):
         s.write("%d %s\n" % (i, hashlib.md5(chunk).hexdigest()))
+        if i < 12:
+            for k in range(0, 1 << 20, 512):
+                t.write("%d %s\n" % ((i << 11) + k // 512, hashlib.md5(chunk[k:k + 512]).hexdigest()))
+        i += 1
 EOF
 }
 
@@ -123,11 +143,25 @@ done
 mkdir -p "$ROOT/selftests/bootcache/vmdata"
 make_disk "$OUT/disk0.img" 1 || die "making the test disk failed"
 make_disk "$OUT/disk1.img" 2 || die "making the spare test disk failed"
+make_disk "$OUT/disk2.img" 3 b0075ca0 || die "making the partitioned test disk failed"
+
+# The tool, linked statically for the guest (which has no libc).
+TOOL_DIR=$(cd "$SELF_DIR/../../../bootcache" && pwd)
+if ! RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
+	--manifest-path "$TOOL_DIR/Cargo.toml" --target x86_64-unknown-linux-gnu \
+	--target-dir "$OUT/tool-target" >"$OUT/tool-build.log" 2>&1; then
+	cat "$OUT/tool-build.log" >&2
+	die "building the static tool failed"
+fi
+cp "$OUT/tool-target/x86_64-unknown-linux-gnu/release/bootcache" "$ROOT/usr/local/bin/"
 cat >"$ROOT/vm.env" <<EOF
 export BOOTCACHE_TEST_DISK=/dev/vda
 export BOOTCACHE_TEST_DISK_SUMS=/selftests/bootcache/vmdata/disk0.md5
 export BOOTCACHE_TEST_DISK2=/dev/vdb
 export BOOTCACHE_TEST_DISK2_SUMS=/selftests/bootcache/vmdata/disk1.md5
+export BOOTCACHE_TEST_PDISK=/dev/vdc
+export BOOTCACHE_TEST_PDISK_SUMS=/selftests/bootcache/vmdata/disk2.md5
+export BOOTCACHE_TEST_PARTUUID=b0075ca0-01
 EOF
 (cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
 	die "making the initramfs failed"
@@ -144,6 +178,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk1.img,if=virtio,format=raw,snapshot=on" \
+	-drive "file=$OUT/disk2.img,if=virtio,format=raw,snapshot=on" \
 	</dev/null >"$OUT/qemu.log" 2>&1
 rc=$?
 secs=$(echo "$(date +%s.%N) - $start" | bc)

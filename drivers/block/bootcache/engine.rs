@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cache at work: one [`Disk`] per disk the playlist names, each with a
+//! bio filter, a read-ahead pump and the bios parked on it.
+//!
+//! Read-ahead is driven by completions: [`Disk::pump`] keeps up to
+//! `max_in_flight` large reads going, walking the extents in batch order
+//! (low-priority extents last, and only when nothing else is in flight);
+//! every completion (in process context) files its pages, serves or passes
+//! the bios parked on them, and pumps again. So there is no thread to stop:
+//! setting `stopped` ends the walk.
+//!
+//! On a rotational disk read-ahead and the boot's own reads share one head.
+//! The kext throttled the boot's reads while it read ahead; here the boot's
+//! reads that miss go straight to the disk, and read-ahead keeps at most two
+//! reads in flight on a rotational disk (four otherwise), so that a missed
+//! read waits behind at most two large reads rather than a queue of them.
+//!
+//! Locking: a disk's state is under its spin lock, taken by the filter (in
+//! the submitter's context), by completions and by the ticker; nothing sleeps
+//! or allocates with `GFP_KERNEL` under it. Bios are ended and resubmitted
+//! after it is dropped. Jettison (which detaches filters and so waits for
+//! running filter calls) never runs inside a filter call: the filter only
+//! asks for it, and the ticker does it.
+
+use crate::cache::{CachePage, DiskCache, ReadDecision, PAGE};
+use crate::format::{self, Entry, Playlist, VolumeId};
+use crate::history::Recorder;
+use crate::stats::Stats;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use kernel::block::bdev::{BlockDevice, DevT};
+use kernel::block::bio::{self, Bio, Op, ReadDone};
+use kernel::block::filter::{Filter, Registration};
+use kernel::page::Page;
+use kernel::prelude::*;
+use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::time::Ktime;
+
+/// A page of read-ahead data.
+pub(crate) struct CPage(Page);
+
+impl CachePage for CPage {
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        // The cache only asks for ranges within the page.
+        let _ = bio::read_page(&self.0, offset, dst);
+    }
+}
+
+/// The tunables, in `/sys/kernel/bootcache/`.
+pub(crate) struct Tunables {
+    /// How long a read may wait for read-ahead, in milliseconds.
+    pub(crate) wait_limit_ms: AtomicU32,
+    /// Reads since the last hit after which the cache jettisons itself.
+    pub(crate) miss_limit: AtomicU64,
+    /// Recording stops by itself after this many milliseconds (0: never).
+    pub(crate) record_limit_ms: AtomicU32,
+    /// Events the history holds.
+    pub(crate) history_entries: AtomicU32,
+}
+
+impl Tunables {
+    pub(crate) const fn new() -> Self {
+        Self {
+            wait_limit_ms: AtomicU32::new(10_000),
+            miss_limit: AtomicU64::new(10_000),
+            record_limit_ms: AtomicU32::new(120_000),
+            history_entries: AtomicU32::new(65_536),
+        }
+    }
+}
+
+/// What every disk of one cache session shares.
+pub(crate) struct Shared {
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) wait_limit_ns: u64,
+    pub(crate) miss_limit: u64,
+    /// When recording (and caching) started.
+    pub(crate) t0: Ktime,
+    /// Set when the cache should go; the ticker acts on it.
+    pub(crate) jettison: AtomicU32,
+    /// Misses are counted towards the limit only after the first `stop`.
+    pub(crate) count_misses: AtomicBool,
+    pub(crate) misses_since_hit: AtomicU64,
+}
+
+/// Why the cache ended (the value of `jettison`), as `state` shows it.
+pub(crate) mod reason {
+    pub(crate) const NONE: u32 = 0;
+    pub(crate) const COMMAND: u32 = 1;
+    pub(crate) const MISSES: u32 = 2;
+    pub(crate) const MEMORY: u32 = 3;
+    pub(crate) const DISK_GONE: u32 = 4;
+
+    pub(crate) fn name(r: u32) -> &'static str {
+        match r {
+            COMMAND => "command",
+            MISSES => "misses",
+            MEMORY => "memory",
+            DISK_GONE => "disk-gone",
+            _ => "none",
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn now_ns(&self) -> u64 {
+        let d = Ktime::ktime_get().to_ns() - self.t0.to_ns();
+        d.max(0) as u64
+    }
+
+    pub(crate) fn request_jettison(&self, why: u32) {
+        let _ =
+            self.jettison
+                .compare_exchange(reason::NONE, why, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+/// A partition (or the whole disk) a playlist volume lives on.
+#[derive(Clone, Copy)]
+pub(crate) struct Part {
+    pub(crate) volume: u16,
+    pub(crate) dev: DevT,
+    /// First byte on the disk.
+    pub(crate) start: u64,
+    /// Length in bytes.
+    pub(crate) len: u64,
+}
+
+/// A bio waiting for read-ahead.
+struct Parked {
+    bio: Bio,
+    start: u64,
+    len: u64,
+    since_ns: u64,
+}
+
+/// A disk's state, under its lock.
+struct DiskInner {
+    cache: DiskCache<CPage>,
+    parked: KVec<Parked>,
+    /// Extent indices in read-ahead order.
+    order: KVec<u32>,
+    /// Position in `order` and offset in that extent of the next read.
+    pos: usize,
+    offset: u64,
+    in_flight: u32,
+    stopped: bool,
+}
+
+/// One cached disk.
+#[pin_data]
+pub(crate) struct Disk {
+    pub(crate) bdev: Arc<BlockDevice>,
+    pub(crate) parts: KVec<Part>,
+    pub(crate) shared: Arc<Shared>,
+    max_in_flight: u32,
+    chunk: u64,
+    #[pin]
+    inner: SpinLock<DiskInner>,
+}
+
+/// Bios to finish once the lock is dropped.
+#[derive(Default)]
+struct Finish {
+    end: KVec<Bio>,
+    pass: KVec<Bio>,
+}
+
+impl Finish {
+    fn run(self) {
+        for b in self.end {
+            b.end(Ok(()));
+        }
+        for b in self.pass {
+            b.resubmit();
+        }
+    }
+}
+
+impl Disk {
+    /// Makes the cache of one disk from `(part, extent)` pairs.
+    pub(crate) fn new(
+        bdev: Arc<BlockDevice>,
+        parts: KVec<Part>,
+        shared: Arc<Shared>,
+        extents: &[(Part, format::Extent)],
+    ) -> Result<Arc<Self>> {
+        let mut cache = DiskCache::new();
+        for (part, x) in extents {
+            // Extents beyond the end of their partition are dropped.
+            if x.offset.saturating_add(x.length) > part.len {
+                continue;
+            }
+            let added = cache
+                .add(
+                    part.start + x.offset,
+                    x.length,
+                    x.batch,
+                    x.flags & format::EXTENT_LOW_PRIORITY != 0,
+                    part.volume,
+                )
+                .map_err(|_| ENOMEM)?;
+            shared
+                .stats
+                .playlist_bytes
+                .fetch_add(added, Ordering::Relaxed);
+        }
+        let mut order = KVec::with_capacity(cache.extents().len(), GFP_KERNEL)?;
+        for i in 0..cache.extents().len() {
+            order.push(i as u32, GFP_KERNEL)?;
+        }
+        let ext = cache.extents();
+        order.sort_unstable_by_key(|&i| {
+            let e = &ext[i as usize];
+            (e.low_priority, e.batch, e.start)
+        });
+        let rotational = bdev.is_rotational();
+        let chunk =
+            (u64::from(bdev.max_sectors()) * 512).clamp(64 * 1024, 1024 * 1024) & !(PAGE - 1);
+        Arc::pin_init(
+            pin_init!(Disk {
+                bdev,
+                parts,
+                shared,
+                max_in_flight: if rotational { 2 } else { 4 },
+                chunk,
+                inner <- new_spinlock!(DiskInner {
+                    cache,
+                    parked: KVec::new(),
+                    order,
+                    pos: 0,
+                    offset: 0,
+                    in_flight: 0,
+                    stopped: false,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Starts or continues read-ahead: keeps up to `max_in_flight` reads
+    /// going. Process context.
+    pub(crate) fn pump(self: &Arc<Self>) {
+        loop {
+            // Choose the next run under the lock.
+            let next = {
+                let mut g = self.inner.lock();
+                if g.stopped || g.in_flight >= self.max_in_flight {
+                    return;
+                }
+                let mut found = None;
+                while let Some(&i) = g.order.get(g.pos) {
+                    let Some(e) = g.cache.extent(i as usize) else {
+                        break;
+                    };
+                    // Low-priority extents only when nothing else is going.
+                    if e.low_priority && g.in_flight > 0 {
+                        return;
+                    }
+                    if let Some((off, len)) = e.next_expected(g.offset, self.chunk) {
+                        found = Some((i as usize, e.start, off, len));
+                        g.offset = off + len;
+                        break;
+                    }
+                    g.pos += 1;
+                    g.offset = 0;
+                }
+                let Some(found) = found else {
+                    return;
+                };
+                g.in_flight += 1;
+                found
+            };
+            let (i, start, off, len) = next;
+            if self.read_ahead(i, start + off, off, len).is_err() {
+                // Could not read it ahead: those reads go to the disk.
+                let fin = {
+                    let mut g = self.inner.lock();
+                    g.in_flight -= 1;
+                    g.cache.invalidate(start + off, len);
+                    self.settle(&mut g)
+                };
+                fin.run();
+            }
+        }
+    }
+
+    fn read_ahead(self: &Arc<Self>, i: usize, disk_off: u64, off: u64, len: u64) -> Result {
+        let n = len.div_ceil(PAGE) as usize;
+        let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            pages.push(Page::alloc_page(GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        let done = ReadAhead {
+            disk: self.clone(),
+            extent: i,
+            disk_off,
+            off,
+            len,
+        };
+        match bio::submit_read(&self.bdev, disk_off / 512, pages, done) {
+            Ok(()) => {
+                self.shared
+                    .stats
+                    .readahead_bios
+                    .fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err((e, _, _)) => Err(e),
+        }
+    }
+
+    /// Serves or passes parked bios that no longer wait. Called with the lock
+    /// held; returns what to finish after it is dropped.
+    fn settle(&self, g: &mut DiskInner) -> Finish {
+        let mut fin = Finish::default();
+        // Room for every parked bio first, so that none is ever dropped; if
+        // there is none now, they stay parked until the next visit.
+        let n = g.parked.len();
+        if fin.end.reserve(n, GFP_ATOMIC).is_err() || fin.pass.reserve(n, GFP_ATOMIC).is_err() {
+            return Finish::default();
+        }
+        let now = self.shared.now_ns();
+        let limit = self.shared.wait_limit_ns;
+        let stats = &self.shared.stats;
+        let mut i = 0;
+        while i < g.parked.len() {
+            let p = &g.parked[i];
+            let decision = if g.stopped {
+                ReadDecision::Miss
+            } else {
+                g.cache.classify_read(p.start, p.len)
+            };
+            let expired = now.saturating_sub(p.since_ns) >= limit;
+            if decision == ReadDecision::Wait && !expired {
+                i += 1;
+                continue;
+            }
+            let Some(mut p) = g.parked.swap_remove(i) else {
+                break;
+            };
+            stats
+                .parked_wait_ns
+                .fetch_add(now.saturating_sub(p.since_ns), Ordering::Relaxed);
+            if decision == ReadDecision::Hit && serve(&mut g.cache, &mut p.bio, p.start, p.len) {
+                stats.parked_hits.fetch_add(1, Ordering::Relaxed);
+                stats.hits.fetch_add(1, Ordering::Relaxed);
+                stats.hit_bytes.fetch_add(p.len, Ordering::Relaxed);
+                push_reserved(&mut fin.end, p.bio);
+                continue;
+            }
+            if decision == ReadDecision::Wait {
+                stats.parked_timeouts.fetch_add(1, Ordering::Relaxed);
+            } else {
+                stats.parked_passed.fetch_add(1, Ordering::Relaxed);
+            }
+            stats.misses.fetch_add(1, Ordering::Relaxed);
+            stats.miss_bytes.fetch_add(p.len, Ordering::Relaxed);
+            push_reserved(&mut fin.pass, p.bio);
+        }
+        stats
+            .cache_bytes
+            .store(g.cache.bytes_held, Ordering::Relaxed);
+        fin
+    }
+
+    /// The ticker's visit: passes parked bios whose wait ran out.
+    pub(crate) fn tick(&self) {
+        let fin = {
+            let mut g = self.inner.lock();
+            self.settle(&mut g)
+        };
+        fin.run();
+    }
+
+    /// Stops read-ahead, drops the cache and hands every parked bio to the
+    /// disk. The filter must be detached (or stop parking: `stopped` is set
+    /// here, under the lock the filter takes).
+    pub(crate) fn shut_down(&self) {
+        let fin = {
+            let mut g = self.inner.lock();
+            g.stopped = true;
+            g.cache.clear();
+            self.settle(&mut g)
+        };
+        fin.run();
+    }
+
+    fn part_of(&self, bio: &Bio) -> Option<&Part> {
+        let dev = bio.dev();
+        self.parts.iter().find(|p| p.dev == dev)
+    }
+
+    fn record(&self, bio: &Bio, flags: u16) {
+        let rec = &self.shared.recorder;
+        if !rec.is_recording() {
+            return;
+        }
+        let Some(part) = self.part_of(bio) else {
+            return;
+        };
+        let start = bio.sector() * 512;
+        let e = Entry {
+            offset: start.saturating_sub(part.start),
+            length: u64::from(bio.size()),
+            timestamp_ns: self.shared.now_ns(),
+            pid: current_pid(),
+            flags,
+            volume: part.volume,
+        };
+        if rec.record(&e) {
+            self.shared
+                .stats
+                .history_events
+                .fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.shared
+                .stats
+                .history_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn note_miss(&self) {
+        let s = &self.shared;
+        if s.count_misses.load(Ordering::Relaxed)
+            && s.misses_since_hit.fetch_add(1, Ordering::Relaxed) + 1 >= s.miss_limit
+        {
+            s.request_jettison(reason::MISSES);
+        }
+    }
+}
+
+/// Pushes onto a vector with room reserved, so the push cannot fail (and so
+/// cannot drop, and fail, the bio).
+fn push_reserved(v: &mut KVec<Bio>, b: Bio) {
+    let _ = v.push(b, GFP_ATOMIC);
+}
+
+fn current_pid() -> u32 {
+    kernel::current!().pid() as u32
+}
+
+/// Copies a hit into the bio. Returns `false` if it was not a hit.
+fn serve(cache: &mut DiskCache<CPage>, bio: &mut Bio, start: u64, len: u64) -> bool {
+    let mut w = bio.data_writer();
+    cache.serve(start, len, |_, data| {
+        w.write(data);
+    })
+}
+
+/// The completion of one read-ahead bio.
+struct ReadAhead {
+    disk: Arc<Disk>,
+    extent: usize,
+    disk_off: u64,
+    off: u64,
+    len: u64,
+}
+
+impl ReadDone for ReadAhead {
+    fn read_done(self, result: Result, pages: KVec<Page>) {
+        let d = &self.disk;
+        let stats = &d.shared.stats;
+        let fin = {
+            let mut g = d.inner.lock();
+            g.in_flight -= 1;
+            if g.stopped {
+                // Jettisoned meanwhile: the pages just go.
+            } else if result.is_ok() {
+                let filled = g
+                    .cache
+                    .fill(self.extent, self.off, pages.into_iter().map(CPage));
+                stats.readahead_bytes.fetch_add(filled, Ordering::Relaxed);
+                let held = g.cache.bytes_held;
+                stats.cache_peak_bytes.fetch_max(held, Ordering::Relaxed);
+            } else {
+                stats.readahead_errors.fetch_add(1, Ordering::Relaxed);
+                g.cache.invalidate(self.disk_off, self.len);
+            }
+            d.settle(&mut g)
+        };
+        fin.run();
+        d.pump();
+    }
+}
+
+/// The filter on a cached disk.
+pub(crate) struct DiskFilter {
+    pub(crate) disk: Arc<Disk>,
+}
+
+impl Filter for DiskFilter {
+    fn submit_bio(&self, mut bio: Bio) -> Option<Bio> {
+        let d = &self.disk;
+        let stats = &d.shared.stats;
+        let op = bio.op();
+        let start = bio.sector() * 512;
+        let len = u64::from(bio.size());
+        if op.is_write() {
+            stats.writes.fetch_add(1, Ordering::Relaxed);
+            d.record(&bio, format::ENTRY_WRITE);
+            if len > 0 {
+                let fin = {
+                    let mut g = d.inner.lock();
+                    let lost = g.cache.invalidate(start, len);
+                    stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
+                    // Parked reads of those blocks now go to the disk.
+                    d.settle(&mut g)
+                };
+                fin.run();
+            }
+            return Some(bio);
+        }
+        if op != Op::Read || len == 0 || bio.has_crypt_or_integrity() {
+            return Some(bio);
+        }
+        let mut g = d.inner.lock();
+        let decision = if g.stopped {
+            ReadDecision::Miss
+        } else {
+            g.cache.classify_read(start, len)
+        };
+        match decision {
+            ReadDecision::Hit if serve(&mut g.cache, &mut bio, start, len) => {
+                stats
+                    .cache_bytes
+                    .store(g.cache.bytes_held, Ordering::Relaxed);
+                drop(g);
+                stats.hits.fetch_add(1, Ordering::Relaxed);
+                stats.hit_bytes.fetch_add(len, Ordering::Relaxed);
+                d.shared.misses_since_hit.store(0, Ordering::Relaxed);
+                d.record(&bio, format::ENTRY_HIT);
+                bio.end(Ok(()));
+                None
+            }
+            ReadDecision::Wait if !bio.is_nowait() => {
+                if g.parked.reserve(1, GFP_ATOMIC).is_err() {
+                    // No memory to park it: to the disk it goes.
+                    drop(g);
+                    stats.misses.fetch_add(1, Ordering::Relaxed);
+                    stats.miss_bytes.fetch_add(len, Ordering::Relaxed);
+                    d.record(&bio, 0);
+                    return Some(bio);
+                }
+                d.record(&bio, format::ENTRY_WAITED);
+                let since_ns = d.shared.now_ns();
+                // Room is reserved: this push cannot fail.
+                let _ = g.parked.push(
+                    Parked {
+                        bio,
+                        start,
+                        len,
+                        since_ns,
+                    },
+                    GFP_ATOMIC,
+                );
+                stats.parked.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            _ => {
+                drop(g);
+                stats.misses.fetch_add(1, Ordering::Relaxed);
+                stats.miss_bytes.fetch_add(len, Ordering::Relaxed);
+                d.record(&bio, 0);
+                d.note_miss();
+                Some(bio)
+            }
+        }
+    }
+
+    fn disk_gone(&self) {
+        self.disk.shut_down();
+        self.disk.shared.request_jettison(reason::DISK_GONE);
+    }
+}
+
+/// Finds the partition a volume names.
+pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
+    match id {
+        VolumeId::Root => DevT::root().ok_or(ENODEV),
+        _ => {
+            let mut buf = [0u8; 40];
+            let mut w = SliceWriter {
+                buf: &mut buf,
+                len: 0,
+            };
+            core::fmt::write(&mut w, format_args!("{id}")).map_err(|_| EINVAL)?;
+            let len = w.len;
+            let s = core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?;
+            DevT::find_by_partuuid(s)
+        }
+    }
+}
+
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The disks of a validated playlist, opened and ready (not attached).
+pub(crate) fn build_disks(p: &Playlist<'_>, shared: &Arc<Shared>) -> Result<KVec<Arc<Disk>>> {
+    // Each volume's partition, or `None` if it is not there.
+    let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
+    for (vi, v) in p.volumes().enumerate() {
+        let found = find_volume(&v.id).and_then(|dev| {
+            let b = BlockDevice::open_read(dev)?;
+            Ok((
+                Part {
+                    volume: vi as u16,
+                    dev,
+                    start: b.start_sector() * 512,
+                    len: b.nr_sectors() * 512,
+                },
+                b.disk_dev(),
+            ))
+        });
+        match found {
+            Ok(x) => parts.push(Some(x), GFP_KERNEL)?,
+            Err(_) => {
+                pr_info!(
+                    "volume {} ({}) not found; its extents are skipped\n",
+                    vi,
+                    v.id
+                );
+                shared
+                    .stats
+                    .missing_volume_bytes
+                    .fetch_add(v.bytes, Ordering::Relaxed);
+                parts.push(None, GFP_KERNEL)?;
+            }
+        }
+    }
+    let mut disks: KVec<Arc<Disk>> = KVec::new();
+    let mut done: KVec<DevT> = KVec::new();
+    for (part, disk_dev) in parts.iter().flatten() {
+        let _ = part;
+        if done.contains(disk_dev) {
+            continue;
+        }
+        done.push(*disk_dev, GFP_KERNEL)?;
+        let mut on_disk: KVec<Part> = KVec::new();
+        let mut extents: KVec<(Part, format::Extent)> = KVec::new();
+        for (vi, x) in parts.iter().enumerate() {
+            if let Some((p2, d2)) = x {
+                if d2 == disk_dev {
+                    on_disk.push(*p2, GFP_KERNEL)?;
+                    if let Some(xs) = p.volume_extents(vi as u32) {
+                        for e in xs {
+                            extents.push((*p2, e), GFP_KERNEL)?;
+                        }
+                    }
+                }
+            }
+        }
+        let bdev = Arc::new(BlockDevice::open_read(*disk_dev)?, GFP_KERNEL)?;
+        disks.push(
+            Disk::new(bdev, on_disk, shared.clone(), &extents)?,
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(disks)
+}
+
+/// Attaches a filter to a disk.
+pub(crate) fn attach(disk: &Arc<Disk>) -> Result<Pin<KBox<Registration<DiskFilter>>>> {
+    let filter = DiskFilter { disk: disk.clone() };
+    KBox::pin_init(Registration::new(&disk.bdev, filter), GFP_KERNEL)
+}
+
+/// Writes the history of a session into a new buffer.
+pub(crate) fn history_blob(p: &Playlist<'_>, rec: &Recorder) -> Result<KVVec<u8>> {
+    let mut volumes: KVec<format::Volume> = KVec::new();
+    for v in p.volumes() {
+        volumes.push(v, GFP_KERNEL)?;
+    }
+    let (entries, _skipped) = rec.collect().map_err(|_| ENOMEM)?;
+    let size = format::file_size(
+        format::Format::History,
+        volumes.len() as u32,
+        entries.len() as u32,
+    ) as usize;
+    let mut buf = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
+    let flags = if rec.is_truncated() {
+        format::HISTORY_TRUNCATED
+    } else {
+        0
+    };
+    let len = format::write_history(&mut buf, flags, &volumes, &entries).map_err(|e| {
+        pr_err!("cannot write the history: {}\n", e);
+        EINVAL
+    })?;
+    buf.truncate(len);
+    Ok(buf)
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The statistics under `/sys/kernel/bootcache/stats/`, one 64-bit counter
+//! per file.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! stats {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// bootcache's counters; all are cumulative since the last `start`.
+        #[derive(Default)]
+        pub(crate) struct Stats {
+            $($(#[doc = $doc])* pub(crate) $name: AtomicU64,)*
+        }
+
+        impl Stats {
+            /// Zeroes every counter.
+            pub(crate) fn reset(&self) {
+                $(self.$name.store(0, Ordering::Relaxed);)*
+            }
+        }
+
+        /// Show functions and the attribute table of the `stats` group.
+        pub(crate) mod attrs {
+            use super::*;
+            use crate::Control;
+            use core::fmt::Write;
+            use kernel::prelude::*;
+            use kernel::sync::Arc;
+            use kernel::sysfs::{Attribute, ShowBuf};
+
+            $(
+                fn $name(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+                    writeln!(buf, "{}", c.stats.$name.load(Ordering::Relaxed))?;
+                    Ok(())
+                }
+            )*
+
+            /// One read-only file per counter.
+            pub(crate) static STATS: [Attribute<Arc<Control>>; [$(stringify!($name)),*].len()] = [
+                $(Attribute::new_ro(
+                    kernel::c_str!(stringify!($name)),
+                    0o444,
+                    $name,
+                ),)*
+            ];
+        }
+    };
+}
+
+stats! {
+    /// Bytes the playlist asked for, on volumes that were found.
+    playlist_bytes,
+    /// Playlist bytes on volumes that were not found.
+    missing_volume_bytes,
+    /// Read-ahead bios issued.
+    readahead_bios,
+    /// Bytes read ahead into the cache.
+    readahead_bytes,
+    /// Read-ahead bios that failed (their blocks went Invalid).
+    readahead_errors,
+    /// Read bios served from the cache.
+    hits,
+    /// Bytes served from the cache.
+    hit_bytes,
+    /// Read bios sent to the disk.
+    misses,
+    /// Bytes of read bios sent to the disk.
+    miss_bytes,
+    /// Read bios parked until read-ahead brought their data.
+    parked,
+    /// Parked bios served once their data arrived.
+    parked_hits,
+    /// Parked bios sent to the disk when the wait limit ran out.
+    parked_timeouts,
+    /// Parked bios sent to the disk for another reason (write, jettison).
+    parked_passed,
+    /// Nanoseconds parked bios spent waiting, in all.
+    parked_wait_ns,
+    /// Write bios (and other data-changing bios) seen.
+    writes,
+    /// Cached bytes a write made Invalid.
+    invalidated_bytes,
+    /// History events recorded.
+    history_events,
+    /// History events dropped because the log was full.
+    history_dropped,
+    /// Bytes of cache pages held now.
+    cache_bytes,
+    /// The most bytes of cache pages held at once.
+    cache_peak_bytes,
+    /// Jettisons: by command.
+    jettison_command,
+    /// Jettisons: by the miss limit.
+    jettison_misses,
+    /// Jettisons: by memory pressure (the shrinker).
+    jettison_memory,
+    /// Jettisons: a disk went away.
+    jettison_disk_gone,
+}
