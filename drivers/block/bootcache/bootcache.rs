@@ -29,12 +29,13 @@ mod stats;
 
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
-use engine::{reason, Disk, DiskFilter, Shared, Tunables};
+use engine::{reason, CacheShrinker, Disk, DiskFilter, Shared, Tunables};
 use history::Recorder;
 use kernel::block::filter::Registration;
 use kernel::c_str;
 use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
 use kernel::prelude::*;
+use kernel::shrinker;
 use kernel::sync::{new_mutex, Arc, Mutex};
 use kernel::sysfs::{Attribute, BinAttribute, Dir, Group, ShowBuf};
 use kernel::time::Ktime;
@@ -57,6 +58,9 @@ kernel::static_assert!(format::FORMAT_VERSION as u32 == uapi::BOOTCACHE_FORMAT_V
 const MAX_PLAYLIST_BYTES: usize =
     40 + 40 * format::MAX_VOLUMES as usize + 24 * format::MAX_EXTENTS as usize;
 
+/// Below this much RAM bootcache does not start (as the kext).
+const MIN_RAM_BYTES: u64 = 256 << 20;
+
 /// How often the ticker looks at parked bios and time limits.
 const TICK_MS: u32 = 100;
 
@@ -67,6 +71,7 @@ type Attached = (Arc<Disk>, Option<Pin<KBox<Registration<DiskFilter>>>>);
 struct Active {
     disks: KVec<Attached>,
     shared: Arc<Shared>,
+    _shrinker: shrinker::Registration<CacheShrinker>,
 }
 
 /// What `control` and the files around it change, under one mutex.
@@ -131,6 +136,15 @@ impl Control {
     fn start_with(self: &Arc<Self>, g: &mut ControlInner, bytes: &[u8]) -> Result {
         // It was validated when it arrived.
         let p = format::Playlist::parse(bytes).map_err(|_| EINVAL)?;
+        let ram = kernel::meminfo::total_ram_bytes();
+        if ram < MIN_RAM_BYTES {
+            pr_err!(
+                "start: {} MiB of RAM is below the {} MiB bootcache needs\n",
+                ram >> 20,
+                MIN_RAM_BYTES >> 20
+            );
+            return Err(ENOMEM);
+        }
         let t = &self.tunables;
         let recorder = Arc::new(
             Recorder::new(t.history_entries.load(Ordering::Relaxed) as usize)
@@ -151,7 +165,9 @@ impl Control {
             },
             GFP_KERNEL,
         )?;
-        let built = engine::build_disks(&p, &shared)?;
+        let cap = ram / 2;
+        self.stats.cache_limit_bytes.store(cap, Ordering::Relaxed);
+        let built = engine::build_disks(&p, &shared, cap)?;
         if built.is_empty() {
             pr_err!("start: none of the playlist's volumes was found\n");
             return Err(ENODEV);
@@ -172,6 +188,17 @@ impl Control {
                 }
             }
         }
+        let mut for_shrinker = KVec::with_capacity(built.len(), GFP_KERNEL)?;
+        for d in built.iter() {
+            for_shrinker.push(d.clone(), GFP_KERNEL)?;
+        }
+        let shrinker = shrinker::Registration::new(
+            c_str!("bootcache"),
+            CacheShrinker {
+                disks: for_shrinker,
+                shared: shared.clone(),
+            },
+        )?;
         recorder.start();
         g.generation += 1;
         g.recorder = Some(recorder);
@@ -180,7 +207,11 @@ impl Control {
         for (d, _) in disks.iter() {
             d.pump();
         }
-        g.active = Some(Active { disks, shared });
+        g.active = Some(Active {
+            disks,
+            shared,
+            _shrinker: shrinker,
+        });
         let ticker = Ticker::new(self.clone(), g.generation)?;
         DelayedWork::schedule(ticker, TICK_MS);
         pr_info!(
@@ -243,13 +274,17 @@ impl Control {
             g.generation += 1;
             active
         };
-        for (disk, reg) in active.disks {
+        let Active {
+            disks, _shrinker, ..
+        } = active;
+        // No more shrinker calls (this waits for a running one).
+        drop(_shrinker);
+        for (disk, reg) in disks {
             // Detach first (waits for running filter calls), then nothing
             // can park any more and the rest goes to the disk.
             drop(reg);
             disk.shut_down();
         }
-        self.stats.cache_bytes.store(0, Ordering::Relaxed);
         let counter = match why {
             reason::MISSES => &self.stats.jettison_misses,
             reason::MEMORY => &self.stats.jettison_memory,

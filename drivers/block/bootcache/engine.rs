@@ -33,16 +33,38 @@ use kernel::block::bio::{self, Bio, Op, ReadDone};
 use kernel::block::filter::{Filter, Registration};
 use kernel::page::Page;
 use kernel::prelude::*;
+use kernel::shrinker::{ScanResult, ShrinkControl, Shrinker};
 use kernel::sync::{new_spinlock, Arc, SpinLock};
 use kernel::time::Ktime;
 
-/// A page of read-ahead data.
-pub(crate) struct CPage(Page);
+/// A page of read-ahead data. It counts itself in `stats/cache_bytes` for
+/// as long as it lives, so that figure is the memory the cache really holds.
+pub(crate) struct CPage {
+    page: Page,
+    stats: Arc<Stats>,
+}
+
+impl CPage {
+    fn new(page: Page, stats: &Arc<Stats>) -> Self {
+        let held = stats.cache_bytes.fetch_add(PAGE, Ordering::Relaxed) + PAGE;
+        stats.cache_peak_bytes.fetch_max(held, Ordering::Relaxed);
+        Self {
+            page,
+            stats: stats.clone(),
+        }
+    }
+}
+
+impl Drop for CPage {
+    fn drop(&mut self) {
+        self.stats.cache_bytes.fetch_sub(PAGE, Ordering::Relaxed);
+    }
+}
 
 impl CachePage for CPage {
     fn read(&self, offset: usize, dst: &mut [u8]) {
         // The cache only asks for ranges within the page.
-        let _ = bio::read_page(&self.0, offset, dst);
+        let _ = bio::read_page(&self.page, offset, dst);
     }
 }
 
@@ -63,7 +85,7 @@ impl Tunables {
         Self {
             wait_limit_ms: AtomicU32::new(10_000),
             miss_limit: AtomicU64::new(10_000),
-            record_limit_ms: AtomicU32::new(120_000),
+            record_limit_ms: AtomicU32::new(240_000),
             history_entries: AtomicU32::new(65_536),
         }
     }
@@ -84,7 +106,8 @@ pub(crate) struct Shared {
     pub(crate) misses_since_hit: AtomicU64,
 }
 
-/// Why the cache ended (the value of `jettison`), as `state` shows it.
+/// Why the cache ended (the value of `jettison`), as the `reason` file
+/// shows it.
 pub(crate) mod reason {
     pub(crate) const NONE: u32 = 0;
     pub(crate) const COMMAND: u32 = 1;
@@ -133,6 +156,8 @@ struct Parked {
     start: u64,
     len: u64,
     since_ns: u64,
+    /// The submitter, for the history.
+    pid: u32,
 }
 
 /// A disk's state, under its lock.
@@ -347,6 +372,13 @@ impl Disk {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
                 stats.hits.fetch_add(1, Ordering::Relaxed);
                 stats.hit_bytes.fetch_add(p.len, Ordering::Relaxed);
+                self.shared.misses_since_hit.store(0, Ordering::Relaxed);
+                self.record_at(
+                    &p.bio,
+                    format::ENTRY_HIT | format::ENTRY_WAITED,
+                    p.since_ns,
+                    p.pid,
+                );
                 push_reserved(&mut fin.end, p.bio);
                 continue;
             }
@@ -357,11 +389,11 @@ impl Disk {
             }
             stats.misses.fetch_add(1, Ordering::Relaxed);
             stats.miss_bytes.fetch_add(p.len, Ordering::Relaxed);
+            // It waited, but the data came from the disk: a plain read.
+            self.record_at(&p.bio, 0, p.since_ns, p.pid);
+            self.note_miss();
             push_reserved(&mut fin.pass, p.bio);
         }
-        stats
-            .cache_bytes
-            .store(g.cache.bytes_held, Ordering::Relaxed);
         fin
     }
 
@@ -387,13 +419,36 @@ impl Disk {
         fin.run();
     }
 
+    /// Frees every cached page (memory is short). Parked bios are left for
+    /// the ticker, which passes them to the disk: this runs in reclaim, where
+    /// submitting I/O is not allowed. Returns the bytes freed.
+    pub(crate) fn drop_cache(&self) -> u64 {
+        let mut g = self.inner.lock();
+        g.stopped = true;
+        g.cache.clear()
+    }
+
+    /// Returns the bytes of cache pages held.
+    pub(crate) fn held(&self) -> u64 {
+        self.inner.lock().cache.bytes_held
+    }
+
     fn part_of(&self, bio: &Bio) -> Option<&Part> {
         let dev = bio.dev();
         self.parts.iter().find(|p| p.dev == dev)
     }
 
     fn record(&self, bio: &Bio, flags: u16) {
+        self.record_at(bio, flags, self.shared.now_ns(), current_pid());
+    }
+
+    /// Records a bio that `pid` submitted at `timestamp_ns`. Bios without
+    /// data (an empty flush) are not recorded.
+    fn record_at(&self, bio: &Bio, flags: u16, timestamp_ns: u64, pid: u32) {
         let rec = &self.shared.recorder;
+        if bio.size() == 0 {
+            return;
+        }
         if !rec.is_recording() {
             return;
         }
@@ -404,8 +459,8 @@ impl Disk {
         let e = Entry {
             offset: start.saturating_sub(part.start),
             length: u64::from(bio.size()),
-            timestamp_ns: self.shared.now_ns(),
-            pid: current_pid(),
+            timestamp_ns,
+            pid,
             flags,
             volume: part.volume,
         };
@@ -469,12 +524,9 @@ impl ReadDone for ReadAhead {
             if g.stopped {
                 // Jettisoned meanwhile: the pages just go.
             } else if result.is_ok() {
-                let filled = g
-                    .cache
-                    .fill(self.extent, self.off, pages.into_iter().map(CPage));
+                let pages = pages.into_iter().map(|p| CPage::new(p, stats));
+                let filled = g.cache.fill(self.extent, self.off, pages);
                 stats.readahead_bytes.fetch_add(filled, Ordering::Relaxed);
-                let held = g.cache.bytes_held;
-                stats.cache_peak_bytes.fetch_max(held, Ordering::Relaxed);
             } else {
                 stats.readahead_errors.fetch_add(1, Ordering::Relaxed);
                 g.cache.invalidate(self.disk_off, self.len);
@@ -524,9 +576,6 @@ impl Filter for DiskFilter {
         };
         match decision {
             ReadDecision::Hit if serve(&mut g.cache, &mut bio, start, len) => {
-                stats
-                    .cache_bytes
-                    .store(g.cache.bytes_held, Ordering::Relaxed);
                 drop(g);
                 stats.hits.fetch_add(1, Ordering::Relaxed);
                 stats.hit_bytes.fetch_add(len, Ordering::Relaxed);
@@ -535,16 +584,17 @@ impl Filter for DiskFilter {
                 bio.end(Ok(()));
                 None
             }
-            ReadDecision::Wait if !bio.is_nowait() => {
+            ReadDecision::Wait if !bio.is_nowait() && d.shared.wait_limit_ns > 0 => {
                 if g.parked.reserve(1, GFP_ATOMIC).is_err() {
                     // No memory to park it: to the disk it goes.
                     drop(g);
                     stats.misses.fetch_add(1, Ordering::Relaxed);
                     stats.miss_bytes.fetch_add(len, Ordering::Relaxed);
                     d.record(&bio, 0);
+                    d.note_miss();
                     return Some(bio);
                 }
-                d.record(&bio, format::ENTRY_WAITED);
+                // Recorded when it is served or passed on.
                 let since_ns = d.shared.now_ns();
                 // Room is reserved: this push cannot fail.
                 let _ = g.parked.push(
@@ -553,6 +603,7 @@ impl Filter for DiskFilter {
                         start,
                         len,
                         since_ns,
+                        pid: current_pid(),
                     },
                     GFP_ATOMIC,
                 );
@@ -610,7 +661,15 @@ impl core::fmt::Write for SliceWriter<'_> {
 }
 
 /// The disks of a validated playlist, opened and ready (not attached).
-pub(crate) fn build_disks(p: &Playlist<'_>, shared: &Arc<Shared>) -> Result<KVec<Arc<Disk>>> {
+///
+/// At most `cap` bytes are cached: extents are taken in read-ahead order
+/// (batch by batch, low priority last) and the rest is left out, so that an
+/// oversized playlist degrades instead of failing.
+pub(crate) fn build_disks(
+    p: &Playlist<'_>,
+    shared: &Arc<Shared>,
+    cap: u64,
+) -> Result<KVec<Arc<Disk>>> {
     // Each volume's partition, or `None` if it is not there.
     let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
     for (vi, v) in p.volumes().enumerate() {
@@ -642,6 +701,40 @@ pub(crate) fn build_disks(p: &Playlist<'_>, shared: &Arc<Shared>) -> Result<KVec
             }
         }
     }
+    // The first (priority, batch) that does not fit whole under the cap: it
+    // and everything after it are left out.
+    let mut wanted: KVec<(bool, u8, u64)> = KVec::new();
+    for (vi, x) in parts.iter().enumerate() {
+        if x.is_some() {
+            if let Some(xs) = p.volume_extents(vi as u32) {
+                for e in xs {
+                    wanted.push(
+                        (
+                            e.flags & format::EXTENT_LOW_PRIORITY != 0,
+                            e.batch,
+                            e.length,
+                        ),
+                        GFP_KERNEL,
+                    )?;
+                }
+            }
+        }
+    }
+    wanted.sort_unstable_by_key(|&(low, batch, _)| (low, batch));
+    let mut sum = 0u64;
+    let mut limit: Option<(bool, u8)> = None;
+    for &(low, batch, len) in wanted.iter() {
+        if sum.saturating_add(len) > cap {
+            limit = Some((low, batch));
+            break;
+        }
+        sum += len;
+    }
+    let keep = |e: &format::Extent| match limit {
+        None => true,
+        Some(l) => (e.flags & format::EXTENT_LOW_PRIORITY != 0, e.batch) < l,
+    };
+
     let mut disks: KVec<Arc<Disk>> = KVec::new();
     let mut done: KVec<DevT> = KVec::new();
     for (part, disk_dev) in parts.iter().flatten() {
@@ -658,7 +751,14 @@ pub(crate) fn build_disks(p: &Playlist<'_>, shared: &Arc<Shared>) -> Result<KVec
                     on_disk.push(*p2, GFP_KERNEL)?;
                     if let Some(xs) = p.volume_extents(vi as u32) {
                         for e in xs {
-                            extents.push((*p2, e), GFP_KERNEL)?;
+                            if keep(&e) {
+                                extents.push((*p2, e), GFP_KERNEL)?;
+                            } else {
+                                shared
+                                    .stats
+                                    .capped_bytes
+                                    .fetch_add(e.length, Ordering::Relaxed);
+                            }
                         }
                     }
                 }
@@ -671,6 +771,26 @@ pub(crate) fn build_disks(p: &Playlist<'_>, shared: &Arc<Shared>) -> Result<KVec
         )?;
     }
     Ok(disks)
+}
+
+/// Frees the cache when memory is short, and has the cache jettisoned.
+pub(crate) struct CacheShrinker {
+    pub(crate) disks: KVec<Arc<Disk>>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Shrinker for CacheShrinker {
+    fn count(&self, _sc: &ShrinkControl<'_>) -> usize {
+        let held: u64 = self.disks.iter().map(|d| d.held()).sum();
+        (held / PAGE) as usize
+    }
+
+    fn scan(&self, _nr_to_scan: usize, _sc: &ShrinkControl<'_>) -> ScanResult {
+        // The cache is all or nothing: once memory is short it goes.
+        let freed: u64 = self.disks.iter().map(|d| d.drop_cache()).sum();
+        self.shared.request_jettison(reason::MEMORY);
+        ScanResult::Freed((freed / PAGE) as usize)
+    }
 }
 
 /// Attaches a filter to a disk.

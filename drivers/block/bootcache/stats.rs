@@ -16,7 +16,10 @@ macro_rules! stats {
         impl Stats {
             /// Zeroes every counter.
             pub(crate) fn reset(&self) {
+                // Pages of an earlier session may still be on their way out.
+                let held = self.cache_bytes.load(Ordering::Relaxed);
                 $(self.$name.store(0, Ordering::Relaxed);)*
+                self.cache_bytes.store(held, Ordering::Relaxed);
             }
         }
 
@@ -53,6 +56,10 @@ stats! {
     playlist_bytes,
     /// Playlist bytes on volumes that were not found.
     missing_volume_bytes,
+    /// Playlist bytes left out to keep the cache within `cache_limit_bytes`.
+    capped_bytes,
+    /// The most the cache may hold: half of RAM.
+    cache_limit_bytes,
     /// Read-ahead bios issued.
     readahead_bios,
     /// Bytes read ahead into the cache.
@@ -85,7 +92,7 @@ stats! {
     history_events,
     /// History events dropped because the log was full.
     history_dropped,
-    /// Bytes of cache pages held now.
+    /// Bytes of cache pages held now (counted by the pages themselves).
     cache_bytes,
     /// The most bytes of cache pages held at once.
     cache_peak_bytes,

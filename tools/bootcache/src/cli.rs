@@ -9,11 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use bootcache::convert::{DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_GAP};
 use bootcache::format::VolumeId;
 use bootcache::size::parse_size;
+use bootcache::sysfs::DEFAULT_DIR;
 
-/// Make, check and inspect bootcache playlists and histories.
+/// Make, check and inspect bootcache playlists and histories, and drive the kernel's cache.
 ///
 /// A history is what the kernel recorded during one boot; a playlist is what it reads
-/// ahead at the next. `convert` makes the one from the other.
+/// ahead at the next. `convert` makes the one from the other. `start`, `tag`, `stop`,
+/// `jettison` and `stats` talk to the driver through /sys/kernel/bootcache.
 #[derive(Debug, Parser)]
 #[command(name = "bootcache", version, max_term_width = 98)]
 pub struct Opts {
@@ -88,6 +90,50 @@ pub enum Command {
         #[arg(short, long = "extent", required = true)]
         extents: Vec<String>,
     },
+    /// Load a playlist into the kernel and start caching (and recording).
+    ///
+    /// The playlist is checked first; a bad one is refused before anything is written.
+    Start {
+        /// The playlist to load.
+        playlist: PathBuf,
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+    },
+    /// Stop recording; optionally save the history and make the next playlist from it.
+    ///
+    /// Caching goes on after `stop` until the boot stops hitting the cache (miss_limit)
+    /// or `jettison`.
+    Stop {
+        /// Save the kernel's history here (atomically).
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
+        /// Make the next playlist from the history and write it here (atomically), with
+        /// the same options as `convert`.
+        #[arg(long, value_name = "FILE")]
+        playlist: Option<PathBuf>,
+        #[command(flatten)]
+        build: BuildArgs,
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+    },
+    /// Mark a batch boundary in the history (e.g. when a boot phase is reached).
+    Tag {
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+    },
+    /// Drop the cache now and take bootcache out of the I/O path.
+    Jettison {
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+    },
+    /// Show the cache's state and statistics on one page.
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+    },
     /// Write one malformed file per validation rule into DIR (for tests and demos).
     #[command(hide = true)]
     GenMalformed {
@@ -124,6 +170,14 @@ pub enum FormatArg {
     Playlist,
     /// A history.
     History,
+}
+
+/// Where the driver's files are.
+#[derive(Debug, Args)]
+pub struct SysfsArgs {
+    /// The driver's sysfs directory.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
+    pub sysfs: PathBuf,
 }
 
 /// Options for making a playlist (`convert` and `merge`).

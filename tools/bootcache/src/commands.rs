@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use bootcache::convert::{self, Options, Report};
 use bootcache::fileio::{read_input, write_atomic};
 use bootcache::format::{self, Format, History, Playlist};
+use bootcache::stats::{self, Page};
+use bootcache::sysfs::Sysfs;
 use bootcache::{malformed, summary, synth};
 
 use crate::cli::{BuildArgs, Command, FormatArg, Opts};
@@ -60,6 +62,16 @@ pub fn run(opts: Opts) -> Result<()> {
             build,
         } => merge_cmd(&a, &b, &output, build),
         Command::Info { file, json, gaps } => info(&file, json, gaps),
+        Command::Start { playlist, sysfs } => start(&playlist, &sysfs.sysfs),
+        Command::Stop {
+            history,
+            playlist,
+            build,
+            sysfs,
+        } => stop(history.as_deref(), playlist.as_deref(), build, &sysfs.sysfs),
+        Command::Tag { sysfs } => Ok(Sysfs::open(&sysfs.sysfs)?.control("tag")?),
+        Command::Jettison { sysfs } => Ok(Sysfs::open(&sysfs.sysfs)?.control("jettison")?),
+        Command::Stats { json, sysfs } => show_stats(&sysfs.sysfs, json),
         Command::MakePlaylist { output, extents } => {
             let bytes = make_playlist(&extents)?;
             write_atomic(&output, &bytes)
@@ -428,9 +440,87 @@ fn finish(output: &Path, data: &convert::PlaylistData, report: &Report) -> Resul
 fn convert_cmd(history: &Path, output: &Path, build: BuildArgs) -> Result<()> {
     let opts = options(build)?;
     let bytes = read_input(history)?;
-    let h = History::parse(&bytes).map_err(|e| anyhow!("{}: {e}", history.display()))?;
-    let (data, report) = convert::convert(&h, &opts).map_err(|e| anyhow!("{e}"))?;
+    convert_history(history, &bytes, output, &opts)
+}
+
+/// Makes a playlist from the history in `bytes` (read from `source`) and writes it.
+fn convert_history(source: &Path, bytes: &[u8], output: &Path, opts: &Options) -> Result<()> {
+    let h = History::parse(bytes).map_err(|e| anyhow!("{}: {e}", source.display()))?;
+    let (data, report) = convert::convert(&h, opts).map_err(|e| anyhow!("{e}"))?;
     finish(output, &data, &report)
+}
+
+/// Loads a playlist and starts the cache; a playlist that does not validate is refused
+/// before anything is written.
+fn start(playlist: &Path, dir: &Path) -> Result<()> {
+    let bytes = read_input(playlist)?;
+    parse_playlist(playlist, &bytes)?;
+    let sysfs = Sysfs::open(dir)?;
+    sysfs.load_playlist("start", &bytes)?;
+    sysfs.control("start")?;
+    Ok(())
+}
+
+/// Stops recording, then saves the history and makes the next playlist as asked.
+fn stop(
+    history: Option<&Path>,
+    playlist: Option<&Path>,
+    build: BuildArgs,
+    dir: &Path,
+) -> Result<()> {
+    // Bad options are found before recording stops.
+    let opts = options(build)?;
+    let sysfs = Sysfs::open(dir)?;
+    sysfs.control("stop")?;
+    if history.is_none() && playlist.is_none() {
+        return Ok(());
+    }
+    let bytes = sysfs.history("stop")?;
+    if let Some(out) = history {
+        write_atomic(out, &bytes)?;
+        match History::parse(&bytes) {
+            Ok(h) => eprintln!(
+                "{}: {} volumes, {} entries, {} tags, {} bytes read{}",
+                out.display(),
+                h.volume_count(),
+                h.entry_count(),
+                h.header().extra,
+                h.header().bytes,
+                if h.is_truncated() { ", truncated" } else { "" }
+            ),
+            // Saved as the kernel gave it, for a bug report; say what is wrong with it.
+            Err(e) => {
+                return Err(anyhow!(
+                    "{}: saved, but not a valid history: {e}",
+                    out.display()
+                ))
+            }
+        }
+    }
+    if let Some(out) = playlist {
+        convert_history(&sysfs.path("history"), &bytes, out, &opts)?;
+    }
+    Ok(())
+}
+
+/// Prints the state and the statistics.
+fn show_stats(dir: &Path, as_json: bool) -> Result<()> {
+    let sysfs = Sysfs::open(dir)?;
+    let mut top = Vec::new();
+    for name in stats::TOP {
+        top.push((name, sysfs.read_text(name)?));
+    }
+    let page = Page::new(top, sysfs.read_group("stats")?);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if as_json {
+        serde_json::to_writer_pretty(&mut out, &page.json())?;
+        writeln!(out)?;
+    } else {
+        out.write_all(page.text().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn merge_cmd(a: &Path, b: &Path, output: &Path, build: BuildArgs) -> Result<()> {

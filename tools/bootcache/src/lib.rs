@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `bootcache` tool's library: the format code shared with the kernel driver, and the
-//! offline operations on playlists and histories (conversion, merging, summaries).
+//! The `bootcache` tool's library: the format code shared with the kernel driver, the
+//! offline operations on playlists and histories (conversion, merging, summaries), and
+//! the driver's sysfs interface (commands, history, statistics).
 //!
 //! The binary (`src/main.rs`) is a thin command line over this library; the fuzz targets
 //! and the tests use it directly.
@@ -16,5 +17,7 @@ pub mod convert;
 pub mod fileio;
 pub mod malformed;
 pub mod size;
+pub mod stats;
 pub mod summary;
 pub mod synth;
+pub mod sysfs;

@@ -30,3 +30,28 @@ bc_require() {
 bc_kmsg() {
 	echo "bootcache-selftest: $*" >/dev/kmsg 2>/dev/null || true
 }
+
+# Helpers of the cache tests. bc_check DESCRIPTION: pass if the last
+# command succeeded.
+bc_check() {
+	if [ $? -eq 0 ]; then ktap_test_pass "$1"; else ktap_test_fail "$1"; fi
+}
+
+bc_stat() { cat "$BC_SYSFS/stats/$1"; }
+
+# bc_wait_for CMD...: up to 10 s for CMD to succeed.
+bc_wait_for() {
+	i=0
+	while ! "$@"; do
+		[ $i -ge 100 ] && return 1
+		usleep 100000
+		i=$((i + 1))
+	done
+}
+
+# bc_load_and_start PLAYLIST: write a playlist and start the cache.
+bc_load_and_start() {
+	cat "$1" >"$BC_SYSFS/playlist" && echo start >"$BC_SYSFS/control"
+}
+
+bc_state_is() { [ "$(cat $BC_SYSFS/state)" = "$1" ]; }

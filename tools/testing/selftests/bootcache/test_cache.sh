@@ -24,10 +24,6 @@ ktap_set_plan 16
 bc_kmsg "test_cache start"
 
 S=$BC_SYSFS
-check() {
-	if [ $? -eq 0 ]; then ktap_test_pass "$1"; else ktap_test_fail "$1"; fi
-}
-stat() { cat "$S/stats/$1"; }
 # The partition starts 1 MiB into the disk: its MiB N is the disk's MiB N+1.
 want_md5() { sed -n "s/^$(($1 + 1)) //p" "$sums"; }
 mib_md5() { dd if="$part" bs=1048576 skip="$1" count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
@@ -45,20 +41,16 @@ range_ok() {
 	done
 }
 wait_readahead() {
-	i=0
-	while [ "$(stat readahead_bytes)" -lt "$1" ] && [ $i -lt 300 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
+	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge $1 ]"
 }
 
 # Bad input first: nothing changes.
 echo bogus >"$S/control" 2>/dev/null
 [ $? -ne 0 ] && [ "$(cat $S/state)" = idle ]
-check "an unknown control word fails and changes nothing"
+bc_check "an unknown control word fails and changes nothing"
 echo start >"$S/control" 2>/dev/null
 [ $? -ne 0 ] && [ "$(cat $S/state)" = idle ]
-check "start without a playlist fails"
+bc_check "start without a playlist fails"
 mkdir -p /tmp/mal && bootcache gen-malformed /tmp/mal >/dev/null
 bad=0
 for f in /tmp/mal/*.playlist; do
@@ -79,73 +71,73 @@ for f in /tmp/mal/*.playlist; do
 done
 echo start >"$S/control" 2>/dev/null
 [ $? -ne 0 ] && [ $bad -eq 0 ] && [ "$(cat $S/state)" = idle ]
-check "every malformed playlist is refused and start still fails"
+bc_check "every malformed playlist is refused and start still fails"
 
 # Extents (partition offsets): 0-2 MiB and 2-3 MiB adjacent in batch 0,
 # 4 MiB + 4 KiB .. 5 MiB in batch 1, 6-8 MiB low priority.
 bootcache make-playlist -o /tmp/pl \
 	-e "$uuid:0:2M" -e "$uuid:2M:1M" -e "$uuid:4100K:1020K:1" -e "$uuid:6M:2M:2:low"
 cat /tmp/pl >"$S/playlist" && echo start >"$S/control"
-check "a valid playlist is taken and start works"
+bc_check "a valid playlist is taken and start works"
 [ "$(cat $S/state)" = active ] && [ "$(cat $S/recording)" = 1 ]
-check "state is active and recording"
+bc_check "state is active and recording"
 
 total=$((3 * 1048576 + 1020 * 1024 + 2 * 1048576))
 wait_readahead $total
-[ "$(stat playlist_bytes)" -eq $total ] && [ "$(stat readahead_bytes)" -eq $total ]
-check "read-ahead brought the whole playlist ($(stat readahead_bytes) of $total bytes)"
+[ "$(bc_stat playlist_bytes)" -eq $total ] && [ "$(bc_stat readahead_bytes)" -eq $total ]
+bc_check "read-ahead brought the whole playlist ($(bc_stat readahead_bytes) of $total bytes)"
 
-h0=$(stat hit_bytes)
+h0=$(bc_stat hit_bytes)
 ok=1
 for m in 0 1 2; do
 	[ "$(mib_md5 $m)" = "$(want_md5 $m)" ] || ok=0
 done
-[ $ok -eq 1 ] && [ $(($(stat hit_bytes) - h0)) -eq $((3 * 1048576)) ]
-check "3 MiB over two adjacent extents read from the cache, byte for byte"
+[ $ok -eq 1 ] && [ $(($(bc_stat hit_bytes) - h0)) -eq $((3 * 1048576)) ]
+bc_check "3 MiB over two adjacent extents read from the cache, byte for byte"
 
 # Partly outside any extent: 4 MiB .. 4 MiB + 8 KiB starts before the
 # extent at 4 MiB + 4 KiB, so it goes to the disk; it must be right anyway.
-m0=$(stat misses)
-range_ok $((4 * 1048576)) 8192 && [ $(($(stat misses) - m0)) -eq 1 ]
-check "a read partly outside the playlist goes to the disk, correct"
+m0=$(bc_stat misses)
+range_ok $((4 * 1048576)) 8192 && [ $(($(bc_stat misses) - m0)) -eq 1 ]
+bc_check "a read partly outside the playlist goes to the disk, correct"
 
 # Unaligned to the page: 512 bytes at 4 MiB + 4 KiB + 512.
-h1=$(stat hits)
-range_ok $((4 * 1048576 + 4096 + 512)) 512 && [ $(($(stat hits) - h1)) -eq 1 ]
-check "a 512-byte read inside a page is a hit, correct"
+h1=$(bc_stat hits)
+range_ok $((4 * 1048576 + 4096 + 512)) 512 && [ $(($(bc_stat hits) - h1)) -eq 1 ]
+bc_check "a 512-byte read inside a page is a hit, correct"
 
 # A write to cached, unread blocks: later reads see the new bytes.
 dd if=/dev/urandom of=/tmp/new bs=4096 count=4 2>/dev/null
 dd if=/tmp/new of="$part" bs=4096 seek=$(((4 * 1048576 + 65536) / 4096)) count=4 oflag=direct 2>/dev/null
 x=$(dd if="$part" bs=16384 skip=$(((4 * 1048576 + 65536) / 16384)) count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
-[ "$x" = "$(md5sum </tmp/new | cut -d' ' -f1)" ] && [ "$(stat invalidated_bytes)" -ge 16384 ]
-check "a write to cached blocks is never hidden by the cache"
+[ "$x" = "$(md5sum </tmp/new | cut -d' ' -f1)" ] && [ "$(bc_stat invalidated_bytes)" -ge 16384 ]
+bc_check "a write to cached blocks is never hidden by the cache"
 
 # Served once: the same range again comes from the disk, still right.
-m1=$(stat misses)
-[ "$(mib_md5 1)" = "$(want_md5 1)" ] && [ "$(stat misses)" -gt "$m1" ]
-check "a second read of consumed blocks goes to the disk, correct"
+m1=$(bc_stat misses)
+[ "$(mib_md5 1)" = "$(want_md5 1)" ] && [ "$(bc_stat misses)" -gt "$m1" ]
+bc_check "a second read of consumed blocks goes to the disk, correct"
 
 echo tag >"$S/control"
 echo stop >"$S/control"
 [ "$(cat $S/recording)" = 0 ]
-check "stop ends recording"
+bc_check "stop ends recording"
 cat "$S/history" >/tmp/h 2>/dev/null && bootcache validate --format history /tmp/h >/dev/null
-check "the history reads back and is valid"
+bc_check "the history reads back and is valid"
 bootcache print /tmp/h | grep -q "$uuid" && bootcache info /tmp/h | grep -q tag
-check "the history names the partition and holds the tag"
+bc_check "the history names the partition and holds the tag"
 
-held=$(stat cache_bytes)
+held=$(bc_stat cache_bytes)
 echo jettison >"$S/control"
 [ "$(cat $S/state)" = idle ] && [ "$(cat $S/reason)" = command ] &&
-	[ "$(stat cache_bytes)" -eq 0 ] && [ "$(stat jettison_command)" -eq 1 ]
-check "jettison by command frees the cache ($held bytes were held)"
+	[ "$(bc_stat cache_bytes)" -eq 0 ] && [ "$(bc_stat jettison_command)" -eq 1 ]
+bc_check "jettison by command frees the cache ($held bytes were held)"
 ok=1
 for m in 0 1 2 3 4 5 6 7; do
 	[ "$(mib_md5 $m)" = "$(want_md5 $m)" ] || [ $m -eq 4 ] || ok=0
 done
 [ $ok -eq 1 ]
-check "after jettison every read is the disk's"
+bc_check "after jettison every read is the disk's"
 
 bc_kmsg "test_cache end"
 ktap_finished

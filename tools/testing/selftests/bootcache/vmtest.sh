@@ -15,6 +15,9 @@ MEM=512
 APPEND=
 EXTRA_TESTS=
 DISK_MIB=64
+# The slow disk (vdd): throttled by QEMU, so reads can catch up with
+# read-ahead and wait for it.
+SLOW_BPS=2097152
 
 usage() {
 	cat <<EOF
@@ -144,6 +147,7 @@ mkdir -p "$ROOT/selftests/bootcache/vmdata"
 make_disk "$OUT/disk0.img" 1 || die "making the test disk failed"
 make_disk "$OUT/disk1.img" 2 || die "making the spare test disk failed"
 make_disk "$OUT/disk2.img" 3 b0075ca0 || die "making the partitioned test disk failed"
+make_disk "$OUT/disk3.img" 4 b0075ca1 || die "making the slow test disk failed"
 
 # The tool, linked statically for the guest (which has no libc).
 TOOL_DIR=$(cd "$SELF_DIR/../../../bootcache" && pwd)
@@ -162,6 +166,10 @@ export BOOTCACHE_TEST_DISK2_SUMS=/selftests/bootcache/vmdata/disk1.md5
 export BOOTCACHE_TEST_PDISK=/dev/vdc
 export BOOTCACHE_TEST_PDISK_SUMS=/selftests/bootcache/vmdata/disk2.md5
 export BOOTCACHE_TEST_PARTUUID=b0075ca0-01
+export BOOTCACHE_TEST_SLOW=/dev/vdd
+export BOOTCACHE_TEST_SLOW_SUMS=/selftests/bootcache/vmdata/disk3.md5
+export BOOTCACHE_TEST_SLOW_PARTUUID=b0075ca1-01
+export BOOTCACHE_TEST_SLOW_BPS=$SLOW_BPS
 EOF
 (cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
 	die "making the initramfs failed"
@@ -179,6 +187,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk1.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk2.img,if=virtio,format=raw,snapshot=on" \
+	-drive "file=$OUT/disk3.img,if=virtio,format=raw,snapshot=on,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100" \
 	</dev/null >"$OUT/qemu.log" 2>&1
 rc=$?
 secs=$(echo "$(date +%s.%N) - $start" | bc)
