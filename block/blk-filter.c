@@ -15,6 +15,7 @@
  */
 #include <linux/bio.h>
 #include <linux/blk-filter.h>
+#include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/export.h>
 #include <linux/mutex.h>
@@ -77,6 +78,13 @@ bool __blk_filter_bio(struct bio *bio)
  * until blk_filter_detach() or the deletion of @disk (which calls
  * @filter->ops->disk_gone()) takes the filter away again.
  *
+ * Before returning, it waits until every request already queued on @disk
+ * has completed (it freezes and unfreezes the queue): when it returns, every
+ * bio the filter did not see, because it was submitted earlier, is done. A
+ * bio that was between the filter's check and the queue at that moment can
+ * still be dispatched after the return; such a bio was submitted before
+ * the attach, so no ordering against the filter's own later bios exists.
+ *
  * The caller must hold a reference on @disk for the duration of the call.
  * The core takes none: a disk that was live is deleted (del_gendisk(), which
  * detaches the filter) before it can be freed.
@@ -120,6 +128,16 @@ int blk_filter_attach(struct gendisk *disk, struct blk_filter *filter)
 	filter->disk = disk;
 	rcu_assign_pointer(disk->bio_filter, filter);
 	mutex_unlock(&blk_filter_mutex);
+
+	/*
+	 * Bios submitted before the filter was published did not go through
+	 * it. Freezing the queue waits until every request in it has
+	 * completed, so that when we return the filter has seen, or the disk
+	 * has finished, every bio in flight: a caching filter may read the
+	 * disk now and trust what it reads.
+	 */
+	blk_mq_freeze_queue(disk->queue);
+	blk_mq_unfreeze_queue(disk->queue);
 	return 0;
 
 out_dec:

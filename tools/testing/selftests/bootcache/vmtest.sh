@@ -46,6 +46,7 @@ Options:
   -a ARGS      extra kernel command line arguments
   -x DIR       extra test scripts to install and run beside the kselftests
                (used to check that the harness catches failures)
+  -e VAR=VALUE an environment variable for the tests (repeatable)
   -h           this help
 
 Logs: DIR/console.log (kernel console, KUnit), DIR/kselftest.log (TAP).
@@ -54,7 +55,8 @@ EOF
 
 die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 2; }
 
-while getopts "k:K:o:t:m:a:x:h" opt; do
+TEST_ENV=
+while getopts "k:K:o:t:m:a:x:e:h" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	K) KSRC=$OPTARG ;;
@@ -63,6 +65,8 @@ while getopts "k:K:o:t:m:a:x:h" opt; do
 	m) MEM=$OPTARG ;;
 	a) APPEND=$OPTARG ;;
 	x) EXTRA_TESTS=$OPTARG ;;
+	e) TEST_ENV="$TEST_ENV
+export $OPTARG" ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -170,6 +174,7 @@ export BOOTCACHE_TEST_SLOW=/dev/vdd
 export BOOTCACHE_TEST_SLOW_SUMS=/selftests/bootcache/vmdata/disk3.md5
 export BOOTCACHE_TEST_SLOW_PARTUUID=b0075ca1-01
 export BOOTCACHE_TEST_SLOW_BPS=$SLOW_BPS
+$TEST_ENV
 EOF
 (cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
 	die "making the initramfs failed"
