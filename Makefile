@@ -32,7 +32,7 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test vm test bench-filter demo fuzz clean distclean
+	configs-check host-test vm vm-debug test bench-filter demo fuzz clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -42,6 +42,7 @@ help:
 	@echo '  make tree            unpack linux-source-6.12 into $(OUT)/linux with bootcache applied'
 	@echo '  make kernel          build $(OUT)/build/FLAVOR/arch/x86/boot/bzImage'
 	@echo '  make vm              boot the test kernel in QEMU and run KUnit and the kselftests'
+	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak)'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
 	@echo '  make bench-filter    IOPS on null_blk with and without a bio filter (benchmark)'
@@ -95,6 +96,13 @@ vm: kernel
 
 test:
 	@mk/test.sh
+
+# Reliability run: the debug kernel (lockdep, KASAN, kmemleak) through the
+# same tests.
+vm-debug:
+	@$(MAKE) --no-print-directory kernel FLAVOR=debug
+	@$(SELFTESTS)/vmtest.sh -k $(OUT)/build/debug/arch/x86/boot/bzImage -K $(KSRC) \
+		-o $(OUT)/vm-debug -t 1800 -m 1024
 
 # Benchmark of the bio filter's cost (prints IOPS; not a test).
 bench-filter: kernel

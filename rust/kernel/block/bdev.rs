@@ -14,6 +14,24 @@ use crate::{
 use core::ptr::NonNull;
 
 /// A block device number (`dev_t`): a major and a minor number.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::block::bdev::{BlockDevice, DevT};
+/// use kernel::c_str;
+///
+/// let dev = DevT::new(254, 17);
+/// assert_eq!((dev.major(), dev.minor()), (254, 17));
+/// assert_eq!(DevT::from_raw(dev.as_raw()), dev);
+///
+/// // Lookups that find nothing say so, and opening a device that does not
+/// // exist fails.
+/// assert_eq!(DevT::find_by_name(c_str!("no-such-disk")), Err(ENODEV));
+/// assert_eq!(DevT::find_by_partuuid("00000000-00"), Err(ENODEV));
+/// assert_eq!(DevT::find_by_partuuid(""), Err(EINVAL));
+/// assert!(BlockDevice::open_read(DevT::new(4095, 1)).is_err());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct DevT(u32);
 

@@ -31,6 +31,17 @@ use core::ptr::NonNull;
 pub const SECTOR_SIZE: u64 = 512;
 
 /// The operation of a bio (`enum req_op`).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::block::bio::Op;
+///
+/// assert!(!Op::Read.is_write());
+/// assert!(Op::Write.is_write() && Op::Discard.is_write() && Op::WriteZeroes.is_write());
+/// // A flush moves data already written; it writes nothing itself.
+/// assert!(!Op::Flush.is_write());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Op {
     /// Read data.
