@@ -29,7 +29,7 @@ mod stats;
 
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
-use engine::{reason, CacheShrinker, Disk, DiskFilter, Shared, Tunables};
+use engine::{reason, CacheShrinker, Disk, DiskFilter, Shared, ShrinkList, Tunables};
 use history::Recorder;
 use kernel::block::filter::Registration;
 use kernel::c_str;
@@ -71,7 +71,12 @@ type Attached = (Arc<Disk>, Option<Pin<KBox<Registration<DiskFilter>>>>);
 struct Active {
     disks: KVec<Attached>,
     shared: Arc<Shared>,
+    shrink_list: Arc<ShrinkList>,
     _shrinker: shrinker::Registration<CacheShrinker>,
+    /// Volumes not found yet; the ticker looks for them while recording.
+    pending: KVec<u32>,
+    /// Bytes the cache may still take.
+    budget: u64,
 }
 
 /// What `control` and the files around it change, under one mutex.
@@ -167,8 +172,8 @@ impl Control {
         )?;
         let cap = ram / 2;
         self.stats.cache_limit_bytes.store(cap, Ordering::Relaxed);
-        let built = engine::build_disks(&p, &shared, cap)?;
-        if built.is_empty() {
+        let (built, pending) = engine::build_disks(&p, &shared, cap, None, &[])?;
+        if built.is_empty() && pending.is_empty() {
             pr_err!("start: none of the playlist's volumes was found\n");
             return Err(ENODEV);
         }
@@ -188,14 +193,14 @@ impl Control {
                 }
             }
         }
-        let mut for_shrinker = KVec::with_capacity(built.len(), GFP_KERNEL)?;
+        let shrink_list = ShrinkList::new()?;
         for d in built.iter() {
-            for_shrinker.push(d.clone(), GFP_KERNEL)?;
+            shrink_list.add(d)?;
         }
         let shrinker = shrinker::Registration::new(
             c_str!("bootcache"),
             CacheShrinker {
-                disks: for_shrinker,
+                list: shrink_list.clone(),
                 shared: shared.clone(),
             },
         )?;
@@ -207,10 +212,14 @@ impl Control {
         for (d, _) in disks.iter() {
             d.pump();
         }
+        let budget = cap.saturating_sub(self.stats.playlist_bytes.load(Ordering::Relaxed));
         g.active = Some(Active {
             disks,
             shared,
+            shrink_list,
             _shrinker: shrinker,
+            pending,
+            budget,
         });
         let ticker = Ticker::new(self.clone(), g.generation)?;
         DelayedWork::schedule(ticker, TICK_MS);
@@ -219,6 +228,35 @@ impl Control {
             self.stats.playlist_bytes.load(Ordering::Relaxed),
             g.active.as_ref().map_or(0, |a| a.disks.len())
         );
+        Ok(())
+    }
+
+    /// Looks for volumes that were missing at `start`, and caches those that
+    /// appeared, on disks not cached yet.
+    fn find_late_volumes(&self, g: &mut ControlInner) -> Result {
+        let (Some(pl), Some(a)) = (g.in_use.as_ref(), g.active.as_mut()) else {
+            return Ok(());
+        };
+        if a.pending.is_empty() {
+            return Ok(());
+        }
+        let p = format::Playlist::parse(pl).map_err(|_| EINVAL)?;
+        let mut in_use = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
+        for (d, _) in a.disks.iter() {
+            in_use.push(d.bdev.disk_dev(), GFP_KERNEL)?;
+        }
+        let before = self.stats.playlist_bytes.load(Ordering::Relaxed);
+        let (built, missing) =
+            engine::build_disks(&p, &a.shared, a.budget, Some(&a.pending), &in_use)?;
+        a.pending = missing;
+        let added = self.stats.playlist_bytes.load(Ordering::Relaxed) - before;
+        a.budget = a.budget.saturating_sub(added);
+        for d in built.iter() {
+            let reg = engine::attach(d)?;
+            a.shrink_list.add(d)?;
+            a.disks.push((d.clone(), Some(reg)), GFP_KERNEL)?;
+            d.pump();
+        }
         Ok(())
     }
 
@@ -351,6 +389,12 @@ impl DelayedWorkItem for Ticker {
             let why = a.shared.jettison.load(Ordering::Acquire);
             let limit = u64::from(c.tunables.record_limit_ms.load(Ordering::Relaxed));
             let recording = g.recorder.as_ref().is_some_and(|r| r.is_recording());
+            // Disks that appear during the recorded boot join the cache.
+            if recording {
+                if let Err(e) = c.find_late_volumes(&mut g) {
+                    pr_err!("looking for volumes that appeared: {:?}\n", e);
+                }
+            }
             if recording && limit != 0 && elapsed_ms >= limit {
                 pr_info!("recording stopped at its time limit\n");
                 let _ = c.stop_recording(&mut g);

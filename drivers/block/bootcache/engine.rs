@@ -665,14 +665,25 @@ impl core::fmt::Write for SliceWriter<'_> {
 /// At most `cap` bytes are cached: extents are taken in read-ahead order
 /// (batch by batch, low priority last) and the rest is left out, so that an
 /// oversized playlist degrades instead of failing.
+///
+/// With `only`, just the volumes it lists are looked at (volumes that
+/// appeared after `start`), and disks in `skip` are left alone. Returns the
+/// disks and the volumes that were not found.
 pub(crate) fn build_disks(
     p: &Playlist<'_>,
     shared: &Arc<Shared>,
     cap: u64,
-) -> Result<KVec<Arc<Disk>>> {
+    only: Option<&[u32]>,
+    skip: &[DevT],
+) -> Result<(KVec<Arc<Disk>>, KVec<u32>)> {
     // Each volume's partition, or `None` if it is not there.
     let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
+    let mut missing: KVec<u32> = KVec::new();
     for (vi, v) in p.volumes().enumerate() {
+        if only.is_some_and(|o| !o.contains(&(vi as u32))) {
+            parts.push(None, GFP_KERNEL)?;
+            continue;
+        }
         let found = find_volume(&v.id).and_then(|dev| {
             let b = BlockDevice::open_read(dev)?;
             Ok((
@@ -686,17 +697,34 @@ pub(crate) fn build_disks(
             ))
         });
         match found {
-            Ok(x) => parts.push(Some(x), GFP_KERNEL)?,
-            Err(_) => {
+            Ok((_, disk)) if skip.contains(&disk) => {
+                // A disk being cached already gains no extents on the way.
                 pr_info!(
-                    "volume {} ({}) not found; its extents are skipped\n",
+                    "volume {} ({}) appeared on a disk in use; skipped\n",
                     vi,
                     v.id
                 );
-                shared
-                    .stats
-                    .missing_volume_bytes
-                    .fetch_add(v.bytes, Ordering::Relaxed);
+                parts.push(None, GFP_KERNEL)?;
+            }
+            Ok(x) => {
+                if only.is_some() {
+                    pr_info!("volume {} ({}) appeared\n", vi, v.id);
+                    shared
+                        .stats
+                        .missing_volume_bytes
+                        .fetch_sub(v.bytes, Ordering::Relaxed);
+                }
+                parts.push(Some(x), GFP_KERNEL)?
+            }
+            Err(_) => {
+                if only.is_none() {
+                    pr_info!("volume {} ({}) not found yet\n", vi, v.id);
+                    shared
+                        .stats
+                        .missing_volume_bytes
+                        .fetch_add(v.bytes, Ordering::Relaxed);
+                }
+                missing.push(vi as u32, GFP_KERNEL)?;
                 parts.push(None, GFP_KERNEL)?;
             }
         }
@@ -770,24 +798,61 @@ pub(crate) fn build_disks(
             GFP_KERNEL,
         )?;
     }
-    Ok(disks)
+    Ok((disks, missing))
+}
+
+/// The disks the shrinker looks after; disks that appear later join.
+#[pin_data]
+pub(crate) struct ShrinkList {
+    #[pin]
+    disks: SpinLock<KVec<Arc<Disk>>>,
+}
+
+impl ShrinkList {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(ShrinkList {
+                disks <- new_spinlock!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Adds a disk. Room is made before the lock is taken: reclaim takes
+    /// this lock, so nothing may allocate under it. Only the control mutex's
+    /// holder adds disks, so the length does not change in between.
+    pub(crate) fn add(&self, disk: &Arc<Disk>) -> Result {
+        let len = self.disks.lock().len();
+        let mut room: KVec<Arc<Disk>> = KVec::with_capacity(len + 1, GFP_KERNEL)?;
+        let mut g = self.disks.lock();
+        if room.capacity() < g.len() + 1 {
+            return Err(EAGAIN);
+        }
+        // Moving into reserved room allocates nothing.
+        for d in g.iter() {
+            let _ = room.push(d.clone(), GFP_ATOMIC);
+        }
+        let _ = room.push(disk.clone(), GFP_ATOMIC);
+        *g = room;
+        Ok(())
+    }
 }
 
 /// Frees the cache when memory is short, and has the cache jettisoned.
 pub(crate) struct CacheShrinker {
-    pub(crate) disks: KVec<Arc<Disk>>,
+    pub(crate) list: Arc<ShrinkList>,
     pub(crate) shared: Arc<Shared>,
 }
 
 impl Shrinker for CacheShrinker {
     fn count(&self, _sc: &ShrinkControl<'_>) -> usize {
-        let held: u64 = self.disks.iter().map(|d| d.held()).sum();
+        let held: u64 = self.list.disks.lock().iter().map(|d| d.held()).sum();
         (held / PAGE) as usize
     }
 
     fn scan(&self, _nr_to_scan: usize, _sc: &ShrinkControl<'_>) -> ScanResult {
         // The cache is all or nothing: once memory is short it goes.
-        let freed: u64 = self.disks.iter().map(|d| d.drop_cache()).sum();
+        let freed: u64 = self.list.disks.lock().iter().map(|d| d.drop_cache()).sum();
         self.shared.request_jettison(reason::MEMORY);
         ScanResult::Freed((freed / PAGE) as usize)
     }

@@ -54,7 +54,7 @@ macro_rules! stats {
 stats! {
     /// Bytes the playlist asked for, on volumes that were found.
     playlist_bytes,
-    /// Playlist bytes on volumes that were not found.
+    /// Playlist bytes on volumes that are not there (yet).
     missing_volume_bytes,
     /// Playlist bytes left out to keep the cache within `cache_limit_bytes`.
     capped_bytes,
