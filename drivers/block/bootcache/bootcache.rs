@@ -53,11 +53,6 @@ module! {
 // The format code and the uapi header agree on the version.
 kernel::static_assert!(format::FORMAT_VERSION as u32 == uapi::BOOTCACHE_FORMAT_VERSION);
 
-/// The largest playlist accepted: the format's limits on volumes and
-/// extents (about 24 MiB).
-const MAX_PLAYLIST_BYTES: usize =
-    40 + 40 * format::MAX_VOLUMES as usize + 24 * format::MAX_EXTENTS as usize;
-
 /// Below this much RAM bootcache does not start (as the kext).
 const MIN_RAM_BYTES: u64 = 256 << 20;
 
@@ -512,11 +507,14 @@ fn write_playlist(c: &Arc<Control>, offset: u64, data: &[u8]) -> Result<usize> {
         );
         return Err(EINVAL);
     }
-    if g.staged.len() + data.len() > MAX_PLAYLIST_BYTES {
-        pr_err!(
-            "playlist: larger than the {} byte limit\n",
-            MAX_PLAYLIST_BYTES
-        );
+    // The largest playlist the format allows (about 24 MiB).
+    let max = format::file_size(
+        format::Format::Playlist,
+        format::MAX_VOLUMES,
+        format::MAX_EXTENTS,
+    );
+    if (g.staged.len() + data.len()) as u64 > max {
+        pr_err!("playlist: larger than the {} byte limit\n", max);
         g.staged.truncate(0);
         return Err(EFBIG);
     }
