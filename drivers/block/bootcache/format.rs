@@ -59,7 +59,7 @@ pub const VOLUME_GPT: u8 = 1;
 /// Volume id type: an MBR partition's `SSSSSSSS-PP` PARTUUID.
 pub const VOLUME_MBR: u8 = 2;
 
-/// Extent flag: read after all normal extents, at low I/O priority.
+/// Extent flag: read after all normal extents, when no other read-ahead is in flight.
 pub const EXTENT_LOW_PRIORITY: u16 = 0x1;
 /// Every extent flag.
 pub const EXTENT_FLAGS_ALL: u16 = 0x1;

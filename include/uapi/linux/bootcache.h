@@ -190,7 +190,10 @@ struct bootcache_volume {
 };
 
 /* Playlist extent flags (struct bootcache_extent.flags). */
-/* Read after all normal extents of every batch, at low I/O priority. */
+/*
+ * Read after all normal extents of every batch, and only when no other
+ * read-ahead is in flight.
+ */
 #define BOOTCACHE_EXTENT_LOW_PRIORITY	0x1
 #define BOOTCACHE_EXTENT_FLAGS_ALL	0x1
 
