@@ -31,9 +31,11 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::block::bdev::{BlockDevice, DevT};
 use kernel::block::bio::{self, Bio, Op, ReadDone};
 use kernel::block::filter::{Filter, Registration};
+use kernel::fmt;
 use kernel::page::Page;
 use kernel::prelude::*;
 use kernel::shrinker::{ScanResult, ShrinkControl, Shrinker};
+use kernel::str::CString;
 use kernel::sync::{new_spinlock, Arc, SpinLock};
 use kernel::time::Ktime;
 
@@ -370,15 +372,7 @@ impl Disk {
                 .fetch_add(now.saturating_sub(p.since_ns), Ordering::Relaxed);
             if decision == ReadDecision::Hit && serve(&mut g.cache, &mut p.bio, p.start, p.len) {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
-                stats.hits.fetch_add(1, Ordering::Relaxed);
-                stats.hit_bytes.fetch_add(p.len, Ordering::Relaxed);
-                self.shared.misses_since_hit.store(0, Ordering::Relaxed);
-                self.record_at(
-                    &p.bio,
-                    format::ENTRY_HIT | format::ENTRY_WAITED,
-                    p.since_ns,
-                    p.pid,
-                );
+                self.count_hit(&p.bio, format::ENTRY_WAITED, p.since_ns, p.pid);
                 push_reserved(&mut fin.end, p.bio);
                 continue;
             }
@@ -387,11 +381,8 @@ impl Disk {
             } else {
                 stats.parked_passed.fetch_add(1, Ordering::Relaxed);
             }
-            stats.misses.fetch_add(1, Ordering::Relaxed);
-            stats.miss_bytes.fetch_add(p.len, Ordering::Relaxed);
             // It waited, but the data came from the disk: a plain read.
-            self.record_at(&p.bio, 0, p.since_ns, p.pid);
-            self.note_miss();
+            self.count_miss(&p.bio, p.since_ns, p.pid);
             push_reserved(&mut fin.pass, p.bio);
         }
         fin
@@ -475,6 +466,30 @@ impl Disk {
                 .history_dropped
                 .fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts and records a read served from the cache (`extra`: more
+    /// history flags, such as waited), submitted by `pid` at `at`.
+    fn count_hit(&self, bio: &Bio, extra: u16, at: u64, pid: u32) {
+        let stats = &self.shared.stats;
+        stats.hits.fetch_add(1, Ordering::Relaxed);
+        stats
+            .hit_bytes
+            .fetch_add(u64::from(bio.size()), Ordering::Relaxed);
+        self.shared.misses_since_hit.store(0, Ordering::Relaxed);
+        self.record_at(bio, format::ENTRY_HIT | extra, at, pid);
+    }
+
+    /// Counts and records a read sent to the disk, submitted by `pid` at
+    /// `at`, towards the miss limit too.
+    fn count_miss(&self, bio: &Bio, at: u64, pid: u32) {
+        let stats = &self.shared.stats;
+        stats.misses.fetch_add(1, Ordering::Relaxed);
+        stats
+            .miss_bytes
+            .fetch_add(u64::from(bio.size()), Ordering::Relaxed);
+        self.record_at(bio, 0, at, pid);
+        self.note_miss();
     }
 
     fn note_miss(&self) {
@@ -577,10 +592,7 @@ impl Filter for DiskFilter {
         match decision {
             ReadDecision::Hit if serve(&mut g.cache, &mut bio, start, len) => {
                 drop(g);
-                stats.hits.fetch_add(1, Ordering::Relaxed);
-                stats.hit_bytes.fetch_add(len, Ordering::Relaxed);
-                d.shared.misses_since_hit.store(0, Ordering::Relaxed);
-                d.record(&bio, format::ENTRY_HIT);
+                d.count_hit(&bio, 0, d.shared.now_ns(), current_pid());
                 bio.end(Ok(()));
                 None
             }
@@ -588,10 +600,7 @@ impl Filter for DiskFilter {
                 if g.parked.reserve(1, GFP_ATOMIC).is_err() {
                     // No memory to park it: to the disk it goes.
                     drop(g);
-                    stats.misses.fetch_add(1, Ordering::Relaxed);
-                    stats.miss_bytes.fetch_add(len, Ordering::Relaxed);
-                    d.record(&bio, 0);
-                    d.note_miss();
+                    d.count_miss(&bio, d.shared.now_ns(), current_pid());
                     return Some(bio);
                 }
                 // Recorded when it is served or passed on.
@@ -612,10 +621,7 @@ impl Filter for DiskFilter {
             }
             _ => {
                 drop(g);
-                stats.misses.fetch_add(1, Ordering::Relaxed);
-                stats.miss_bytes.fetch_add(len, Ordering::Relaxed);
-                d.record(&bio, 0);
-                d.note_miss();
+                d.count_miss(&bio, d.shared.now_ns(), current_pid());
                 Some(bio)
             }
         }
@@ -632,31 +638,9 @@ pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
     match id {
         VolumeId::Root => DevT::root().ok_or(ENODEV),
         _ => {
-            let mut buf = [0u8; 40];
-            let mut w = SliceWriter {
-                buf: &mut buf,
-                len: 0,
-            };
-            core::fmt::write(&mut w, format_args!("{id}")).map_err(|_| EINVAL)?;
-            let len = w.len;
-            let s = core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?;
-            DevT::find_by_partuuid(s)
+            let uuid = CString::try_from_fmt(fmt!("{id}"))?;
+            DevT::find_by_partuuid(uuid.to_str()?)
         }
-    }
-}
-
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl core::fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
