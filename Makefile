@@ -23,6 +23,19 @@ ifeq ($(FRAGMENTS),)
 $(error FLAVOR must be test, boot or debug, not '$(FLAVOR)')
 endif
 
+# PLAYLIST=FILE builds the playlist FILE into the kernel image
+# (CONFIG_BOOTCACHE_PLAYLIST, through a generated fragment), in a build tree
+# of its own so that the plain one stays incremental. The kernel build copies
+# the file again whenever it changes.
+ifneq ($(PLAYLIST),)
+ifneq ($(word 2,$(PLAYLIST)),)
+$(error PLAYLIST must be one path, without spaces)
+endif
+KBUILD    := $(OUT)/build/$(FLAVOR)-playlist
+PLAYLIST_CONFIG := $(KBUILD)/bootcache-playlist.config
+FRAGMENTS += $(PLAYLIST_CONFIG)
+endif
+
 # The kernel is built with LLVM and Debian's rustc (whose core source is
 # installed beside it); bindgen comes from cargo.
 KMAKE_ARGS := LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
@@ -32,7 +45,7 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test vm vm-debug test bench-filter demo fuzz clean distclean
+	configs-check host-test vm vm-debug boot-test test bench-filter demo fuzz clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -43,6 +56,7 @@ help:
 	@echo '  make kernel          build $(OUT)/build/FLAVOR/arch/x86/boot/bzImage'
 	@echo '  make vm              boot the test kernel in QEMU and run KUnit and the kselftests'
 	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak)'
+	@echo '  make boot-test       boot scenarios: bootcache=off|record|auto, built-in playlists'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
 	@echo '  make bench-filter    IOPS on null_blk with and without a bio filter (benchmark)'
@@ -52,6 +66,7 @@ help:
 	@echo '  make configs-check   merge every config flavour and check nothing was dropped'
 	@echo '  make fuzz            long fuzz run of the format code (FUZZ_SECONDS=600 per target)'
 	@echo 'Variables: FLAVOR=test|boot|debug (kernel config), OUT=$(OUT), JOBS=$(JOBS)'
+	@echo '           PLAYLIST=FILE (build FILE into the kernel image, in $(OUT)/build/FLAVOR-playlist)'
 
 setup:
 	@mk/setup.sh
@@ -65,6 +80,15 @@ apply:
 
 config: tree
 	@mk/kconfig.sh $(KSRC) $(KBUILD) $(FRAGMENTS)
+
+ifneq ($(PLAYLIST),)
+.PHONY: playlist-config
+config: playlist-config
+playlist-config:
+	@test -f '$(abspath $(PLAYLIST))' || { echo 'make: PLAYLIST=$(PLAYLIST): no such file' >&2; exit 2; }
+	@mkdir -p $(KBUILD)
+	@printf 'CONFIG_BOOTCACHE_PLAYLIST="%s"\n' '$(abspath $(PLAYLIST))' >$(PLAYLIST_CONFIG)
+endif
 
 kernel: config
 	@echo "  BUILD    Linux $$(sed -n 's/^kernel //p' $(OUT)/kernel-version) ($(FLAVOR)) in $(KBUILD)"
@@ -94,6 +118,10 @@ host-test:
 vm: kernel
 	@$(SELFTESTS)/vmtest.sh -k $(KBUILD)/arch/x86/boot/bzImage -K $(KSRC) -o $(OUT)/vm
 
+# bootcache= and a built-in playlist, at boot, without userspace.
+boot-test: kernel
+	@OUT=$(OUT) MAKE="$(MAKE)" mk/boot-test.sh
+
 test:
 	@mk/test.sh
 
@@ -110,10 +138,11 @@ bench-filter: kernel
 		-x $(SELFTESTS)/bench -t 900 >$(OUT)/vm-bench.log 2>&1 || { cat $(OUT)/vm-bench.log; exit 1; }
 	@sed -n 's/^# # bench: /  /p' $(OUT)/vm-bench/kselftest.log
 
+# A real Debian 12 boot from an emulated hard disk and optical drive, with and
+# without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|optical|unthrottled,
+# RUNS boots per phase.
 demo:
-	@echo 'make demo: the demo (a real Debian boot with and without bootcache) is not built yet.' >&2
-	@echo 'It arrives with the "make demo" issue; until then there are no figures to show.' >&2
-	@exit 1
+	@OUT=$(OUT) PROFILE=$(or $(PROFILE),all) RUNS=$(or $(RUNS),3) MAKE="$(MAKE)" mk/demo.sh
 
 fuzz:
 	@$(TOOL)/fuzz/run.sh $(or $(FUZZ_SECONDS),600)

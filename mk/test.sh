@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make test: setup, host tests, the kernel build, then the VM run of KUnit and
-# the kselftests. Each stage is timed and leaves "passed failed skipped" in
+# make test: setup, host tests, the kernel build, the VM run of KUnit and the
+# kselftests, then the boot scenarios (bootcache= and built-in playlists).
+# Each stage is timed and leaves "passed failed skipped" in
 # $OUT/results/<stage>; the last line is the total over all stages.
 
 set -uo pipefail
@@ -44,6 +45,7 @@ stage host mk/host-test.sh
 if stage build "$MAKE" --no-print-directory kernel OUT="$OUT" FLAVOR=test; then
 	stage vm tools/testing/selftests/bootcache/vmtest.sh \
 		-k "$OUT/build/test/arch/x86/boot/bzImage" -K "$OUT/linux" -o "$OUT/vm"
+	stage boot env OUT="$OUT" MAKE="$MAKE" mk/boot-test.sh
 fi
 mk/summary.sh "$RESULTS"
 exit $status

@@ -17,6 +17,8 @@
 // tests compile the same files), so their items are `pub` for the host's
 // sake and not all of them are used here.
 #[allow(dead_code, unreachable_pub)]
+mod bootparam;
+#[allow(dead_code, unreachable_pub)]
 mod cache;
 #[allow(dead_code, unreachable_pub)]
 mod compat;
@@ -27,9 +29,10 @@ mod format;
 mod history;
 mod stats;
 
+use bootparam::{BootParams, Mode, Problem};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
-use engine::{reason, CacheShrinker, Disk, DiskFilter, Shared, ShrinkList, Tunables};
+use engine::{reason, CacheShrinker, Disk, DiskFilter, Plan, Shared, ShrinkList, Tunables};
 use history::Recorder;
 use kernel::block::filter::Registration;
 use kernel::c_str;
@@ -56,6 +59,9 @@ kernel::static_assert!(format::FORMAT_VERSION as u32 == uapi::BOOTCACHE_FORMAT_V
 /// Below this much RAM bootcache does not start (as the kext).
 const MIN_RAM_BYTES: u64 = 256 << 20;
 
+/// The smallest history log, for sessions that do not record.
+const MIN_HISTORY_ENTRIES: usize = 16;
+
 /// How often the ticker looks at parked bios and time limits.
 const TICK_MS: u32 = 100;
 
@@ -80,9 +86,9 @@ struct ControlInner {
     staged: KVVec<u8>,
     /// A complete, validated playlist, waiting for `start`.
     ready: Option<KVVec<u8>>,
-    /// The playlist of the current or last session (names the volumes of
+    /// The plan of the current or last session (its volumes name those of
     /// its history).
-    in_use: Option<KVVec<u8>>,
+    in_use: Option<Plan>,
     active: Option<Active>,
     recorder: Option<Arc<Recorder>>,
     /// The history, written out once recording stopped.
@@ -98,6 +104,10 @@ struct ControlInner {
 pub(crate) struct Control {
     pub(crate) stats: Arc<Stats>,
     tunables: Tunables,
+    /// What `bootcache=` asked for.
+    boot: Mode,
+    /// Bytes of the playlist built into the kernel image.
+    embedded: usize,
     #[pin]
     inner: Mutex<ControlInner>,
 }
@@ -120,22 +130,41 @@ impl Control {
             }
             return Err(EINVAL);
         };
-        match self.start_with(&mut g, &bytes) {
-            Ok(()) => {
-                g.in_use = Some(bytes);
-                Ok(())
-            }
-            Err(e) => {
-                // Nothing changed: the playlist stays ready for another try.
-                g.ready = Some(bytes);
-                Err(e)
-            }
+        // It was validated when it arrived.
+        let plan = format::Playlist::parse(&bytes)
+            .map_err(|_| EINVAL)
+            .and_then(|p| Plan::from_playlist(&p));
+        let res = plan.and_then(|plan| self.start_plan(&mut g, plan, true, false));
+        if res.is_err() {
+            // Nothing changed: the playlist stays ready for another try.
+            g.ready = Some(bytes);
         }
+        res
     }
 
-    fn start_with(self: &Arc<Self>, g: &mut ControlInner, bytes: &[u8]) -> Result {
-        // It was validated when it arrived.
-        let p = format::Playlist::parse(bytes).map_err(|_| EINVAL)?;
+    /// Records a history of the root file system's partition, with nothing
+    /// to read ahead (`record` in `control`, and `bootcache=record`). With
+    /// `wait`, the partition may appear later.
+    fn record(self: &Arc<Self>, wait: bool) -> Result {
+        let mut g = self.inner.lock();
+        if g.active.is_some() {
+            pr_err!("record: already caching\n");
+            return Err(EBUSY);
+        }
+        let plan = Plan::record_only(engine::root_volume())?;
+        self.start_plan(&mut g, plan, true, wait)
+    }
+
+    /// Starts a session: finds the plan's volumes, attaches to their disks,
+    /// reads ahead and, with `record`, records. Volumes not there yet are
+    /// looked for later; unless `wait`, at least one must be there now.
+    fn start_plan(
+        self: &Arc<Self>,
+        g: &mut ControlInner,
+        plan: Plan,
+        record: bool,
+        wait: bool,
+    ) -> Result {
         let ram = kernel::meminfo::total_ram_bytes();
         if ram < MIN_RAM_BYTES {
             pr_err!(
@@ -146,11 +175,13 @@ impl Control {
             return Err(ENOMEM);
         }
         let t = &self.tunables;
-        let recorder = Arc::new(
-            Recorder::new(t.history_entries.load(Ordering::Relaxed) as usize)
-                .map_err(|_| ENOMEM)?,
-            GFP_KERNEL,
-        )?;
+        // Without a history to keep, the log stays at its smallest.
+        let entries = if record {
+            t.history_entries.load(Ordering::Relaxed) as usize
+        } else {
+            MIN_HISTORY_ENTRIES
+        };
+        let recorder = Arc::new(Recorder::new(entries).map_err(|_| ENOMEM)?, GFP_KERNEL)?;
         self.stats.reset();
         let shared = Arc::new(
             Shared {
@@ -167,8 +198,8 @@ impl Control {
         )?;
         let cap = ram / 2;
         self.stats.cache_limit_bytes.store(cap, Ordering::Relaxed);
-        let (built, pending) = engine::build_disks(&p, &shared, cap, None, &[])?;
-        if built.is_empty() && pending.is_empty() {
+        let (built, pending) = engine::build_disks(&plan, &shared, cap, None, &[])?;
+        if built.is_empty() && !wait {
             pr_err!("start: none of the playlist's volumes was found\n");
             return Err(ENODEV);
         }
@@ -199,7 +230,10 @@ impl Control {
                 shared: shared.clone(),
             },
         )?;
-        recorder.start();
+        let ticker = Ticker::new(self.clone(), g.generation + 1)?;
+        if record {
+            recorder.start();
+        }
         g.generation += 1;
         g.recorder = Some(recorder);
         g.history = None;
@@ -216,12 +250,13 @@ impl Control {
             pending,
             budget,
         });
-        let ticker = Ticker::new(self.clone(), g.generation)?;
+        g.in_use = Some(plan);
         DelayedWork::schedule(ticker, TICK_MS);
         pr_info!(
-            "started: {} bytes on {} disk(s)\n",
+            "started: {} bytes on {} disk(s){}\n",
             self.stats.playlist_bytes.load(Ordering::Relaxed),
-            g.active.as_ref().map_or(0, |a| a.disks.len())
+            g.active.as_ref().map_or(0, |a| a.disks.len()),
+            if record { ", recording" } else { "" }
         );
         Ok(())
     }
@@ -235,14 +270,13 @@ impl Control {
         if a.pending.is_empty() {
             return Ok(());
         }
-        let p = format::Playlist::parse(pl).map_err(|_| EINVAL)?;
         let mut in_use = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
         for (d, _) in a.disks.iter() {
             in_use.push(d.bdev.disk_dev(), GFP_KERNEL)?;
         }
         let before = self.stats.playlist_bytes.load(Ordering::Relaxed);
         let (built, missing) =
-            engine::build_disks(&p, &a.shared, a.budget, Some(&a.pending), &in_use)?;
+            engine::build_disks(pl, &a.shared, a.budget, Some(&a.pending), &in_use)?;
         a.pending = missing;
         let added = self.stats.playlist_bytes.load(Ordering::Relaxed) - before;
         a.budget = a.budget.saturating_sub(added);
@@ -251,6 +285,100 @@ impl Control {
             a.shrink_list.add(d)?;
             a.disks.push((d.clone(), Some(reg)), GFP_KERNEL)?;
             d.pump();
+        }
+        Ok(())
+    }
+
+    /// Appends a validated playlist to the session's: its extents are read
+    /// ahead after everything queued (in batches after the current ones),
+    /// on the disks in use now and on disks found later. Either all of it is
+    /// taken or, with an error, nothing changes.
+    fn append(&self, g: &mut ControlInner, bytes: &[u8]) -> Result {
+        let (Some(old), Some(a)) = (g.in_use.as_ref(), g.active.as_mut()) else {
+            return Err(EINVAL);
+        };
+        let new = format::Playlist::parse(bytes).map_err(|_| EINVAL)?;
+        let (merged, map) = old.append(&new)?;
+        let shift = old.batches;
+        // The new extents of volumes on disks in use, and the volumes to
+        // look for later.
+        let mut found: KVec<(usize, engine::Part, format::Extent)> = KVec::new();
+        let mut later: KVec<u32> = KVec::new();
+        for (i, &m) in map.iter().enumerate() {
+            if map[..i].contains(&m) || a.pending.contains(&u32::from(m)) {
+                continue;
+            }
+            let on_disk = a
+                .disks
+                .iter()
+                .enumerate()
+                .find_map(|(di, (d, _))| d.part(m).map(|p| (di, p)));
+            let place = match on_disk {
+                Some(x) => Some(x),
+                None => merged.volumes.get(usize::from(m)).and_then(|v| {
+                    let (part, disk) = engine::locate(m, v).ok()?;
+                    let di = a
+                        .disks
+                        .iter()
+                        .position(|(d, _)| d.bdev.disk_dev() == disk)?;
+                    Some((di, part))
+                }),
+            };
+            let Some((di, part)) = place else {
+                later.push(u32::from(m), GFP_KERNEL)?;
+                continue;
+            };
+            for x in merged.volume_extents(u32::from(m)) {
+                if u32::from(x.batch) >= shift {
+                    found.push((di, part, *x), GFP_KERNEL)?;
+                }
+            }
+        }
+        let capped = engine::cap_extents(&mut found, a.budget);
+        // Everything that can fail comes before anything changes.
+        let mut prepared = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
+        for (di, (d, _)) in a.disks.iter().enumerate() {
+            let mut parts = KVec::new();
+            let mut extents = KVec::new();
+            for (_, part, x) in found.iter().filter(|(i, _, _)| *i == di) {
+                if !parts.iter().any(|p: &engine::Part| p.volume == part.volume) {
+                    parts.push(*part, GFP_KERNEL)?;
+                }
+                extents.push((*part, *x), GFP_KERNEL)?;
+            }
+            prepared.push(d.prepare_append(&parts, &extents)?, GFP_KERNEL)?;
+        }
+        a.pending.reserve(later.len(), GFP_KERNEL)?;
+        let stats = &self.stats;
+        for (prep, (d, _)) in prepared.into_iter().zip(a.disks.iter()) {
+            let added = d.append(prep);
+            stats.playlist_bytes.fetch_add(added, Ordering::Relaxed);
+            a.budget = a.budget.saturating_sub(added);
+        }
+        stats.capped_bytes.fetch_add(capped, Ordering::Relaxed);
+        for &m in later.iter() {
+            let now = merged.volume_bytes(m);
+            let before = if a.pending.contains(&m) {
+                old.volume_bytes(m)
+            } else {
+                // Room was reserved above.
+                a.pending.push(m, GFP_KERNEL)?;
+                0
+            };
+            stats
+                .missing_volume_bytes
+                .fetch_add(now.saturating_sub(before), Ordering::Relaxed);
+        }
+        stats.playlist_appends.fetch_add(1, Ordering::Relaxed);
+        pr_info!(
+            "appended a playlist: {} bytes in {} extents\n",
+            new.total_bytes(),
+            new.extent_count()
+        );
+        g.in_use = Some(merged);
+        // Volumes that are on disks not in use yet join now.
+        if let Err(e) = self.find_late_volumes(g) {
+            pr_err!("appended volumes on other disks: {:?}\n", e);
         }
         Ok(())
     }
@@ -264,15 +392,18 @@ impl Control {
             return Ok(());
         }
         rec.stop();
-        if let Some(a) = g.active.as_ref() {
-            // From now on a run of misses ends the cache.
-            a.shared.count_misses.store(true, Ordering::Relaxed);
-        }
-        let Some(pl) = g.in_use.as_ref() else {
+        let Some(plan) = g.in_use.as_ref() else {
             return Err(EINVAL);
         };
-        let p = format::Playlist::parse(pl).map_err(|_| EINVAL)?;
-        let blob = engine::history_blob(&p, rec)?;
+        if let Some(a) = g.active.as_ref() {
+            // From now on a run of misses ends the cache; a session that only
+            // recorded has nothing left to do.
+            a.shared.count_misses.store(true, Ordering::Relaxed);
+            if plan.extents.is_empty() {
+                a.shared.request_jettison(reason::RECORDED);
+            }
+        }
+        let blob = engine::history_blob(&plan.volumes, rec)?;
         g.history = Some(blob);
         Ok(())
     }
@@ -319,12 +450,15 @@ impl Control {
             disk.shut_down();
         }
         let counter = match why {
-            reason::MISSES => &self.stats.jettison_misses,
-            reason::MEMORY => &self.stats.jettison_memory,
-            reason::DISK_GONE => &self.stats.jettison_disk_gone,
-            _ => &self.stats.jettison_command,
+            reason::MISSES => Some(&self.stats.jettison_misses),
+            reason::MEMORY => Some(&self.stats.jettison_memory),
+            reason::DISK_GONE => Some(&self.stats.jettison_disk_gone),
+            reason::COMMAND => Some(&self.stats.jettison_command),
+            _ => None,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = counter {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
         pr_info!("jettisoned ({})\n", reason::name(why));
         Ok(())
     }
@@ -380,17 +514,24 @@ impl DelayedWorkItem for Ticker {
             for (d, _) in a.disks.iter() {
                 d.tick();
             }
-            let elapsed_ms = a.shared.now_ns() / 1_000_000;
-            let why = a.shared.jettison.load(Ordering::Acquire);
+            let shared = a.shared.clone();
+            let elapsed_ms = shared.now_ns() / 1_000_000;
+            let why = shared.jettison.load(Ordering::Acquire);
             let limit = u64::from(c.tunables.record_limit_ms.load(Ordering::Relaxed));
             let recording = g.recorder.as_ref().is_some_and(|r| r.is_recording());
-            // Disks that appear during the recorded boot join the cache.
-            if recording {
+            let young = limit == 0 || elapsed_ms < limit;
+            // Disks that appear while recording, or early in a session,
+            // join it.
+            if recording || young {
                 if let Err(e) = c.find_late_volumes(&mut g) {
                     pr_err!("looking for volumes that appeared: {:?}\n", e);
                 }
             }
-            if recording && limit != 0 && elapsed_ms >= limit {
+            if !young {
+                // A session that does not record counts misses from here.
+                shared.count_misses.store(true, Ordering::Relaxed);
+            }
+            if recording && !young {
                 pr_info!("recording stopped at its time limit\n");
                 let _ = c.stop_recording(&mut g);
             }
@@ -406,6 +547,16 @@ impl DelayedWorkItem for Ticker {
 
 fn show_version(_: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
     writeln!(buf, "{}", uapi::BOOTCACHE_FORMAT_VERSION)?;
+    Ok(())
+}
+
+fn show_boot(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+    writeln!(buf, "{}", c.boot.name())?;
+    Ok(())
+}
+
+fn show_embedded(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
+    writeln!(buf, "{}", c.embedded)?;
     Ok(())
 }
 
@@ -434,6 +585,7 @@ fn store_control(c: &Arc<Control>, input: &[u8]) -> Result {
     let word = input.strip_suffix(b"\n").unwrap_or(input);
     match word {
         b"start" => c.start(),
+        b"record" => c.record(false),
         b"stop" => {
             let mut g = c.inner.lock();
             c.stop_recording(&mut g)
@@ -441,7 +593,7 @@ fn store_control(c: &Arc<Control>, input: &[u8]) -> Result {
         b"tag" => c.tag(),
         b"jettison" => c.jettison(reason::COMMAND),
         _ => {
-            pr_err!("control: unknown command (start, stop, tag or jettison)\n");
+            pr_err!("control: unknown command (start, record, stop, tag or jettison)\n");
             Err(EINVAL)
         }
     }
@@ -530,13 +682,13 @@ fn write_playlist(c: &Arc<Control>, offset: u64, data: &[u8]) -> Result<usize> {
     match verdict {
         None => {}
         Some(Ok(())) => {
-            if g.active.is_some() {
-                pr_err!("playlist: cannot add a playlist while caching\n");
-                g.staged.truncate(0);
-                return Err(EBUSY);
-            }
             let bytes = core::mem::replace(&mut g.staged, KVVec::new());
-            g.ready = Some(bytes);
+            if g.active.is_some() {
+                // While caching, a playlist is appended at once.
+                c.append(&mut g, &bytes)?;
+            } else {
+                g.ready = Some(bytes);
+            }
         }
         Some(Err(e)) => {
             g.staged.truncate(0);
@@ -563,8 +715,10 @@ fn read_history(c: &Arc<Control>, offset: u64, out: &mut [u8]) -> Result<usize> 
     Ok(n)
 }
 
-static ATTRS: [Attribute<Arc<Control>>; 9] = [
+static ATTRS: [Attribute<Arc<Control>>; 11] = [
     Attribute::new_ro(c_str!("version"), 0o444, show_version),
+    Attribute::new_ro(c_str!("boot"), 0o444, show_boot),
+    Attribute::new_ro(c_str!("embedded"), 0o444, show_embedded),
     Attribute::new_ro(c_str!("state"), 0o444, show_state),
     Attribute::new_ro(c_str!("recording"), 0o444, show_recording),
     Attribute::new_ro(c_str!("reason"), 0o444, show_reason),
@@ -588,16 +742,78 @@ static BIN_ATTRS: [BinAttribute<Arc<Control>>; 2] = [
 static GROUPS: [Group<Arc<Control>>; 1] = [Group::new(c_str!("stats"), &stats::attrs::STATS)];
 
 struct BootCache {
-    _sysfs: Dir<Arc<Control>>,
+    /// `None` with `bootcache=off`.
+    _sysfs: Option<Dir<Arc<Control>>>,
+}
+
+/// Reads `bootcache=`, reporting what it ignores.
+fn boot_params() -> BootParams {
+    let value = kernel::cmdline::get(c_str!("bootcache")).unwrap_or(b"");
+    if kernel::cmdline::get(c_str!("bootcache")).is_none() {
+        return bootparam::parse(b"", |_| ());
+    }
+    bootparam::parse(value, |p| {
+        let (what, word) = match p {
+            Problem::UnknownMode(w) => ("unknown mode", w),
+            Problem::UnknownOption(w) => ("unknown option", w),
+            Problem::BadWait(w) => ("wait= wants milliseconds up to 600000, not", w),
+            Problem::Useless(w) => ("option means nothing with this mode", w),
+        };
+        pr_warn!(
+            "bootcache=: {} '{}'; ignored\n",
+            what,
+            kernel::str::BStr::from_bytes(word)
+        );
+    })
+}
+
+impl Control {
+    /// Starts caching with the playlist built into the kernel image. Runs in
+    /// the module's init, while the playlist's init memory is still there;
+    /// what goes wrong is logged and the boot goes on without bootcache.
+    fn autostart_embedded(self: &Arc<Self>, record: bool) {
+        let bytes: KVVec<u8> = match kernel::bootcache::copy_embedded_playlist(GFP_KERNEL) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                pr_info!("no playlist is built in; waiting for userspace\n");
+                return;
+            }
+            Err(e) => {
+                pr_err!("cannot copy the built-in playlist: {:?}\n", e);
+                return;
+            }
+        };
+        let plan = match format::Playlist::parse(&bytes) {
+            Ok(p) => Plan::from_playlist(&p),
+            Err(e) => {
+                pr_err!("built-in playlist refused: {}; booting without it\n", e);
+                return;
+            }
+        };
+        let res = plan.and_then(|plan| {
+            let mut g = self.inner.lock();
+            self.start_plan(&mut g, plan, record, true)
+        });
+        if let Err(e) = res {
+            pr_err!("cannot start with the built-in playlist: {:?}\n", e);
+        }
+    }
 }
 
 impl kernel::Module for BootCache {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let params = boot_params();
+        if params.mode == Mode::Off {
+            pr_info!("off (bootcache=off)\n");
+            return Ok(BootCache { _sysfs: None });
+        }
         let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
         let control = Arc::pin_init(
             pin_init!(Control {
                 stats,
                 tunables: Tunables::new(),
+                boot: params.mode,
+                embedded: kernel::bootcache::embedded_playlist_len(),
                 inner <- new_mutex!(ControlInner {
                     staged: KVVec::new(),
                     ready: None,
@@ -611,12 +827,27 @@ impl kernel::Module for BootCache {
             }),
             GFP_KERNEL,
         )?;
+        if let Some(ms) = params.wait_ms {
+            control.tunables.wait_limit_ms.store(ms, Ordering::Relaxed);
+        }
         let sysfs = Dir::builder(c_str!("bootcache"))
             .attrs(&ATTRS)
             .bin_attrs(&BIN_ATTRS)
             .groups(&GROUPS)
-            .build_in_kernel(control)?;
+            .build_in_kernel(control.clone())?;
         pr_info!("format version {}\n", uapi::BOOTCACHE_FORMAT_VERSION);
-        Ok(BootCache { _sysfs: sysfs })
+        match params.mode {
+            Mode::Record => {
+                if let Err(e) = control.record(true) {
+                    pr_err!("bootcache=record: cannot start: {:?}\n", e);
+                }
+            }
+            Mode::Auto => control.autostart_embedded(params.record),
+            Mode::Default if control.embedded > 0 => control.autostart_embedded(params.record),
+            _ => {}
+        }
+        Ok(BootCache {
+            _sysfs: Some(sysfs),
+        })
     }
 }

@@ -383,14 +383,22 @@ impl<P: CachePage> DiskCache<P> {
         lost
     }
 
-    /// Installs the pages read ahead for extent `i` at `offset` (page
-    /// aligned): sectors still `Expected` become `Present`; pages with no
-    /// sector left to serve are dropped. Returns the bytes that became
-    /// `Present`.
-    pub fn fill(&mut self, i: usize, offset: u64, pages: impl IntoIterator<Item = P>) -> u64 {
+    /// Installs the pages read ahead at `start` (a disk offset, page
+    /// aligned within its extent; a read-ahead never crosses extents):
+    /// sectors still `Expected` become `Present`; pages with no sector left
+    /// to serve are dropped. Returns the bytes that became `Present`.
+    ///
+    /// The extent is looked up by offset, not index, because extents added
+    /// while the read was in flight ([`DiskCache::absorb`]) move indices.
+    pub fn fill(&mut self, start: u64, pages: impl IntoIterator<Item = P>) -> u64 {
+        let i = self.extents.partition_point(|e| e.end() <= start);
         let Some(e) = self.extents.get_mut(i) else {
             return 0;
         };
+        if e.start > start {
+            return 0;
+        }
+        let offset = start - e.start;
         let mut filled = 0;
         for (page, p) in ((offset / PAGE) as usize..).zip(pages) {
             if page >= e.pages.len() {
@@ -414,6 +422,63 @@ impl<P: CachePage> DiskCache<P> {
         filled
     }
 
+    /// Returns the extents' ranges as `(start, end)`, sorted by start.
+    pub fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.extents.iter().map(|e| (e.start, e.end()))
+    }
+
+    /// Adds the extents of `new` (sorted by start, overlapping neither each
+    /// other nor the extents already here: see [`clip_new`]) to a cache in
+    /// use, moving every extent into `room`, which must be empty with room
+    /// for them all. Nothing allocates, so this may run under a spin lock;
+    /// extents keep their states and pages, but indices change. Returns
+    /// `false`, changing nothing, if a condition does not hold.
+    pub fn absorb(&mut self, new: Vec<Extent<P>>, room: Vec<Extent<P>>) -> bool {
+        if !room.is_empty() || room.capacity() < self.extents.len() + new.len() {
+            return false;
+        }
+        // The merged sequence must be sorted and without overlap.
+        let (mut i, mut j, mut prev_end) = (0, 0, 0);
+        while i < self.extents.len() || j < new.len() {
+            let e = match (self.extents.get(i), new.get(j)) {
+                (Some(a), Some(b)) if a.start <= b.start => {
+                    i += 1;
+                    a
+                }
+                (_, Some(b)) => {
+                    j += 1;
+                    b
+                }
+                (Some(a), None) => {
+                    i += 1;
+                    a
+                }
+                (None, None) => break,
+            };
+            if e.start < prev_end || e.len == 0 {
+                return false;
+            }
+            prev_end = e.end();
+        }
+        let old = core::mem::replace(&mut self.extents, room);
+        let mut a = old.into_iter().peekable();
+        let mut b = new.into_iter().peekable();
+        loop {
+            let take_old = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.start <= y.start,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let next = if take_old { a.next() } else { b.next() };
+            if let Some(e) = next {
+                // Room was checked: this cannot fail.
+                let _ = compat::push_within(&mut self.extents, e);
+            }
+        }
+        true
+    }
+
     /// Marks everything `Invalid` and frees every page (jettison). Returns
     /// the bytes freed.
     pub fn clear(&mut self) -> u64 {
@@ -435,4 +500,59 @@ impl<P: CachePage> Default for DiskCache<P> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// An extent to add to a cache in use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NewExtent {
+    /// First byte on the disk.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Its batch.
+    pub batch: u8,
+    /// Read ahead only when nothing else is pending.
+    pub low_priority: bool,
+    /// Index of the playlist volume it came from.
+    pub volume: u16,
+}
+
+/// Clips `wanted` to what neither `existing` (ranges `(start, end)` sorted by
+/// start, not overlapping: [`DiskCache::ranges`]) nor an earlier extent of
+/// `wanted` covers, and appends the pieces to `out`, sorted by start and not
+/// overlapping, ready for [`DiskCache::absorb`]. `wanted` is sorted in place.
+pub fn clip_new(
+    existing: &[(u64, u64)],
+    wanted: &mut [NewExtent],
+    out: &mut Vec<NewExtent>,
+) -> Result<(), AllocError> {
+    wanted.sort_unstable_by_key(|w| (w.start, w.volume, w.batch, w.len));
+    let mut covered_to = 0u64;
+    for w in wanted.iter() {
+        let end = w.start.saturating_add(w.len);
+        let mut pos = w.start.max(covered_to);
+        let mut j = existing.partition_point(|&(_, e)| e <= pos);
+        while pos < end {
+            match existing.get(j) {
+                Some(&(s, e)) if s <= pos => {
+                    pos = e;
+                    j += 1;
+                }
+                next => {
+                    let piece_end = next.map_or(end, |&(s, _)| s.min(end));
+                    compat::push(
+                        out,
+                        NewExtent {
+                            start: pos,
+                            len: piece_end - pos,
+                            ..*w
+                        },
+                    )?;
+                    pos = piece_end;
+                }
+            }
+        }
+        covered_to = covered_to.max(end);
+    }
+    Ok(())
 }

@@ -5,7 +5,10 @@
 //! The host tests (`tools/bootcache/tests/engine.rs`) provide the same names
 //! over `std`, so that the pure modules compile unchanged on both sides.
 
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::{
+    flags::{GFP_ATOMIC, GFP_KERNEL},
+    KVec,
+};
 
 pub(crate) use kernel::alloc::AllocError;
 
@@ -28,5 +31,16 @@ pub(crate) fn insert<T>(v: &mut Vec<T>, i: usize, x: T) -> Result<(), AllocError
     if let Some(tail) = v.get_mut(i..) {
         tail.rotate_right(1);
     }
+    Ok(())
+}
+
+/// Appends `x` if there is room for it, and never allocates (so it may be
+/// called under a spin lock). Gives `x` back if there is no room.
+pub(crate) fn push_within<T>(v: &mut Vec<T>, x: T) -> Result<(), T> {
+    if v.len() >= v.capacity() {
+        return Err(x);
+    }
+    // There is room: this does not allocate, so it cannot fail.
+    let _ = v.push(x, GFP_ATOMIC);
     Ok(())
 }

@@ -23,7 +23,8 @@
 //! running filter calls) never runs inside a filter call: the filter only
 //! asks for it, and the ticker does it.
 
-use crate::cache::{CachePage, DiskCache, ReadDecision, PAGE};
+use crate::bootparam;
+use crate::cache::{self, CachePage, DiskCache, NewExtent, ReadDecision, PAGE};
 use crate::format::{self, Entry, Playlist, VolumeId};
 use crate::history::Recorder;
 use crate::stats::Stats;
@@ -116,6 +117,8 @@ pub(crate) mod reason {
     pub(crate) const MISSES: u32 = 2;
     pub(crate) const MEMORY: u32 = 3;
     pub(crate) const DISK_GONE: u32 = 4;
+    /// Recording stopped, and there was nothing to cache.
+    pub(crate) const RECORDED: u32 = 5;
 
     pub(crate) fn name(r: u32) -> &'static str {
         match r {
@@ -123,6 +126,7 @@ pub(crate) mod reason {
             MISSES => "misses",
             MEMORY => "memory",
             DISK_GONE => "disk-gone",
+            RECORDED => "recorded",
             _ => "none",
         }
     }
@@ -179,12 +183,26 @@ struct DiskInner {
 #[pin_data]
 pub(crate) struct Disk {
     pub(crate) bdev: Arc<BlockDevice>,
-    pub(crate) parts: KVec<Part>,
+    /// The partitions of its volumes; changed only under the control mutex
+    /// (an appended playlist may add one).
+    #[pin]
+    parts: SpinLock<KVec<Part>>,
     pub(crate) shared: Arc<Shared>,
     max_in_flight: u32,
     chunk: u64,
     #[pin]
     inner: SpinLock<DiskInner>,
+}
+
+/// Extents to add to a disk in use, with all the memory that takes.
+pub(crate) struct Append {
+    extents: KVec<cache::Extent<CPage>>,
+    room: KVec<cache::Extent<CPage>>,
+    order: KVec<u32>,
+    parts: KVec<Part>,
+    bytes: u64,
+    /// The read-ahead key of the first new extent.
+    first: Option<(bool, u8, u64)>,
 }
 
 /// Bios to finish once the lock is dropped.
@@ -248,7 +266,7 @@ impl Disk {
         Arc::pin_init(
             pin_init!(Disk {
                 bdev,
-                parts,
+                parts <- new_spinlock!(parts),
                 shared,
                 max_in_flight: if rotational { 2 } else { 4 },
                 chunk,
@@ -286,7 +304,7 @@ impl Disk {
                         return;
                     }
                     if let Some((off, len)) = e.next_expected(g.offset, self.chunk) {
-                        found = Some((i as usize, e.start, off, len));
+                        found = Some((e.start, off, len));
                         g.offset = off + len;
                         break;
                     }
@@ -299,8 +317,8 @@ impl Disk {
                 g.in_flight += 1;
                 found
             };
-            let (i, start, off, len) = next;
-            if self.read_ahead(i, start + off, off, len).is_err() {
+            let (start, off, len) = next;
+            if self.read_ahead(start + off, len).is_err() {
                 // Could not read it ahead: those reads go to the disk.
                 let fin = {
                     let mut g = self.inner.lock();
@@ -313,7 +331,7 @@ impl Disk {
         }
     }
 
-    fn read_ahead(self: &Arc<Self>, i: usize, disk_off: u64, off: u64, len: u64) -> Result {
+    fn read_ahead(self: &Arc<Self>, disk_off: u64, len: u64) -> Result {
         let n = len.div_ceil(PAGE) as usize;
         let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
@@ -321,9 +339,7 @@ impl Disk {
         }
         let done = ReadAhead {
             disk: self.clone(),
-            extent: i,
             disk_off,
-            off,
             len,
         };
         match bio::submit_read(&self.bdev, disk_off / 512, pages, done) {
@@ -424,9 +440,150 @@ impl Disk {
         self.inner.lock().cache.bytes_held
     }
 
-    fn part_of(&self, bio: &Bio) -> Option<&Part> {
+    fn part_of(&self, bio: &Bio) -> Option<Part> {
         let dev = bio.dev();
-        self.parts.iter().find(|p| p.dev == dev)
+        self.parts.lock().iter().find(|p| p.dev == dev).copied()
+    }
+
+    /// Returns the partition of volume `volume`, if it is on this disk.
+    pub(crate) fn part(&self, volume: u16) -> Option<Part> {
+        self.parts
+            .lock()
+            .iter()
+            .find(|p| p.volume == volume)
+            .copied()
+    }
+
+    /// Prepares adding `extents` (of the volumes `parts`, which may be new
+    /// on this disk) to the cache in use: everything is allocated here, so
+    /// that [`Disk::append`] cannot fail. The extents' geometry changes only
+    /// under the control mutex, which the caller holds until it appends.
+    pub(crate) fn prepare_append(
+        &self,
+        parts: &[Part],
+        extents: &[(Part, format::Extent)],
+    ) -> Result<Append> {
+        let n_old = self.inner.lock().cache.extents().len();
+        let mut ranges: KVec<(u64, u64)> = KVec::with_capacity(n_old, GFP_KERNEL)?;
+        for r in self.inner.lock().cache.ranges() {
+            // Room is reserved: no allocation under the lock.
+            if ranges.len() < ranges.capacity() {
+                ranges.push(r, GFP_ATOMIC)?;
+            }
+        }
+        let mut wanted = KVec::with_capacity(extents.len(), GFP_KERNEL)?;
+        for (part, x) in extents {
+            // Extents beyond the end of their partition are dropped.
+            if x.offset.saturating_add(x.length) > part.len {
+                continue;
+            }
+            wanted.push(
+                NewExtent {
+                    start: part.start + x.offset,
+                    len: x.length,
+                    batch: x.batch,
+                    low_priority: x.flags & format::EXTENT_LOW_PRIORITY != 0,
+                    volume: part.volume,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mut pieces = KVec::new();
+        cache::clip_new(&ranges, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
+        let mut new = KVec::with_capacity(pieces.len(), GFP_KERNEL)?;
+        let mut bytes = 0;
+        let mut first = None;
+        for p in pieces.iter() {
+            new.push(
+                cache::Extent::new(p.start, p.len, p.batch, p.low_priority, p.volume)
+                    .map_err(|_| ENOMEM)?,
+                GFP_KERNEL,
+            )?;
+            bytes += p.len;
+            let key = (p.low_priority, p.batch, p.start);
+            first = Some(first.map_or(key, |f: (bool, u8, u64)| f.min(key)));
+        }
+        let total = n_old + new.len();
+        let n_parts = self.parts.lock().len();
+        let mut all_parts = KVec::with_capacity(n_parts + parts.len(), GFP_KERNEL)?;
+        for p in self.parts.lock().iter() {
+            // Room is reserved: no allocation under the lock.
+            if all_parts.len() < n_parts {
+                all_parts.push(*p, GFP_ATOMIC)?;
+            }
+        }
+        for p in parts {
+            if !all_parts.iter().any(|q: &Part| q.volume == p.volume) {
+                all_parts.push(*p, GFP_KERNEL)?;
+            }
+        }
+        Ok(Append {
+            extents: new,
+            room: KVec::with_capacity(total, GFP_KERNEL)?,
+            order: KVec::with_capacity(total, GFP_KERNEL)?,
+            parts: all_parts,
+            bytes,
+            first,
+        })
+    }
+
+    /// Adds the extents of a prepared [`Append`] to the cache in use: they
+    /// are read ahead after everything queued now (their batches come after
+    /// the current ones). Returns the bytes added (none if the cache is
+    /// being shut down).
+    pub(crate) fn append(self: &Arc<Self>, a: Append) -> u64 {
+        let Append {
+            extents,
+            room,
+            mut order,
+            parts,
+            bytes,
+            first,
+        } = a;
+        let Some(first) = first else {
+            *self.parts.lock() = parts;
+            return 0;
+        };
+        {
+            let mut g = self.inner.lock();
+            if g.stopped {
+                return 0;
+            }
+            let key = |e: &cache::Extent<CPage>| (e.low_priority, e.batch, e.start);
+            // Where the walk is: the key of the extent it is in.
+            let here = g
+                .order
+                .get(g.pos)
+                .and_then(|&i| g.cache.extent(i as usize))
+                .map(key);
+            if !g.cache.absorb(extents, room) {
+                return 0;
+            }
+            for i in 0..g.cache.extents().len() {
+                if order.push(i as u32, GFP_ATOMIC).is_err() {
+                    // Cannot happen: room was made for every extent.
+                    break;
+                }
+            }
+            let ext = g.cache.extents();
+            order.sort_unstable_by_key(|&i| key(&ext[i as usize]));
+            // Go on where the walk was, unless a new extent comes first;
+            // extents behind the walk hold nothing left to read but what is
+            // in flight.
+            let resume = match here {
+                Some(h) if h <= first => h,
+                _ => first,
+            };
+            let pos = order.partition_point(|&i| key(&ext[i as usize]) < resume);
+            if here != Some(resume) {
+                g.offset = 0;
+            }
+            g.pos = pos;
+            g.order = order;
+        }
+        *self.parts.lock() = parts;
+        self.pump();
+        bytes
     }
 
     fn record(&self, bio: &Bio, flags: u16) {
@@ -523,9 +680,7 @@ fn serve(cache: &mut DiskCache<CPage>, bio: &mut Bio, start: u64, len: u64) -> b
 /// The completion of one read-ahead bio.
 struct ReadAhead {
     disk: Arc<Disk>,
-    extent: usize,
     disk_off: u64,
-    off: u64,
     len: u64,
 }
 
@@ -540,7 +695,7 @@ impl ReadDone for ReadAhead {
                 // Jettisoned meanwhile: the pages just go.
             } else if result.is_ok() {
                 let pages = pages.into_iter().map(|p| CPage::new(p, stats));
-                let filled = g.cache.fill(self.extent, self.off, pages);
+                let filled = g.cache.fill(self.disk_off, pages);
                 stats.readahead_bytes.fetch_add(filled, Ordering::Relaxed);
             } else {
                 stats.readahead_errors.fetch_add(1, Ordering::Relaxed);
@@ -636,12 +791,254 @@ impl Filter for DiskFilter {
 /// Finds the partition a volume names.
 pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
     match id {
-        VolumeId::Root => DevT::root().ok_or(ENODEV),
+        // Until the kernel mounts root, `ROOT_DEV` is not set: `root=` says.
+        VolumeId::Root => DevT::root().map_or_else(root_from_cmdline, Ok),
         _ => {
             let uuid = CString::try_from_fmt(fmt!("{id}"))?;
             DevT::find_by_partuuid(uuid.to_str()?)
         }
     }
+}
+
+/// Finds the partition `root=` names, by PARTUUID or `/dev/NAME`.
+fn root_from_cmdline() -> Result<DevT> {
+    let root = kernel::cmdline::get(kernel::c_str!("root")).ok_or(ENODEV)?;
+    if let Some(id) = bootparam::root_partuuid(root) {
+        return DevT::find_by_partuuid(core::str::from_utf8(id).map_err(|_| ENODEV)?);
+    }
+    let name = bootparam::root_dev_name(root).ok_or(ENODEV)?;
+    let name = CString::try_from_fmt(fmt!("{}", kernel::str::BStr::from_bytes(name)))?;
+    DevT::find_by_name(&name)
+}
+
+/// The volume of the root file system, for recording without a playlist:
+/// named by the PARTUUID `root=` gives, if it does (so that the playlist
+/// made from the history finds it at the next boot, whatever the device is
+/// called), and otherwise as `root`.
+pub(crate) fn root_volume() -> format::Volume {
+    let id = kernel::cmdline::get(kernel::c_str!("root"))
+        .and_then(bootparam::root_partuuid)
+        .and_then(|id| core::str::from_utf8(id).ok())
+        .and_then(VolumeId::parse)
+        .unwrap_or(VolumeId::Root);
+    format::Volume {
+        id,
+        record_count: 0,
+        bytes: 0,
+        block_size: 4096,
+    }
+}
+
+/// Finds the partition of volume `vi` (`v`) and returns it and its disk.
+pub(crate) fn locate(vi: u16, v: &format::Volume) -> Result<(Part, DevT)> {
+    let dev = find_volume(&v.id)?;
+    let b = BlockDevice::open_read(dev)?;
+    Ok((
+        Part {
+            volume: vi,
+            dev,
+            start: b.start_sector() * 512,
+            len: b.nr_sectors() * 512,
+        },
+        b.disk_dev(),
+    ))
+}
+
+/// What a session caches and records: its volumes (the history names them,
+/// and [`Part::volume`] indexes them) and the extents to read ahead, sorted
+/// by volume and offset, without overlap. A playlist makes one; a recording
+/// session without a playlist has a volume and no extents.
+pub(crate) struct Plan {
+    pub(crate) volumes: KVec<format::Volume>,
+    pub(crate) extents: KVec<format::Extent>,
+    /// Batches in use; appended extents come after them.
+    pub(crate) batches: u32,
+}
+
+impl Plan {
+    /// The plan of a validated playlist.
+    pub(crate) fn from_playlist(p: &Playlist<'_>) -> Result<Self> {
+        let mut volumes = KVec::with_capacity(p.volume_count() as usize, GFP_KERNEL)?;
+        for v in p.volumes() {
+            volumes.push(v, GFP_KERNEL)?;
+        }
+        let mut extents = KVec::with_capacity(p.extent_count() as usize, GFP_KERNEL)?;
+        for x in p.extents() {
+            extents.push(x, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            volumes,
+            extents,
+            batches: p.batch_count(),
+        })
+    }
+
+    /// The plan of recording `v` with nothing to read ahead.
+    pub(crate) fn record_only(v: format::Volume) -> Result<Self> {
+        let mut volumes = KVec::new();
+        volumes.push(v, GFP_KERNEL)?;
+        Ok(Self {
+            volumes,
+            extents: KVec::new(),
+            batches: 0,
+        })
+    }
+
+    /// Returns the extents of volume `vi`.
+    pub(crate) fn volume_extents(&self, vi: u32) -> &[format::Extent] {
+        let a = self.extents.partition_point(|x| u32::from(x.volume) < vi);
+        let b = self.extents.partition_point(|x| u32::from(x.volume) <= vi);
+        self.extents.get(a..b).unwrap_or(&[])
+    }
+
+    /// Returns the bytes of volume `vi`'s extents.
+    pub(crate) fn volume_bytes(&self, vi: u32) -> u64 {
+        self.volume_extents(vi).iter().map(|x| x.length).sum()
+    }
+
+    /// Appends playlist `new`: this plan's volumes, then those of `new` it
+    /// lacks; this plan's extents, then those of `new` minus what this plan
+    /// covers, in batches after this plan's. Returns the new plan and, for
+    /// each volume of `new`, its index there. The format's limits hold for
+    /// the result, so that its history and the next append stay within them.
+    pub(crate) fn append(&self, new: &Playlist<'_>) -> Result<(Plan, KVec<u16>)> {
+        let shift = self.batches;
+        if shift >= format::MAX_BATCHES {
+            pr_err!("playlist: the playlist in use has every batch; none can follow\n");
+            return Err(E2BIG);
+        }
+        let mut volumes: KVec<format::Volume> = KVec::new();
+        for v in self.volumes.iter() {
+            volumes.push(*v, GFP_KERNEL)?;
+        }
+        let mut map: KVec<u16> = KVec::new();
+        for v in new.volumes() {
+            let i = match volumes.iter().position(|o| o.id == v.id) {
+                Some(i) => {
+                    if volumes[i].block_size != v.block_size {
+                        pr_err!(
+                            "playlist: volume {} has block size {}, but {} in the playlist in use\n",
+                            v.id,
+                            v.block_size,
+                            volumes[i].block_size
+                        );
+                        return Err(EINVAL);
+                    }
+                    i
+                }
+                None => {
+                    if volumes.len() >= format::MAX_VOLUMES as usize {
+                        pr_err!(
+                            "playlist: more than {} volumes with the playlist in use\n",
+                            format::MAX_VOLUMES
+                        );
+                        return Err(E2BIG);
+                    }
+                    volumes.push(v, GFP_KERNEL)?;
+                    volumes.len() - 1
+                }
+            };
+            map.push(i as u16, GFP_KERNEL)?;
+        }
+        let mut extents: KVec<format::Extent> = KVec::new();
+        let mut batches = shift;
+        for vi in 0..volumes.len() as u32 {
+            let olds = self.volume_extents(vi);
+            let mut ranges: KVec<(u64, u64)> = KVec::with_capacity(olds.len(), GFP_KERNEL)?;
+            for x in olds {
+                ranges.push((x.offset, x.end()), GFP_KERNEL)?;
+            }
+            let mut wanted: KVec<NewExtent> = KVec::new();
+            for (ni, _) in map.iter().enumerate().filter(|(_, &m)| u32::from(m) == vi) {
+                for x in new.volume_extents(ni as u32).into_iter().flatten() {
+                    let batch = (shift + u32::from(x.batch)).min(format::MAX_BATCHES - 1);
+                    batches = batches.max(batch + 1);
+                    wanted.push(
+                        NewExtent {
+                            start: x.offset,
+                            len: x.length,
+                            batch: batch as u8,
+                            low_priority: x.is_low_priority(),
+                            volume: vi as u16,
+                        },
+                        GFP_KERNEL,
+                    )?;
+                }
+            }
+            let mut pieces: KVec<NewExtent> = KVec::new();
+            cache::clip_new(&ranges, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
+            // Both are sorted by offset and do not overlap: merge them.
+            let mut a = olds.iter().peekable();
+            let mut b = pieces.iter().peekable();
+            loop {
+                let take_old = match (a.peek(), b.peek()) {
+                    (Some(x), Some(y)) => x.offset <= y.start,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                let x = if take_old {
+                    a.next().copied()
+                } else {
+                    b.next().map(|p| format::Extent {
+                        offset: p.start,
+                        length: p.len,
+                        volume: p.volume,
+                        flags: if p.low_priority {
+                            format::EXTENT_LOW_PRIORITY
+                        } else {
+                            0
+                        },
+                        batch: p.batch,
+                    })
+                };
+                if let Some(x) = x {
+                    extents.push(x, GFP_KERNEL)?;
+                }
+            }
+        }
+        if extents.len() > format::MAX_EXTENTS as usize {
+            pr_err!(
+                "playlist: more than {} extents with the playlist in use\n",
+                format::MAX_EXTENTS
+            );
+            return Err(E2BIG);
+        }
+        let total: u64 = extents.iter().map(|x| x.length).sum();
+        if total > format::MAX_TOTAL_BYTES {
+            pr_err!(
+                "playlist: more than {} bytes with the playlist in use\n",
+                format::MAX_TOTAL_BYTES
+            );
+            return Err(E2BIG);
+        }
+        let plan = Plan {
+            volumes,
+            extents,
+            batches,
+        };
+        Ok((plan, map))
+    }
+}
+
+/// Keeps the extents of `list` that fit in `budget` bytes, whole batches
+/// in read-ahead order (low priority last), and returns the bytes left out.
+pub(crate) fn cap_extents<T>(list: &mut KVec<(T, Part, format::Extent)>, budget: u64) -> u64 {
+    list.sort_unstable_by_key(|(_, _, x)| (x.is_low_priority(), x.batch));
+    let mut sum = 0u64;
+    let mut cut = list.len();
+    for (i, (_, _, x)) in list.iter().enumerate() {
+        if sum.saturating_add(x.length) > budget {
+            // The whole batch goes.
+            let key = (x.is_low_priority(), x.batch);
+            cut = list[..i].partition_point(|(_, _, y)| (y.is_low_priority(), y.batch) < key);
+            break;
+        }
+        sum += x.length;
+    }
+    let capped = list[cut..].iter().map(|(_, _, x)| x.length).sum();
+    list.truncate(cut);
+    capped
 }
 
 /// The disks of a validated playlist, opened and ready (not attached).
@@ -654,7 +1051,7 @@ pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
 /// appeared after `start`), and disks in `skip` are left alone. Returns the
 /// disks and the volumes that were not found.
 pub(crate) fn build_disks(
-    p: &Playlist<'_>,
+    p: &Plan,
     shared: &Arc<Shared>,
     cap: u64,
     only: Option<&[u32]>,
@@ -663,24 +1060,12 @@ pub(crate) fn build_disks(
     // Each volume's partition, or `None` if it is not there.
     let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
     let mut missing: KVec<u32> = KVec::new();
-    for (vi, v) in p.volumes().enumerate() {
+    for (vi, v) in p.volumes.iter().enumerate() {
         if only.is_some_and(|o| !o.contains(&(vi as u32))) {
             parts.push(None, GFP_KERNEL)?;
             continue;
         }
-        let found = find_volume(&v.id).and_then(|dev| {
-            let b = BlockDevice::open_read(dev)?;
-            Ok((
-                Part {
-                    volume: vi as u16,
-                    dev,
-                    start: b.start_sector() * 512,
-                    len: b.nr_sectors() * 512,
-                },
-                b.disk_dev(),
-            ))
-        });
-        match found {
+        match locate(vi as u16, v) {
             Ok((_, disk)) if skip.contains(&disk) => {
                 // A disk being cached already gains no extents on the way.
                 pr_info!(
@@ -696,7 +1081,7 @@ pub(crate) fn build_disks(
                     shared
                         .stats
                         .missing_volume_bytes
-                        .fetch_sub(v.bytes, Ordering::Relaxed);
+                        .fetch_sub(p.volume_bytes(vi as u32), Ordering::Relaxed);
                 }
                 parts.push(Some(x), GFP_KERNEL)?
             }
@@ -706,7 +1091,7 @@ pub(crate) fn build_disks(
                     shared
                         .stats
                         .missing_volume_bytes
-                        .fetch_add(v.bytes, Ordering::Relaxed);
+                        .fetch_add(p.volume_bytes(vi as u32), Ordering::Relaxed);
                 }
                 missing.push(vi as u32, GFP_KERNEL)?;
                 parts.push(None, GFP_KERNEL)?;
@@ -717,19 +1102,11 @@ pub(crate) fn build_disks(
     // and everything after it are left out.
     let mut wanted: KVec<(bool, u8, u64)> = KVec::new();
     for (vi, x) in parts.iter().enumerate() {
-        if x.is_some() {
-            if let Some(xs) = p.volume_extents(vi as u32) {
-                for e in xs {
-                    wanted.push(
-                        (
-                            e.flags & format::EXTENT_LOW_PRIORITY != 0,
-                            e.batch,
-                            e.length,
-                        ),
-                        GFP_KERNEL,
-                    )?;
-                }
-            }
+        if x.is_none() {
+            continue;
+        }
+        for e in p.volume_extents(vi as u32) {
+            wanted.push((e.is_low_priority(), e.batch, e.length), GFP_KERNEL)?;
         }
     }
     wanted.sort_unstable_by_key(|&(low, batch, _)| (low, batch));
@@ -761,16 +1138,14 @@ pub(crate) fn build_disks(
             if let Some((p2, d2)) = x {
                 if d2 == disk_dev {
                     on_disk.push(*p2, GFP_KERNEL)?;
-                    if let Some(xs) = p.volume_extents(vi as u32) {
-                        for e in xs {
-                            if keep(&e) {
-                                extents.push((*p2, e), GFP_KERNEL)?;
-                            } else {
-                                shared
-                                    .stats
-                                    .capped_bytes
-                                    .fetch_add(e.length, Ordering::Relaxed);
-                            }
+                    for e in p.volume_extents(vi as u32) {
+                        if keep(e) {
+                            extents.push((*p2, *e), GFP_KERNEL)?;
+                        } else {
+                            shared
+                                .stats
+                                .capped_bytes
+                                .fetch_add(e.length, Ordering::Relaxed);
                         }
                     }
                 }
@@ -849,11 +1224,7 @@ pub(crate) fn attach(disk: &Arc<Disk>) -> Result<Pin<KBox<Registration<DiskFilte
 }
 
 /// Writes the history of a session into a new buffer.
-pub(crate) fn history_blob(p: &Playlist<'_>, rec: &Recorder) -> Result<KVVec<u8>> {
-    let mut volumes: KVec<format::Volume> = KVec::new();
-    for v in p.volumes() {
-        volumes.push(v, GFP_KERNEL)?;
-    }
+pub(crate) fn history_blob(volumes: &[format::Volume], rec: &Recorder) -> Result<KVVec<u8>> {
     let (entries, _skipped) = rec.collect().map_err(|_| ENOMEM)?;
     let size = format::file_size(
         format::Format::History,
@@ -866,7 +1237,7 @@ pub(crate) fn history_blob(p: &Playlist<'_>, rec: &Recorder) -> Result<KVVec<u8>
     } else {
         0
     };
-    let len = format::write_history(&mut buf, flags, &volumes, &entries).map_err(|e| {
+    let len = format::write_history(&mut buf, flags, volumes, &entries).map_err(|e| {
         pr_err!("cannot write the history: {}\n", e);
         EINVAL
     })?;

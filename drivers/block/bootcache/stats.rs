@@ -54,6 +54,8 @@ macro_rules! stats {
 stats! {
     /// Bytes the playlist asked for, on volumes that were found.
     playlist_bytes,
+    /// Playlists appended to the one in use while caching.
+    playlist_appends,
     /// Playlist bytes on volumes that are not there (yet).
     missing_volume_bytes,
     /// Playlist bytes left out to keep the cache within `cache_limit_bytes`.

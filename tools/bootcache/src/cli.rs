@@ -9,13 +9,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use bootcache::convert::{DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_GAP};
 use bootcache::format::VolumeId;
 use bootcache::size::parse_size;
+use bootcache::status::DEFAULT_SAVE_DIR;
 use bootcache::sysfs::DEFAULT_DIR;
 
 /// Make, check and inspect bootcache playlists and histories, and drive the kernel's cache.
 ///
 /// A history is what the kernel recorded during one boot; a playlist is what it reads
 /// ahead at the next. `convert` makes the one from the other. `start`, `tag`, `stop`,
-/// `jettison` and `stats` talk to the driver through /sys/kernel/bootcache.
+/// `jettison`, `stats`, `status` and `boot-start` talk to the driver through
+/// /sys/kernel/bootcache.
 #[derive(Debug, Parser)]
 #[command(name = "bootcache", version, max_term_width = 98)]
 pub struct Opts {
@@ -111,6 +113,9 @@ pub enum Command {
         /// the same options as `convert`.
         #[arg(long, value_name = "FILE")]
         playlist: Option<PathBuf>,
+        /// Save both into DIR, as the boot cycle does: DIR/history and DIR/playlist.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["history", "playlist"])]
+        save_dir: Option<PathBuf>,
         #[command(flatten)]
         build: BuildArgs,
         #[command(flatten)]
@@ -133,6 +138,74 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         sysfs: SysfsArgs,
+    },
+    /// Explain in a few lines what bootcache did this boot.
+    ///
+    /// Reads the kernel command line (`bootcache=`), the driver's sysfs files and the
+    /// saved files of the boot cycle.
+    Status {
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+        #[command(flatten)]
+        dir: SaveDirArgs,
+        /// The kernel command line to read (for tests).
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/proc/cmdline",
+            hide = true
+        )]
+        cmdline: PathBuf,
+    },
+    /// Start this boot's cache from the saved playlist (run early in boot).
+    ///
+    /// The saved DIR/playlist is renamed to DIR/playlist.used before it is loaded, so a
+    /// boot that fails because of it is not repeated. If the kernel already caches (it
+    /// was started by `bootcache=` or the initramfs), the playlist is added to the running
+    /// session; otherwise it is loaded and the cache started. With no saved playlist,
+    /// recording alone is started.
+    BootStart {
+        #[command(flatten)]
+        dir: SaveDirArgs,
+        #[command(flatten)]
+        sysfs: SysfsArgs,
+    },
+    /// Check a playlist and write a copy to build into the kernel image, or check the
+    /// playlist a vmlinux carries.
+    ///
+    /// Point CONFIG_BOOTCACHE_PLAYLIST at the copy. A history is refused: make a playlist
+    /// from it with `bootcache convert` first.
+    Embed {
+        /// The playlist to embed.
+        #[arg(required_unless_present = "check", conflicts_with = "check")]
+        playlist: Option<PathBuf>,
+        /// Where to write the copy (atomically).
+        #[arg(
+            short,
+            long,
+            required_unless_present = "check",
+            conflicts_with = "check"
+        )]
+        output: Option<PathBuf>,
+        /// Instead: find the playlist embedded in this vmlinux (section
+        /// .init.bootcache_playlist), check it and summarise it.
+        #[arg(long, value_name = "VMLINUX")]
+        check: Option<PathBuf>,
+    },
+    /// Draw a history as an SVG timeline: time across, volume offset up; hits, parked
+    /// reads, misses and writes in their own colours, tags as lines.
+    Plot {
+        /// The history to draw.
+        history: PathBuf,
+        /// Shade the extents of this playlist (what was read ahead) on the offset axis.
+        #[arg(long, value_name = "PLAYLIST")]
+        playlist: Option<PathBuf>,
+        /// The SVG file to write (atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The title (default: the file name, entry count and duration).
+        #[arg(long)]
+        title: Option<String>,
     },
     /// Write one malformed file per validation rule into DIR (for tests and demos).
     #[command(hide = true)]
@@ -178,6 +251,15 @@ pub struct SysfsArgs {
     /// The driver's sysfs directory.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
     pub sysfs: PathBuf,
+}
+
+/// Where the boot cycle's files are.
+#[derive(Debug, Args)]
+pub struct SaveDirArgs {
+    /// The directory of the saved files: `playlist` (the next boot's), `playlist.used`,
+    /// `history` (the last boot's).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_SAVE_DIR)]
+    pub dir: PathBuf,
 }
 
 /// Options for making a playlist (`convert` and `merge`).

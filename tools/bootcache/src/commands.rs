@@ -2,18 +2,22 @@
 
 //! The subcommands' work.
 
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
 use bootcache::convert::{self, Options, Report};
+use bootcache::elf::{self, Elf};
 use bootcache::fileio::{read_input, write_atomic};
 use bootcache::format::{self, Format, History, Playlist};
+use bootcache::size::{format_bytes, format_count};
 use bootcache::stats::{self, Page};
-use bootcache::sysfs::Sysfs;
-use bootcache::{malformed, summary, synth};
+use bootcache::status::{self, HISTORY, PLAYLIST, PLAYLIST_USED};
+use bootcache::sysfs::{self as ksysfs, Sysfs};
+use bootcache::{malformed, plot, summary, synth};
 
 use crate::cli::{BuildArgs, Command, FormatArg, Opts};
 
@@ -66,9 +70,42 @@ pub fn run(opts: Opts) -> Result<()> {
         Command::Stop {
             history,
             playlist,
+            save_dir,
             build,
             sysfs,
-        } => stop(history.as_deref(), playlist.as_deref(), build, &sysfs.sysfs),
+        } => {
+            let (history, playlist) = match save_dir {
+                Some(d) => (Some(d.join(HISTORY)), Some(d.join(PLAYLIST))),
+                None => (history, playlist),
+            };
+            stop(history.as_deref(), playlist.as_deref(), build, &sysfs.sysfs)
+        }
+        Command::Status {
+            sysfs,
+            dir,
+            cmdline,
+        } => {
+            let inputs = status::Inputs::read(&sysfs.sysfs, &cmdline, &dir.dir)?;
+            print!("{}", status::report(&inputs));
+            io::stdout().flush()?;
+            Ok(())
+        }
+        Command::BootStart { dir, sysfs } => boot_start(&dir.dir, &sysfs.sysfs),
+        Command::Embed {
+            playlist,
+            output,
+            check,
+        } => match (check, playlist, output) {
+            (Some(vmlinux), _, _) => embed_check(&vmlinux),
+            (None, Some(p), Some(o)) => embed(&p, &o),
+            _ => Err(anyhow!("embed: give PLAYLIST -o OUT, or --check VMLINUX")),
+        },
+        Command::Plot {
+            history,
+            playlist,
+            output,
+            title,
+        } => plot_cmd(&history, playlist.as_deref(), &output, title),
         Command::Tag { sysfs } => Ok(Sysfs::open(&sysfs.sysfs)?.control("tag")?),
         Command::Jettison { sysfs } => Ok(Sysfs::open(&sysfs.sysfs)?.control("jettison")?),
         Command::Stats { json, sysfs } => show_stats(&sysfs.sysfs, json),
@@ -520,6 +557,247 @@ fn show_stats(dir: &Path, as_json: bool) -> Result<()> {
         out.write_all(page.text().as_bytes())?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Files larger than this are worth a warning when built into a kernel image.
+const EMBED_WARN_BYTES: usize = 16 << 20;
+/// The ELF section the kernel build puts the embedded playlist in.
+const EMBED_SECTION: &str = ".init.bootcache_playlist";
+/// The symbols around the embedded playlist.
+const EMBED_SYMBOLS: [&str; 2] = ["__bootcache_playlist_start", "__bootcache_playlist_end"];
+
+/// One line about a valid playlist: volumes, extents, batches, bytes.
+fn playlist_line(p: &Playlist<'_>) -> String {
+    format!(
+        "{} volumes, {} extents, {} batches, {} to read ahead",
+        p.volume_count(),
+        format_count(u64::from(p.extent_count())),
+        p.batch_count(),
+        format_bytes(p.total_bytes())
+    )
+}
+
+/// Checks a playlist and writes its canonical copy for `CONFIG_BOOTCACHE_PLAYLIST`.
+fn embed(input: &Path, output: &Path) -> Result<()> {
+    let bytes = read_input(input)?;
+    if Format::detect(&bytes) == Some(Format::History) {
+        return Err(anyhow!(
+            "{}: a history, not a playlist; make one first with `bootcache convert {} -o PLAYLIST`",
+            input.display(),
+            input.display()
+        ));
+    }
+    let p = parse_playlist(input, &bytes)?;
+    // Written again from its records: the copy is exactly what the format code makes.
+    let volumes: Vec<format::Volume> = p.volumes().collect();
+    let extents: Vec<format::Extent> = p.extents().collect();
+    let mut copy = vec![0u8; bytes.len()];
+    let len = format::write_playlist(&mut copy, &volumes, &extents)
+        .map_err(|e| anyhow!("{}: cannot be written again: {e}", input.display()))?;
+    copy.truncate(len);
+    if copy != bytes {
+        return Err(anyhow!(
+            "{}: valid, but not in canonical form (internal error)",
+            input.display()
+        ));
+    }
+    if copy.len() > EMBED_WARN_BYTES {
+        eprintln!(
+            "bootcache: warning: {}: {} is big for a kernel image (it is loaded with the kernel)",
+            input.display(),
+            format_bytes(copy.len() as u64)
+        );
+    }
+    if p.extent_count() == 0 {
+        eprintln!(
+            "bootcache: warning: {}: the playlist is empty and reads nothing",
+            input.display()
+        );
+    }
+    write_atomic(output, &copy)?;
+    eprintln!(
+        "{}: {} ({} bytes to embed)",
+        output.display(),
+        playlist_line(&p),
+        format_count(copy.len() as u64)
+    );
+    Ok(())
+}
+
+/// Finds, checks and summarises the playlist embedded in a vmlinux.
+fn embed_check(vmlinux: &Path) -> Result<()> {
+    let err = |e: elf::Error| anyhow!("{}: {e}", vmlinux.display());
+    let file =
+        File::open(vmlinux).with_context(|| format!("{}: cannot open", vmlinux.display()))?;
+    let mut elf = Elf::parse(io::BufReader::new(file)).map_err(err)?;
+    let (bytes, place) = match elf.section_data(EMBED_SECTION).map_err(err)? {
+        Some(b) => (b, format!("section {EMBED_SECTION}")),
+        None => match elf.symbols(&EMBED_SYMBOLS).map_err(err)?[..] {
+            [Some(start), Some(end)] => (
+                elf.bytes_between(start, end).map_err(err)?,
+                format!("{}..{}", EMBED_SYMBOLS[0], EMBED_SYMBOLS[1]),
+            ),
+            _ => (Vec::new(), String::new()),
+        },
+    };
+    if bytes.is_empty() {
+        println!("{}: no embedded playlist", vmlinux.display());
+        return Ok(());
+    }
+    let p = Playlist::parse(&bytes).map_err(|e| {
+        anyhow!(
+            "{}: the embedded playlist ({place}) is not valid: {e}",
+            vmlinux.display()
+        )
+    })?;
+    println!(
+        "{}: embedded playlist, {} bytes: {}",
+        vmlinux.display(),
+        format_count(bytes.len() as u64),
+        playlist_line(&p)
+    );
+    Ok(())
+}
+
+/// Draws a history (and a playlist) as SVG.
+fn plot_cmd(
+    history: &Path,
+    playlist: Option<&Path>,
+    output: &Path,
+    title: Option<String>,
+) -> Result<()> {
+    let hb = read_input(history)?;
+    let h = History::parse(&hb).map_err(|e| anyhow!("{}: {e}", history.display()))?;
+    let pb = match playlist {
+        Some(p) => Some((p, read_input(p)?)),
+        None => None,
+    };
+    let p = match &pb {
+        Some((path, b)) => Some(parse_playlist(path, b)?),
+        None => None,
+    };
+    let name = history
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| history.display().to_string());
+    let title = title.unwrap_or_else(|| plot::default_title(&name, &h));
+    let (svg, drawn) = plot::svg(&h, p.as_ref(), &title);
+    write_atomic(output, svg.as_bytes())?;
+    eprintln!(
+        "{}: {} entries as {} marks, {} tags, {}",
+        output.display(),
+        format_count(drawn.entries.iter().sum()),
+        format_count(drawn.rects.iter().sum()),
+        drawn.tags,
+        format_bytes(svg.len() as u64)
+    );
+    Ok(())
+}
+
+/// The errno of a refusal by the kernel.
+fn kernel_errno(e: &ksysfs::Error) -> Option<i32> {
+    match e {
+        ksysfs::Error::Kernel { err, .. } => err.raw_os_error(),
+        _ => None,
+    }
+}
+
+const E2BIG: i32 = 7;
+const EBUSY: i32 = 16;
+const ENODEV: i32 = 19;
+
+/// Renames the saved playlist to `playlist.used` (so a boot that fails because of it does
+/// not use it again), then reads and checks it. `None` if there is none or it is bad.
+fn consume_playlist(dir: &Path) -> Result<Option<(PathBuf, Vec<u8>)>> {
+    let saved = dir.join(PLAYLIST);
+    let used = dir.join(PLAYLIST_USED);
+    match std::fs::rename(&saved, &used) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(anyhow!(
+                "{}: cannot rename to {}: {}",
+                saved.display(),
+                PLAYLIST_USED,
+                ksysfs::errno_text(&e)
+            ))
+        }
+    }
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}: cannot sync directory", dir.display()))?;
+    let bytes = read_input(&used)?;
+    if let Err(e) = Playlist::parse(&bytes) {
+        eprintln!("bootcache: warning: {}: not used: {e}", used.display());
+        return Ok(None);
+    }
+    Ok(Some((used, bytes)))
+}
+
+/// Starts recording without a playlist: the kernel records the root file system's
+/// partition (`record` in `control`).
+fn start_recording(sysfs: &Sysfs) -> Result<()> {
+    sysfs.control("record")?;
+    println!("bootcache: recording the root device (no saved playlist)");
+    Ok(())
+}
+
+/// Starts this boot's cache from the saved playlist; see `bootcache boot-start --help`.
+fn boot_start(dir: &Path, sysfs_dir: &Path) -> Result<()> {
+    let sysfs = Sysfs::open(sysfs_dir)?;
+    let state = sysfs.read_text("state")?.unwrap_or_default();
+    let recording = sysfs.read_text("recording")?.as_deref() == Some("1");
+    let reason = sysfs.read_text("reason")?.unwrap_or_else(|| "none".into());
+    if state != "active" && reason != "none" {
+        // A new start would drop that session's history before `stop` saves it.
+        println!(
+            "bootcache: a session already ran this boot and ended ({reason}); not starting another"
+        );
+        return Ok(());
+    }
+    let playlist = consume_playlist(dir)?;
+    let describe = |path: &Path, bytes: &[u8]| match Playlist::parse(bytes) {
+        Ok(p) => format!("{} ({})", path.display(), playlist_line(&p)),
+        Err(_) => path.display().to_string(),
+    };
+    match (state == "active", playlist) {
+        (true, Some((path, bytes))) => match sysfs.load_playlist("boot-start", &bytes) {
+            Ok(()) => println!(
+                "bootcache: added {} to the running session",
+                describe(&path, &bytes)
+            ),
+            Err(e) if kernel_errno(&e) == Some(EBUSY) => eprintln!(
+                "bootcache: warning: {}: not used: this kernel cannot add a playlist while caching",
+                path.display()
+            ),
+            Err(e) if kernel_errno(&e) == Some(E2BIG) => eprintln!(
+                "bootcache: warning: {}: not used: with the running session's it would exceed \
+                 the format's limits",
+                path.display()
+            ),
+            Err(e) => return Err(e.into()),
+        },
+        (true, None) => println!(
+            "bootcache: already {} (started by the kernel or the initramfs); no saved playlist to add",
+            if recording { "caching and recording" } else { "caching" }
+        ),
+        (false, Some((path, bytes))) => {
+            sysfs.load_playlist("boot-start", &bytes)?;
+            match sysfs.control("start") {
+                Ok(()) => println!("bootcache: started with {}", describe(&path, &bytes)),
+                Err(e) if kernel_errno(&e) == Some(ENODEV) => {
+                    eprintln!(
+                        "bootcache: warning: {}: none of its volumes was found; recording only",
+                        path.display()
+                    );
+                    start_recording(&sysfs)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        (false, None) => start_recording(&sysfs)?,
+    }
     Ok(())
 }
 

@@ -28,9 +28,52 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is too large a size"))
 }
 
+/// Formats a byte count for people: `512 B`, `1.5 KiB`, `96.1 MiB`, `2.0 GiB`.
+pub fn format_bytes(v: u64) -> String {
+    if v < 1024 {
+        return format!("{v} B");
+    }
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut x = v as f64 / 1024.0;
+    let mut u = 0;
+    while x >= 1023.95 && u + 1 < units.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    format!("{x:.1} {}", units[u])
+}
+
+/// Formats a count with thousands separators: `16,002`.
+pub fn format_count(v: u64) -> String {
+    let digits = v.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        let left = digits.len() - i;
+        if i > 0 && left / 3 * 3 == left {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{format_bytes, format_count, parse_size};
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes((1 << 20) - 1), "1.0 MiB");
+        assert_eq!(format_bytes(96 << 20), "96.0 MiB");
+        assert_eq!(format_bytes(u64::MAX), "16.0 EiB");
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(16002), "16,002");
+        assert_eq!(format_count(1234567), "1,234,567");
+    }
 
     #[test]
     fn sizes() {

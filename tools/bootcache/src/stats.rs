@@ -227,14 +227,7 @@ fn order_key(name: &str) -> (usize, String) {
 /// A human-readable unit after a counter, from its name's suffix.
 fn unit(name: &str, v: u64) -> String {
     if name.ends_with("_bytes") && v >= 1024 {
-        let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-        let mut x = v as f64 / 1024.0;
-        let mut u = 0;
-        while x >= 1024.0 && u + 1 < units.len() {
-            x /= 1024.0;
-            u += 1;
-        }
-        format!("  ({x:.1} {})", units[u])
+        format!("  ({})", crate::size::format_bytes(v))
     } else if name.ends_with("_ns") && v > 0 {
         format!("  ({:.1} ms)", v as f64 / 1e6)
     } else {

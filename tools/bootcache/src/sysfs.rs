@@ -85,6 +85,10 @@ fn hint(op: &str, err: &io::Error) -> &'static str {
         ("jettison", libc_errno::EINVAL) => "not caching",
         ("start", libc_errno::EBUSY) => "already caching; see dmesg",
         ("start", libc_errno::ENODEV) => "none of the playlist's volumes was found; see dmesg",
+        ("record", libc_errno::ENODEV) => {
+            "the root file system's partition was not found; see dmesg"
+        }
+        ("record", libc_errno::EBUSY) => "already caching; see dmesg",
         (_, libc_errno::EACCES | libc_errno::EPERM) => "run as root",
         (o, libc_errno::EBUSY) if o.ends_with("history") => "still recording; run stop first",
         (o, libc_errno::ENODATA) if o.ends_with("history") => {

@@ -6,6 +6,9 @@
 // completed later), reads and writes happens, no read is ever served data
 // that differs from what the disk holds at that moment.
 
+#[path = "../../../drivers/block/bootcache/bootparam.rs"]
+#[allow(dead_code)]
+mod bootparam;
 #[path = "../../../drivers/block/bootcache/cache.rs"]
 #[allow(dead_code)]
 mod cache;
@@ -36,9 +39,19 @@ mod compat {
         v.insert(i, x);
         Ok(())
     }
+
+    pub(crate) fn push_within<T>(v: &mut Vec<T>, x: T) -> Result<(), T> {
+        if v.len() >= v.capacity() {
+            return Err(x);
+        }
+        let cap = v.capacity();
+        v.push(x);
+        assert_eq!(v.capacity(), cap, "push_within allocated");
+        Ok(())
+    }
 }
 
-use cache::{CachePage, DiskCache, ReadDecision, SectorState, PAGE, SECTOR};
+use cache::{CachePage, DiskCache, NewExtent, ReadDecision, SectorState, PAGE, SECTOR};
 use proptest::prelude::*;
 
 struct HostPage(Box<[u8; PAGE as usize]>);
@@ -55,8 +68,8 @@ const DISK_SECTORS: u64 = 256;
 struct Model {
     disk: Vec<u8>,
     cache: DiskCache<HostPage>,
-    /// Read-ahead issued but not completed: extent, offset, the data read.
-    in_flight: Vec<(usize, u64, Vec<u8>)>,
+    /// Read-ahead issued but not completed: disk offset, the data read.
+    in_flight: Vec<(u64, Vec<u8>)>,
     served: u64,
 }
 
@@ -89,7 +102,7 @@ impl Model {
             let mut data = vec![0u8; len.div_ceil(PAGE) as usize * PAGE as usize];
             let avail = (self.disk.len() - start).min(data.len());
             data[..avail].copy_from_slice(&self.disk[start..start + avail]);
-            self.in_flight.push((i, off, data));
+            self.in_flight.push((start as u64, data));
         }
     }
 
@@ -97,13 +110,37 @@ impl Model {
         if self.in_flight.is_empty() {
             return;
         }
-        let (i, off, data) = self.in_flight.remove(k % self.in_flight.len());
+        let (start, data) = self.in_flight.remove(k % self.in_flight.len());
         let pages = data.chunks(PAGE as usize).map(|c| {
             let mut p = Box::new([0u8; PAGE as usize]);
             p[..c.len()].copy_from_slice(c);
             HostPage(p)
         });
-        self.cache.fill(i, off, pages);
+        self.cache.fill(start, pages);
+    }
+
+    /// Adds extents to the cache in use, the way the driver appends a
+    /// playlist: clipped against what is there, moved into new room.
+    fn append(&mut self, extents: &[(u64, u64)]) {
+        let existing: Vec<(u64, u64)> = self.cache.ranges().collect();
+        let mut wanted: Vec<NewExtent> = extents
+            .iter()
+            .map(|&(s, n)| NewExtent {
+                start: s * SECTOR,
+                len: n * SECTOR,
+                batch: 1,
+                low_priority: false,
+                volume: 0,
+            })
+            .collect();
+        let mut pieces = Vec::new();
+        cache::clip_new(&existing, &mut wanted, &mut pieces).unwrap();
+        let new: Vec<cache::Extent<HostPage>> = pieces
+            .iter()
+            .map(|p| cache::Extent::new(p.start, p.len, p.batch, false, 0).unwrap())
+            .collect();
+        let room = Vec::with_capacity(existing.len() + new.len());
+        assert!(self.cache.absorb(new, room));
     }
 
     fn write(&mut self, s: u64, n: u64, v: u8) {
@@ -139,6 +176,7 @@ enum Op {
     Complete(usize),
     Read(u64, u64),
     Write(u64, u64, u8),
+    Append(u64, u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -151,6 +189,8 @@ fn op() -> impl Strategy<Value = Op> {
             n.min(DISK_SECTORS - s),
             v
         )),
+        (0u64..DISK_SECTORS - 1, 1u64..40)
+            .prop_map(|(s, n)| Op::Append(s, n.min(DISK_SECTORS - s))),
     ]
 }
 
@@ -174,7 +214,15 @@ proptest! {
                 Op::Complete(k) => m.complete(k),
                 Op::Read(s, n) => { m.read(s, n); }
                 Op::Write(s, n, v) => m.write(s, n, v),
+                Op::Append(s, n) => {
+                    let before = m.cache.bytes_held;
+                    m.append(&[(s, n)]);
+                    prop_assert_eq!(m.cache.bytes_held, before);
+                }
             }
+            // Extents stay sorted and apart, whatever was appended.
+            let r: Vec<(u64, u64)> = m.cache.ranges().collect();
+            prop_assert!(r.windows(2).all(|w| w[0].1 <= w[1].0));
             let pages: u64 = m.cache.extents().iter().map(|e| {
                 (0..e.len.div_ceil(PAGE)).filter(|&p| {
                     (p * PAGE..((p + 1) * PAGE).min(e.len)).step_by(SECTOR as usize).any(|o| {
@@ -311,4 +359,110 @@ fn history_concurrent_writers_lose_nothing() {
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(*e, entry(i as u64, i as u64));
     }
+}
+
+#[test]
+fn clip_new_keeps_only_what_is_not_covered() {
+    let existing = [(8 * SECTOR, 16 * SECTOR), (24 * SECTOR, 32 * SECTOR)];
+    let n = |s: u64, l: u64, v: u16| NewExtent {
+        start: s * SECTOR,
+        len: l * SECTOR,
+        batch: 3,
+        low_priority: false,
+        volume: v,
+    };
+    // Given out of order, overlapping each other and the existing ones.
+    let mut wanted = vec![n(30, 10, 1), n(0, 40, 0), n(12, 2, 2)];
+    let mut out = Vec::new();
+    cache::clip_new(&existing, &mut wanted, &mut out).unwrap();
+    let got: Vec<(u64, u64, u16)> = out
+        .iter()
+        .map(|p| (p.start / SECTOR, p.len / SECTOR, p.volume))
+        .collect();
+    assert_eq!(got, vec![(0, 8, 0), (16, 8, 0), (32, 8, 0)]);
+}
+
+#[test]
+fn absorb_refuses_overlap_and_short_room() {
+    let mut c: DiskCache<HostPage> = DiskCache::new();
+    c.add(8 * SECTOR, 8 * SECTOR, 0, false, 0).unwrap();
+    let ext = |s: u64, n: u64| {
+        cache::Extent::<HostPage>::new(s * SECTOR, n * SECTOR, 1, false, 0).unwrap()
+    };
+    // Overlaps the extent there: refused, nothing changes.
+    assert!(!c.absorb(vec![ext(12, 8)], Vec::with_capacity(2)));
+    // Not enough room: refused.
+    assert!(!c.absorb(vec![ext(0, 8)], Vec::with_capacity(1)));
+    assert_eq!(c.ranges().count(), 1);
+    assert!(c.absorb(vec![ext(0, 8), ext(16, 8)], Vec::with_capacity(3)));
+    let r: Vec<(u64, u64)> = c.ranges().map(|(s, e)| (s / SECTOR, e / SECTOR)).collect();
+    assert_eq!(r, vec![(0, 8), (8, 16), (16, 24)]);
+}
+
+#[test]
+fn read_ahead_in_flight_lands_after_an_append() {
+    let mut m = Model::new(&[(16, 8)]);
+    m.issue(0); // in flight for [16, 24)
+    m.append(&[(0, 8), (40, 8)]); // indices move: [16, 24) is now extent 1
+    m.complete(0);
+    assert_eq!(m.read(16, 8), ReadDecision::Hit);
+    assert_eq!(m.read(0, 8), ReadDecision::Wait);
+    m.issue(0);
+    m.complete(0);
+    assert_eq!(m.read(0, 8), ReadDecision::Hit);
+}
+
+fn boot(v: &str) -> (bootparam::BootParams, Vec<String>) {
+    let mut problems = Vec::new();
+    let p = bootparam::parse(v.as_bytes(), |p| problems.push(format!("{p:?}")));
+    (p, problems)
+}
+
+#[test]
+fn bootcache_parameter_modes_and_options() {
+    use bootparam::{BootParams, Mode};
+    let p = |mode, record, wait_ms| BootParams {
+        mode,
+        record,
+        wait_ms,
+    };
+    assert_eq!(boot("off"), (p(Mode::Off, false, None), vec![]));
+    assert_eq!(boot("record"), (p(Mode::Record, false, None), vec![]));
+    assert_eq!(
+        boot("auto,record,wait=45000"),
+        (p(Mode::Auto, true, Some(45000)), vec![])
+    );
+    assert_eq!(boot("auto,wait=0").0, p(Mode::Auto, false, Some(0)));
+    // Nothing is fatal: what is not understood is reported and ignored.
+    let (got, problems) = boot("bogus,wait=abc,zzz,wait=600001,record");
+    assert_eq!(got, p(Mode::Default, true, None));
+    assert_eq!(
+        problems,
+        [
+            "UnknownMode([98, 111, 103, 117, 115])",
+            "BadWait([97, 98, 99])",
+            "UnknownOption([122, 122, 122])",
+            "BadWait([54, 48, 48, 48, 48, 49])",
+        ]
+    );
+    assert_eq!(
+        boot("off,record").1,
+        ["Useless([114, 101, 99, 111, 114, 100])"]
+    );
+    assert_eq!(boot("").0.mode, Mode::Default);
+    assert_eq!(boot("AUTO").0.mode, Mode::Default);
+}
+
+#[test]
+fn root_parameter_forms() {
+    assert_eq!(
+        bootparam::root_partuuid(b"PARTUUID=b0075ca1-01"),
+        Some(&b"b0075ca1-01"[..])
+    );
+    assert_eq!(bootparam::root_partuuid(b"PARTUUID=x/PARTNROFF=1"), None);
+    assert_eq!(bootparam::root_partuuid(b"/dev/vda1"), None);
+    assert_eq!(bootparam::root_dev_name(b"/dev/vda1"), Some(&b"vda1"[..]));
+    assert_eq!(bootparam::root_dev_name(b"/dev/mapper/x"), None);
+    assert_eq!(bootparam::root_dev_name(b"/dev/"), None);
+    assert_eq!(bootparam::root_dev_name(b"LABEL=root"), None);
 }

@@ -47,6 +47,11 @@ Options:
   -x DIR       extra test scripts to install and run beside the kselftests
                (used to check that the harness catches failures)
   -e VAR=VALUE an environment variable for the tests (repeatable)
+  -r           boot from an ext4 root disk holding the same tree (/dev/vde,
+               root=/dev/vde) instead of an initramfs
+  -O           attach the throttled disk (/dev/vdd) read-only, as an
+               optical medium would be
+  -U           no KUnit (kunit.enable=0): only the kselftests count
   -h           this help
 
 Logs: DIR/console.log (kernel console, KUnit), DIR/kselftest.log (TAP).
@@ -56,7 +61,10 @@ EOF
 die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 2; }
 
 TEST_ENV=
-while getopts "k:K:o:t:m:a:x:e:h" opt; do
+ROOTDISK=
+SLOW_RO=
+NO_KUNIT=
+while getopts "k:K:o:t:m:a:x:e:rOUh" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	K) KSRC=$OPTARG ;;
@@ -67,6 +75,9 @@ while getopts "k:K:o:t:m:a:x:e:h" opt; do
 	x) EXTRA_TESTS=$OPTARG ;;
 	e) TEST_ENV="$TEST_ENV
 export $OPTARG" ;;
+	r) ROOTDISK=1 ;;
+	O) SLOW_RO=,readonly=on ;;
+	U) NO_KUNIT=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -80,6 +91,8 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 ROOT=$OUT/initramfs
 CONSOLE=$OUT/console.log
+# Where the guest's static tool is built (shared between runs to save time).
+TOOL_TARGET=${BOOTCACHE_TOOL_TARGET:-$OUT/tool-target}
 KTAP=$OUT/kselftest.log
 
 # Disk images: a deterministic pseudo-random pattern, and the MD5 of every MiB
@@ -157,11 +170,11 @@ make_disk "$OUT/disk3.img" 4 b0075ca1 || die "making the slow test disk failed"
 TOOL_DIR=$(cd "$SELF_DIR/../../../bootcache" && pwd)
 if ! RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
 	--manifest-path "$TOOL_DIR/Cargo.toml" --target x86_64-unknown-linux-gnu \
-	--target-dir "$OUT/tool-target" >"$OUT/tool-build.log" 2>&1; then
+	--target-dir "$TOOL_TARGET" >"$OUT/tool-build.log" 2>&1; then
 	cat "$OUT/tool-build.log" >&2
 	die "building the static tool failed"
 fi
-cp "$OUT/tool-target/x86_64-unknown-linux-gnu/release/bootcache" "$ROOT/usr/local/bin/"
+cp "$TOOL_TARGET/x86_64-unknown-linux-gnu/release/bootcache" "$ROOT/usr/local/bin/"
 cat >"$ROOT/vm.env" <<EOF
 export BOOTCACHE_TEST_DISK=/dev/vda
 export BOOTCACHE_TEST_DISK_SUMS=/selftests/bootcache/vmdata/disk0.md5
@@ -178,6 +191,17 @@ $TEST_ENV
 EOF
 (cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
 	die "making the initramfs failed"
+# With -r the same tree is an ext4 file system on a fifth disk, which the
+# kernel mounts itself (no initramfs).
+boot=(-initrd "$OUT/initramfs.cpio.gz")
+bootargs="rdinit=/init"
+if [ -n "$ROOTDISK" ]; then
+	rm -f "$OUT/rootfs.img"
+	mkfs.ext4 -q -F -d "$ROOT" "$OUT/rootfs.img" \
+		$(($(du -sm "$ROOT" | cut -f1) + 32))M || die "making the root disk failed"
+	boot=(-drive "file=$OUT/rootfs.img,if=virtio,format=raw,snapshot=on")
+	bootargs="root=/dev/vde rw rootwait init=/init"
+fi
 
 echo "  VM       booting $KERNEL (time limit ${TIMEOUT} s)"
 rm -f "$CONSOLE" "$KTAP"
@@ -185,14 +209,15 @@ start=$(date +%s.%N)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-nodefaults -no-reboot -display none -monitor none \
 	-machine pc -accel tcg -cpu max -smp 1 -m "$MEM" \
-	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rdinit=/init $APPEND" \
+	-kernel "$KERNEL" \
+	-append "console=ttyS0 panic=-1 $bootargs${NO_KUNIT:+ kunit.enable=0} $APPEND" \
 	-serial "file:$CONSOLE" -serial "file:$KTAP" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk1.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk2.img,if=virtio,format=raw,snapshot=on" \
-	-drive "file=$OUT/disk3.img,if=virtio,format=raw,snapshot=on,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100" \
+	-drive "file=$OUT/disk3.img,if=virtio,format=raw,snapshot=on$SLOW_RO,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100" \
+	"${boot[@]}" \
 	</dev/null >"$OUT/qemu.log" 2>&1
 rc=$?
 secs=$(echo "$(date +%s.%N) - $start" | bc)
@@ -211,6 +236,7 @@ esac
 
 args=(--console "$CONSOLE" --kselftest "$KTAP" --guest-verdict "$verdict")
 [ -z "${RESULTS_FILE:-}" ] || args+=(--counts "$RESULTS_FILE")
+[ -z "$NO_KUNIT" ] || args+=(--no-kunit)
 for e in "${extra[@]}"; do args+=(--extra-failure "$e"); done
 sed 's/\r$//' "$KTAP" | grep -v '^bootcache-vm:' | sed 's/^/  | /'
 python3 "$SELF_DIR/ktap_summary.py" "${args[@]}"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bootcache at boot, without userspace (make boot-test, and a stage of make
+# test): builds test kernels with a playlist built in (a valid one, then a
+# malformed one), then boots the VM once per scenario with its bootcache=
+# command line and runs tools/testing/selftests/bootcache/test_boot.sh there
+# (see that file for what each scenario checks). KUnit is off in these boots;
+# the main VM stage runs it. Counts go to $RESULTS_FILE when it is set.
+
+set -euo pipefail
+
+OUT=${OUT:-out}
+MAKE=${MAKE:-make}
+SELFTESTS=tools/testing/selftests/bootcache
+W=$OUT/boot-test
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+
+say() { printf '  BOOT     %s\n' "$*"; }
+
+say "building the tool"
+cargo build -q --release --manifest-path tools/bootcache/Cargo.toml
+BC=tools/bootcache/target/release/bootcache
+
+# The throttled test disk of vmtest.sh (PARTUUID b0075ca1-01): its first
+# 4 MiB, as a DVD's boot files would be.
+$BC make-playlist -o "$W/auto.playlist" -e b0075ca1-01:0:4M
+$BC embed "$W/auto.playlist" -o "$W/auto.embed"
+# A playlist whose checksum does not match.
+mkdir -p "$W/malformed"
+$BC gen-malformed "$W/malformed" >/dev/null
+bad=$(ls "$W"/malformed/*checksum*.playlist | head -n 1)
+
+# One build tree for both kernels: the same path, new contents, so that the
+# second build only relinks.
+build() {
+	cp "$1" "$W/embedded.playlist"
+	say "kernel with $(basename "$1") built in"
+	$MAKE --no-print-directory kernel OUT="$OUT" FLAVOR=test PLAYLIST="$W/embedded.playlist" \
+		>"$W/build-$2.log" 2>&1 || { tail -n 30 "$W/build-$2.log"; exit 1; }
+	cp "$OUT/build/test-playlist/arch/x86/boot/bzImage" "$W/bzImage.$2"
+}
+build "$W/auto.embed" auto
+build "$bad" bad
+PLAIN=$OUT/build/test/arch/x86/boot/bzImage
+[ -f "$PLAIN" ] || $MAKE --no-print-directory kernel OUT="$OUT" FLAVOR=test >/dev/null
+
+total_p=0 total_f=0 total_s=0 rc=0
+# scenario NAME KERNEL "CMDLINE" [vmtest options]
+scenario() {
+	local name=$1 kernel=$2 cmdline=$3 counts
+	shift 3
+	counts=$W/$name.counts
+	say "scenario $name: bootcache command line '$cmdline'"
+	if ! RESULTS_FILE=$counts BOOTCACHE_TOOL_TARGET=$OUT/vm/tool-target \
+		$SELFTESTS/vmtest.sh -k "$kernel" -K "$OUT/linux" -o "$W/vm-$name" -U \
+		-a "$cmdline" -e BOOTCACHE_SCENARIO=$name -e BOOTCACHE_TESTS=test_boot.sh "$@"; then
+		rc=1
+	fi
+	if [ -s "$counts" ]; then
+		read -r p f s <"$counts"
+	else
+		p=0 f=1 s=0
+	fi
+	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
+}
+scenario auto "$W/bzImage.auto" "bootcache=auto,wait=45000" -O
+scenario record "$PLAIN" "bootcache=record" -r
+scenario off "$PLAIN" "bootcache=off"
+scenario badplaylist "$W/bzImage.bad" ""
+scenario badparam "$PLAIN" "bootcache=bogus,wait=abc,zzz"
+
+[ -z "${RESULTS_FILE:-}" ] || echo "$total_p $total_f $total_s" >"$RESULTS_FILE"
+echo "boot scenarios: $total_p passed, $total_f failed, $total_s skipped"
+exit $rc

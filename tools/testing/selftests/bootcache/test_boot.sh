@@ -1,0 +1,111 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# bootcache at boot, without userspace: run by mk/boot-test.sh in VMs booted
+# with a given bootcache= command line and kernel (BOOTCACHE_SCENARIO):
+#
+#   auto        a kernel with a built-in playlist, bootcache=auto, the throttled
+#               disk read-only: caching started before userspace, and reads
+#               are served from the cache byte for byte;
+#   record      bootcache=record, no initramfs (root on /dev/vde): the kernel's
+#               own reads to mount root are in the history, whose playlist
+#               names the root volume;
+#   off         bootcache=off: no sysfs directory, no filter on any disk;
+#   badplaylist a kernel with a malformed built-in playlist: one clear line,
+#               a normal boot, nothing running;
+#   badparam    a garbage bootcache= value: warnings, a normal boot.
+#
+# Nothing here writes to /sys/kernel/bootcache before the checks of what the
+# kernel did by itself.
+
+. "$(dirname "$(readlink -f "$0")")/common.sh"
+
+ktap_print_header
+scenario=${BOOTCACHE_SCENARIO:-}
+if [ -z "$scenario" ]; then
+	ktap_skip_all "runs only in the boot scenarios of mk/boot-test.sh"
+	exit "$KSFT_SKIP"
+fi
+S=$BC_SYSFS
+dmesg >/tmp/boot-dmesg
+# The number of kernel log lines matching a pattern.
+klog() { grep -c "$1" /tmp/boot-dmesg; }
+
+case $scenario in
+auto)
+	slow=$BOOTCACHE_TEST_SLOW
+	sums=$BOOTCACHE_TEST_SLOW_SUMS
+	ktap_set_plan 5
+	[ "$(cat $S/boot)" = auto ] && [ "$(cat $S/embedded)" -gt 0 ]
+	bc_check "the kernel was booted with bootcache=auto and a built-in playlist ($(cat $S/embedded) bytes)"
+	bc_state_is active && [ "$(cat $S/recording)" = 0 ] &&
+		[ "$(cat $S/wait_limit_ms)" = 45000 ]
+	bc_check "caching started by itself, without a history, with wait=45000"
+	! echo x 2>/dev/null >>"${slow}1" && [ "$(cat /sys/block/${slow#/dev/}/ro)" = 1 ]
+	bc_check "the medium is read-only"
+	ok=0
+	for m in 0 1 2 3; do
+		got=$(dd if="${slow}1" bs=1048576 skip=$m count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
+		[ "$got" = "$(sed -n "s/^$((m + 1)) //p" "$sums")" ] || { ok=1; ktap_print_msg "MiB $m differs"; }
+	done
+	[ $ok -eq 0 ]
+	bc_check "the data read is the image's, byte for byte"
+	[ "$(bc_stat hit_bytes)" -ge $((4 * 1048576)) ] &&
+		[ "$(bc_stat readahead_bytes)" -ge $((4 * 1048576)) ]
+	bc_check "it came from the cache: $(bc_stat hit_bytes) bytes hit, $(bc_stat parked) parked"
+	;;
+record)
+	ktap_set_plan 5
+	[ "$(cat $S/boot)" = record ] && bc_state_is active && [ "$(cat $S/recording)" = 1 ]
+	bc_check "recording started by itself with bootcache=record"
+	grep -q "^/dev/root / \|^/dev/vde / " /proc/mounts && [ ! -e /init.cpio ]
+	bc_check "root is the ext4 disk, mounted by the kernel (no initramfs)"
+	echo stop >"$S/control" && cat "$S/history" >/tmp/h &&
+		bootcache print /tmp/h >/tmp/h.txt
+	bc_check "the history reads out: $(sed -n 2p /tmp/h.txt)"
+	# The ext4 superblock, 1 KiB in, is read to mount root, before any
+	# userspace runs: a read entry below 4 KiB on volume 0.
+	awk 'NF == 7 && $1 ~ /^[0-9]+$/ && $4 ~ /R/ && $5 == 0 && $6 < 4096 { n++ } END { exit !n }' /tmp/h.txt
+	bc_check "the kernel's own reads to mount root are in it"
+	bootcache convert /tmp/h -o /tmp/pl >/dev/null && bootcache print /tmp/pl >/tmp/pl.txt &&
+		grep -q "^ *0  root " /tmp/pl.txt
+	bc_check "its playlist names the root volume"
+	;;
+off)
+	ktap_set_plan 3
+	[ ! -e "$S" ]
+	bc_check "bootcache=off: no /sys/kernel/bootcache"
+	[ "$(klog 'bootcache: off (bootcache=off)')" -eq 1 ] &&
+		[ "$(klog 'bootcache:.*start')" -eq 0 ]
+	bc_check "one line says it is off, and nothing started"
+	F=/sys/kernel/rust_blk_filter
+	name=${BOOTCACHE_TEST_SLOW#/dev/}
+	echo "$name" >$F/attach && echo "$name" >$F/detach
+	bc_check "no filter is attached: another one attaches to $name"
+	;;
+badplaylist)
+	ktap_set_plan 3
+	[ "$(klog 'bootcache: built-in playlist refused: ')" -eq 1 ]
+	bc_check "one clear line: $(grep 'built-in playlist refused' /tmp/boot-dmesg | sed 's/^\[[^]]*\] //')"
+	bc_state_is idle && [ "$(cat $S/embedded)" -gt 0 ]
+	bc_check "nothing runs, and the rest of bootcache works"
+	bootcache make-playlist -o /tmp/pl -e "$BOOTCACHE_TEST_PARTUUID:0:1M" &&
+		bc_load_and_start /tmp/pl && echo jettison >"$S/control"
+	bc_check "a playlist from userspace still starts"
+	;;
+badparam)
+	ktap_set_plan 3
+	[ "$(klog "bootcache=: unknown mode 'bogus'; ignored")" -eq 1 ] &&
+		[ "$(klog "bootcache=: wait= wants milliseconds up to 600000, not 'abc'; ignored")" -eq 1 ] &&
+		[ "$(klog "bootcache=: unknown option 'zzz'; ignored")" -eq 1 ]
+	bc_check "each part not understood is reported once"
+	bc_state_is idle && [ "$(cat $S/boot)" = default ] && [ "$(cat $S/wait_limit_ms)" = 10000 ]
+	bc_check "the rest is ignored: idle, defaults"
+	[ "$(cat /proc/sys/kernel/tainted)" = 0 ]
+	bc_check "a normal boot"
+	;;
+*)
+	ktap_exit_fail_msg "unknown scenario '$scenario'"
+	;;
+esac
+ktap_finished
