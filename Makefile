@@ -49,7 +49,7 @@ KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 help:
 	@echo 'bootcache targets:'
-	@echo '  make demo            a real Debian boot with and without bootcache (not built yet)'
+	@echo '  make demo            a real Debian boot with and without bootcache (PROFILE=hdd|optical RUNS=N; root)'
 	@echo '  make test            host tests, kernel build, VM run of KUnit and kselftests'
 	@echo '  make setup           install missing Debian packages and bindgen-cli'
 	@echo '  make tree            unpack linux-source-6.12 into $(OUT)/linux with bootcache applied'
@@ -141,8 +141,8 @@ bench-filter: kernel
 # A real Debian 12 boot from an emulated hard disk and optical drive, with and
 # without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|optical|unthrottled,
 # RUNS boots per phase.
-demo:
-	@OUT=$(OUT) PROFILE=$(or $(PROFILE),all) RUNS=$(or $(RUNS),3) MAKE="$(MAKE)" mk/demo.sh
+demo: setup
+	@OUT=$(OUT) PROFILE=$(PROFILE) RUNS=$(RUNS) MAKE="$(MAKE)" mk/demo.sh
 
 fuzz:
 	@$(TOOL)/fuzz/run.sh $(or $(FUZZ_SECONDS),600)

@@ -9,6 +9,7 @@
 #   /usr/lib/systemd/system/bootcache-stop.service        save history + playlist
 #   /usr/lib/systemd/system/bootcache-stop.timer          ... once the boot is done
 #   /usr/lib/systemd/system-generators/bootcache-generator  BOOTCACHE_SAVE_DELAY
+#   /usr/lib/bootcache/update-initramfs                   rebuild it after a save
 #   /usr/share/initramfs-tools/hooks/bootcache            copy tool + playlist
 #   /usr/share/initramfs-tools/scripts/init-top/bootcache start from the initramfs
 #   /etc/default/bootcache                                settings (kept if present)
@@ -64,6 +65,7 @@ for u in bootcache-start.service bootcache-stop.service bootcache-stop.timer; do
 	put 644 "$src/systemd/$u" "/usr/lib/systemd/system/$u"
 done
 put 755 "$src/systemd/bootcache-generator" /usr/lib/systemd/system-generators/bootcache-generator
+put 755 "$src/lib/update-initramfs" /usr/lib/bootcache/update-initramfs
 put 755 "$src/initramfs-tools/hooks/bootcache" /usr/share/initramfs-tools/hooks/bootcache
 put 755 "$src/initramfs-tools/scripts/init-top/bootcache" \
 	/usr/share/initramfs-tools/scripts/init-top/bootcache

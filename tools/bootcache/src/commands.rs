@@ -706,15 +706,31 @@ fn kernel_errno(e: &ksysfs::Error) -> Option<i32> {
 const E2BIG: i32 = 7;
 const EBUSY: i32 = 16;
 const ENODEV: i32 = 19;
+const EROFS: i32 = 30;
 
 /// Renames the saved playlist to `playlist.used` (so a boot that fails because of it does
 /// not use it again), then reads and checks it. `None` if there is none or it is bad.
 fn consume_playlist(dir: &Path) -> Result<Option<(PathBuf, Vec<u8>)>> {
     let saved = dir.join(PLAYLIST);
     let used = dir.join(PLAYLIST_USED);
+    // Looked at first: on a read-only root, rename fails with EROFS even
+    // when there is nothing to rename.
+    if !saved.exists() {
+        return Ok(None);
+    }
     match std::fs::rename(&saved, &used) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(EROFS) => {
+            // It cannot be consumed, so it is not used: a boot that fails
+            // because of it would fail again.
+            eprintln!(
+                "bootcache: warning: {}: not used: the file system is read-only, so it \
+                 cannot be consumed first",
+                saved.display()
+            );
+            return Ok(None);
+        }
         Err(e) => {
             return Err(anyhow!(
                 "{}: cannot rename to {}: {}",

@@ -157,6 +157,7 @@ fn why(reason: &str) -> String {
         "command" => "jettisoned by command".into(),
         "memory" => "memory ran short".into(),
         "disk-gone" => "a cached disk went away".into(),
+        "recorded" => "recording stopped, and there was nothing to cache".into(),
         r => r.to_string(),
     }
 }

@@ -118,6 +118,11 @@ fn install_puts_every_file_in_place() {
         ),
         ("usr/share/doc/bootcache/README.md", src("README.md"), 0o644),
         ("etc/default/bootcache", src("etc/default/bootcache"), 0o644),
+        (
+            "usr/lib/bootcache/update-initramfs",
+            src("lib/update-initramfs"),
+            0o755,
+        ),
     ];
     let units: Vec<String> = UNITS
         .iter()

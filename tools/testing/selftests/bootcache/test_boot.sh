@@ -35,7 +35,7 @@ case $scenario in
 auto)
 	slow=$BOOTCACHE_TEST_SLOW
 	sums=$BOOTCACHE_TEST_SLOW_SUMS
-	ktap_set_plan 5
+	ktap_set_plan 6
 	[ "$(cat $S/boot)" = auto ] && [ "$(cat $S/embedded)" -gt 0 ]
 	bc_check "the kernel was booted with bootcache=auto and a built-in playlist ($(cat $S/embedded) bytes)"
 	bc_state_is active && [ "$(cat $S/recording)" = 0 ] &&
@@ -53,6 +53,11 @@ auto)
 	[ "$(bc_stat hit_bytes)" -ge $((4 * 1048576)) ] &&
 		[ "$(bc_stat readahead_bytes)" -ge $((4 * 1048576)) ]
 	bc_check "it came from the cache: $(bc_stat hit_bytes) bytes hit, $(bc_stat parked) parked"
+	bootcache status >/tmp/status
+	head -n 2 /tmp/status | sed 's/^/# /'
+	head -n 1 /tmp/status | grep -q '^bootcache: caching' &&
+		grep -q 'bootcache=auto' /tmp/status
+	bc_check "bootcache status says what happened this boot"
 	;;
 record)
 	ktap_set_plan 5
