@@ -65,6 +65,14 @@ const MIN_HISTORY_ENTRIES: usize = 16;
 /// How often the ticker looks at parked bios and time limits.
 const TICK_MS: u32 = 100;
 
+/// While volumes are missing early in a session (a boot whose disks are still
+/// being probed), the ticker looks for them this often instead, so that a
+/// disk is attached before the boot's first reads of it.
+const FAST_TICK_MS: u32 = 5;
+
+/// How long into a session the ticker may look that often.
+const FAST_TICK_FOR_MS: u64 = 30_000;
+
 /// A disk of a session and the filter attached to it.
 type Attached = (Arc<Disk>, Option<Pin<KBox<Registration<DiskFilter>>>>);
 
@@ -503,7 +511,7 @@ impl Ticker {
 impl DelayedWorkItem for Ticker {
     fn run(this: Arc<Self>) {
         let c = &this.control;
-        let why = {
+        let (why, next) = {
             let mut g = c.inner.lock();
             if g.generation != this.generation {
                 return;
@@ -535,13 +543,19 @@ impl DelayedWorkItem for Ticker {
                 pr_info!("recording stopped at its time limit\n");
                 let _ = c.stop_recording(&mut g);
             }
-            why
+            let missing = g.active.as_ref().is_some_and(|a| !a.pending.is_empty());
+            let next = if missing && young && elapsed_ms < FAST_TICK_FOR_MS {
+                FAST_TICK_MS
+            } else {
+                TICK_MS
+            };
+            (why, next)
         };
         if why != reason::NONE {
             let _ = c.jettison(why);
             return;
         }
-        DelayedWork::schedule(this, TICK_MS);
+        DelayedWork::schedule(this, next);
     }
 }
 
