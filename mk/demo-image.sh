@@ -7,8 +7,17 @@
 # partition table and one ext4 partition from 1 MiB to the end (PARTUUID
 # $PARTUUID), holding a minimal Debian 12 (bookworm) with systemd, made with
 # debootstrap (its default mirror; apt's own configuration inside the image).
-# No initramfs: the demo kernel has everything built in and mounts
-# root=PARTUUID=... itself.
+# The demo kernel has everything built in (no modules) and can mount
+# root=PARTUUID=... itself; the image also has an initramfs-tools initramfs
+# for it (/boot/initrd.img-RELEASE), which the hdd profile boots with, as an
+# installed Debian does, so that the tool's initramfs hook and init-top
+# script start read-ahead before the root file system is mounted.
+#
+# Environment: DEMO_KERNEL_RELEASE (required: the demo kernel's release,
+# out/build/boot/include/config/kernel.release; the initramfs is made for
+# it and it is part of the image's key), DEMO_KERNEL_CONFIG (that kernel's
+# .config, copied to /boot/config-RELEASE, where mkinitramfs checks that
+# the kernel can unpack its compression), DEMO_IMAGE_MIB (1024).
 #
 # What the image adds to a plain `debootstrap --variant=minbase` system:
 #   - systemd-sysv, udev, e2fsprogs, dbus, procps (what a minimal installed
@@ -17,9 +26,25 @@
 #     the same machine, so no boot is a "first boot" but the settling one),
 #     /etc/fstab naming the root by PARTUUID, default target multi-user;
 #   - apt-daily*.timer disabled (they never run at boot anyway);
+#   - initramfs-tools (with busybox, as apt's Recommends would bring):
+#     COMPRESS=gzip (the kernel has CONFIG_RD_GZIP), MODULES=list with no
+#     modules listed (the kernel has CONFIG_MODULES off: there is nothing to
+#     load, and MODULES=dep would look for the root device's driver in the
+#     chroot's /sys), RESUME=none (no swap); /lib/modules/RELEASE with empty
+#     modules.order and modules.builtin for depmod, /boot/config-RELEASE,
+#     and `update-initramfs -c -k RELEASE` run in a chroot of the tree
+#     before mkfs, so /boot/initrd.img-RELEASE exists. Its bootcache hook
+#     finds no saved playlist yet: the first initramfs holds the tool only;
+#   - /etc/default/bootcache with BOOTCACHE_SAVE_DELAY=2s (the default is
+#     30s): bootcache-stop.service saves the history and playlist and
+#     rebuilds the initramfs 2 s after multi-user.target, while the marker
+#     (below) waits for it;
 #   - bootcache-demo-done.service: once multi-user.target is reached it
 #     writes the result lines (below) to the second serial port (or the
-#     console), then powers the machine off;
+#     console), then powers the machine off. When bootcache is on (there is
+#     a /sys/kernel/bootcache) and bootcache-stop.timer is active, it first
+#     waits until bootcache-stop.service has finished (saved the files and
+#     rebuilt the initramfs), so the disk the boot leaves has them;
 #   - the bootcache tool, built static from tools/bootcache, and whatever
 #     tools/bootcache/install.sh DESTDIR installs (its systemd units, with
 #     BOOTCACHE_BIN pointing at the static binary); then the boot cycle's
@@ -48,7 +73,15 @@
 #   failed-log UNIT TEXT         the last lines of its journal
 #   bootcache FILE VALUE         each text file of /sys/kernel/bootcache
 #                                (state, recording, reason, boot, tunables)
-#   stat NAME VALUE              /sys/kernel/bootcache/stats/NAME
+#   stat NAME VALUE              /sys/kernel/bootcache/stats/NAME once the
+#                                boot finished (before the stop unit ran)
+#   stat-end NAME VALUE          the same after bootcache-stop.service (when
+#                                the marker waited for it)
+#   stop-unit RESULT WAITED      how bootcache-stop.service ended (systemd's
+#                                Result) and how long the marker waited, s
+#   unit-log UNIT TEXT           the journal of bootcache-start.service and
+#                                bootcache-stop.service (their last lines)
+#   saved NAME SIZE              the files in /var/lib/bootcache at the end
 #   note TEXT                    anything unusual
 #   history-begin / history-end  base64 of /sys/kernel/bootcache/history
 #                                between them (recording boots), for media the
@@ -60,13 +93,15 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUTDIR=${1:-$TOP/out/demo}
 SUITE=bookworm
-PACKAGES=systemd-sysv,udev,e2fsprogs,dbus,procps
+PACKAGES=systemd-sysv,udev,e2fsprogs,dbus,procps,initramfs-tools,initramfs-tools-core,klibc-utils,kmod,cpio,busybox
 IMAGE_MIB=${DEMO_IMAGE_MIB:-1024}
 # MBR disk signature; the partition's PARTUUID is SIGNATURE-01.
 DISK_SIGNATURE=b00cde00
 PARTUUID=$DISK_SIGNATURE-01
 MACHINE_ID=b00cace0de0000000000000000000001
 TOOL=$TOP/tools/bootcache
+KRELEASE=${DEMO_KERNEL_RELEASE:-}
+KCONFIG=${DEMO_KERNEL_CONFIG:-}
 
 say() { printf '  %-8s %s\n' "$1" "$2"; }
 die() { printf 'mk/demo-image: error: %s\n' "$*" >&2; exit 1; }
@@ -75,6 +110,8 @@ die() { printf 'mk/demo-image: error: %s\n' "$*" >&2; exit 1; }
 for c in debootstrap mkfs.ext4 sfdisk debugfs sha256sum cargo; do
 	command -v "$c" >/dev/null || die "$c is missing (run 'make setup')"
 done
+[ -n "$KRELEASE" ] || die "DEMO_KERNEL_RELEASE is not set (the demo kernel's release: the initramfs is made for it)"
+[ -z "$KCONFIG" ] || [ -f "$KCONFIG" ] || die "DEMO_KERNEL_CONFIG=$KCONFIG does not exist"
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 IMG=$OUTDIR/debian.img
@@ -170,14 +207,56 @@ systemctl list-units --failed --plain --no-legend 2>/dev/null | while read -r un
 done
 
 bc=/sys/kernel/bootcache
+cs() {
+	read -r u _ </proc/uptime
+	echo "${u%.*}${u#*.}" | sed 's/^0*//; s/^$/0/'
+}
+stats() {
+	for f in "$bc"/stats/*; do
+		[ -r "$f" ] && say "$1 $(basename "$f") $(cat "$f")"
+	done
+}
 if [ -d "$bc" ]; then
-	# A recording boot (bootcache=record, bootcache=auto,record): give the
-	# tool's units time to stop recording and save the history
-	# (bootcache-stop.timer: 30 s after multi-user by default), and to
-	# finish. Other boots may record too (the units start a session that
-	# records), but nothing needs their history: they power off at once.
-	if grep -Eq '(^| )bootcache=[^ ]*record' /proc/cmdline &&
-		[ "$(cat "$bc/recording" 2>/dev/null)" = 1 ]; then
+	for f in "$bc"/*; do
+		case ${f##*/} in history | playlist | control | stats) continue ;; esac
+		[ -f "$f" ] && [ -r "$f" ] && say "bootcache ${f##*/} $(cat "$f")"
+	done
+	# The boot's figures, before the stop unit (and what it runs) adds its
+	# own reads.
+	stats stat
+	# The tool's boot cycle: bootcache-stop.timer fires BOOTCACHE_SAVE_DELAY
+	# after multi-user.target; bootcache-stop.service saves the history and
+	# the next playlist, then rebuilds the initramfs (ExecStartPost). Wait
+	# until it has finished, so that the disk this boot leaves holds what it
+	# saved. A oneshot stays "activating" through ExecStartPost; once done it
+	# is inactive (or failed) with its main process's exit time set.
+	# Times from /proc/uptime in centiseconds (a poll's systemctl calls take
+	# a while under TCG; counting polls would undercount); at most 300 s.
+	res=
+	if [ "$(systemctl show -P ActiveState bootcache-stop.timer 2>/dev/null)" = active ]; then
+		t0=$(cs)
+		while :; do
+			st=$(systemctl show -P ActiveState bootcache-stop.service 2>/dev/null)
+			ex=$(systemctl show -P ExecMainExitTimestampMonotonic bootcache-stop.service 2>/dev/null)
+			[ "$st" != activating ] && [ -n "$ex" ] && [ "$ex" != 0 ] && break
+			[ $(($(cs) - t0)) -lt 30000 ] || { st=not-finished; break; }
+			sleep 0.5
+		done
+		res=$(systemctl show -P Result bootcache-stop.service 2>/dev/null)
+		[ "$st" != not-finished ] || res=not-finished
+		say "stop-unit $res $(awk -v n=$(($(cs) - t0)) 'BEGIN { printf "%.1f", n / 100 }')"
+		stats stat-end
+	fi
+	for u in bootcache-start.service bootcache-stop.service; do
+		journalctl -b -u "$u" -n 8 -o cat --no-pager 2>/dev/null | while read -r l; do
+			say "unit-log $u $l"
+		done
+	done
+	# A recording boot whose history the stop unit did not save (no units,
+	# or a read-only root): let recording stop (the unit stops it even when
+	# it cannot save), wait for the other jobs, and send the history on the
+	# result channel.
+	if grep -Eq '(^| )bootcache=[^ ]*record' /proc/cmdline && [ "$res" != success ]; then
 		n=0
 		while [ "$(cat "$bc/recording" 2>/dev/null)" = 1 ] && [ $n -lt 600 ]; do
 			sleep 0.1
@@ -198,12 +277,8 @@ if [ -d "$bc" ]; then
 			say "history-end"
 		fi
 	fi
-	for f in "$bc"/*; do
-		case ${f##*/} in history | playlist | control | stats) continue ;; esac
-		[ -f "$f" ] && [ -r "$f" ] && say "bootcache ${f##*/} $(cat "$f")"
-	done
-	for f in "$bc"/stats/*; do
-		[ -r "$f" ] && say "stat $(basename "$f") $(cat "$f")"
+	for f in /var/lib/bootcache/*; do
+		[ -f "$f" ] && say "saved ${f##*/} $(stat -c %s "$f")"
 	done
 fi
 say done
@@ -217,7 +292,8 @@ EOF
 key=$(
 	{
 		sha256sum "$0" | cut -d' ' -f1
-		echo "$base_key $IMAGE_MIB"
+		echo "$base_key $IMAGE_MIB kernel $KRELEASE"
+		[ -z "$KCONFIG" ] || sha256sum <"$KCONFIG"
 		[ -z "$tool_bin" ] || sha256sum <"$tool_bin"
 		for f in "$TOOL/install.sh" "$TOOL"/systemd/* "$TOOL"/etc/default/* \
 			$(find "$TOOL/initramfs-tools" -type f 2>/dev/null | sort); do
@@ -272,6 +348,34 @@ if [ -n "$tool_bin" ] && ! ls "$root"/{usr/,usr/local/,}{bin,sbin}/bootcache >/d
 	install -m 755 "$tool_bin" "$root/usr/sbin/bootcache"
 fi
 mkdir -p "$root/var/lib/bootcache"
+# The demo's save delay: 2 s after multi-user.target instead of 30 s.
+if [ -f "$root/etc/default/bootcache" ]; then
+	sed -i 's/^BOOTCACHE_SAVE_DELAY=.*/BOOTCACHE_SAVE_DELAY=2s/' "$root/etc/default/bootcache"
+	grep -q '^BOOTCACHE_SAVE_DELAY=2s$' "$root/etc/default/bootcache" ||
+		echo 'BOOTCACHE_SAVE_DELAY=2s' >>"$root/etc/default/bootcache"
+fi
+
+# The initramfs for the demo kernel, made in a chroot of the tree (nothing
+# to mount: mkinitramfs needs neither /proc nor /dev for this).
+say INITRD "update-initramfs -c -k $KRELEASE (COMPRESS=gzip, MODULES=list)"
+conf=$root/etc/initramfs-tools/initramfs.conf
+[ -f "$conf" ] || die "no $conf: is initramfs-tools in the package list?"
+sed -i -e 's/^COMPRESS=.*/COMPRESS=gzip/' -e 's/^MODULES=.*/MODULES=list/' "$conf"
+echo RESUME=none >"$root/etc/initramfs-tools/conf.d/resume"
+mkdir -p "$root/lib/modules/$KRELEASE"
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	: >"$root/lib/modules/$KRELEASE/$f"
+done
+if [ -n "$KCONFIG" ]; then
+	cp "$KCONFIG" "$root/boot/config-$KRELEASE"
+else
+	# mkinitramfs checks the kernel's config for the compressor.
+	printf 'CONFIG_BLK_DEV_INITRD=y\nCONFIG_RD_GZIP=y\n' >"$root/boot/config-$KRELEASE"
+fi
+chroot "$root" update-initramfs -c -k "$KRELEASE" >"$OUTDIR/initramfs.log" 2>&1 ||
+	{ cat "$OUTDIR/initramfs.log" >&2; die "update-initramfs -c -k $KRELEASE failed"; }
+[ -s "$root/boot/initrd.img-$KRELEASE" ] || die "update-initramfs made no /boot/initrd.img-$KRELEASE"
+say INITRD "/boot/initrd.img-$KRELEASE: $(($(stat -c %s "$root/boot/initrd.img-$KRELEASE") / 1024)) KiB"
 
 # The filesystem from the tree (no mount needed), then the disk around it.
 part_mib=$((IMAGE_MIB - 1))
@@ -290,6 +394,8 @@ DEMO_IMAGE=$IMG
 DEMO_PARTUUID=$PARTUUID
 DEMO_PART_OFFSET=1048576
 DEMO_IMAGE_KEY=$key
+DEMO_KERNEL_RELEASE=$KRELEASE
+DEMO_INITRD=/boot/initrd.img-$KRELEASE
 EOF
 echo "$key" >"$IMG.stamp"
 say IMAGE "done: $(du -m "$IMG" | cut -f1) MiB used of ${IMAGE_MIB} MiB"

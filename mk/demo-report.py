@@ -58,6 +58,12 @@ def parse_run(rundir, wall, qemu_rc):
         "stats": {},
         "notes": [],
         "history_bytes": None,
+        "stats_end": {},
+        "stop_unit": None,
+        "unit_logs": {},
+        "saved": {},
+        "initramfs_start": None,
+        "initrd": None,
         "done": False,
     }
     for line in result_lines(rundir):
@@ -91,18 +97,34 @@ def parse_run(rundir, wall, qemu_rc):
         elif key == "bootcache":
             name, _, value = rest.partition(" ")
             run["bootcache"][name] = value
-        elif key == "stat":
+        elif key in ("stat", "stat-end"):
             name, _, value = rest.partition(" ")
             try:
-                run["stats"][name] = int(value)
+                value = int(value)
             except ValueError:
-                run["stats"][name] = value
+                pass
+            run["stats" if key == "stat" else "stats_end"][name] = value
+        elif key == "stop-unit":
+            result, _, waited = rest.partition(" ")
+            run["stop_unit"] = {"result": result, "waited_s": float(waited or 0)}
+        elif key == "unit-log":
+            unit, _, text = rest.partition(" ")
+            run["unit_logs"].setdefault(unit, []).append(text)
+        elif key == "saved":
+            name, _, size = rest.partition(" ")
+            run["saved"][name] = int(size) if size.isdigit() else size
         elif key == "note":
             run["notes"].append(rest)
         elif key == "history-begin":
             run["history_bytes"] = int(rest) if rest.isdigit() else None
         elif key == "done":
             run["done"] = True
+    run["initramfs_start"] = initramfs_start(rundir)
+    try:
+        with open(os.path.join(rundir, "initrd")) as f:
+            run["initrd"] = f.read().split()[0]
+    except (OSError, IndexError):
+        pass
     with open(os.path.join(rundir, "run.json"), "w") as f:
         json.dump(run, f, indent=1)
     if run["multi_user_s"] is None:
@@ -115,11 +137,30 @@ def parse_run(rundir, wall, qemu_rc):
         parts.append("read %.0f MiB" % (run["disk_read_bytes"] / MIB))
     if run["stats"].get("hit_bytes") is not None:
         parts.append("from cache %.0f MiB" % (run["stats"]["hit_bytes"] / MIB))
+    if run["initramfs_start"]:
+        parts.append("(started in the initramfs)")
+    if run["stop_unit"]:
+        parts.append("stop unit: %s after %.0f s" % (run["stop_unit"]["result"],
+                                                      run["stop_unit"]["waited_s"]))
     if run["failed_units"]:
         parts.append("failed: " + ",".join(run["failed_units"]))
     if not run["done"]:
         parts.append("(no 'done' line)")
     print(" ".join(parts))
+
+
+def initramfs_start(rundir):
+    """The init-top script's `bootcache boot-start` line on the console, if
+    it loaded the initramfs's playlist (/bootcache/playlist)."""
+    try:
+        with open(os.path.join(rundir, "console.log"), "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+    for line in text.replace("\r", "").split("\n"):
+        if re.search(r"bootcache: (added|started with) /bootcache/playlist", line):
+            return line.strip()
+    return None
 
 
 def decode_history(rundir, dest):
@@ -259,6 +300,20 @@ def report(args):
         for row in rows:
             print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                    for i, (c, w) in enumerate(zip(row, widths))))
+        rp = [r for r in phases.get("replay", {}).get("runs", []) if not r.get("failed")]
+        if rp:
+            n = sum(1 for r in rp if r.get("initramfs_start"))
+            print("  replay boots whose cache started in the initramfs: %d of %d" % (n, len(rp)))
+        cycle = {}
+        for d in ("record", "replay-1"):
+            try:
+                with open(os.path.join(profdir, d, "cycle.txt")) as f:
+                    cycle[d] = [l.rstrip("\n") for l in f if l.strip()]
+            except FileNotFoundError:
+                continue
+            for l in cycle[d]:
+                print("  after the %s boot: %s" % (d.replace("-1", " 1"), l))
+        out["profiles"][prof]["cycle"] = cycle
         if "baseline" in phases:
             line = "  speedup (baseline / replay): %s;  I/O penalty removed " \
                    "((baseline - replay) / (baseline - unthrottled)): %s" % (

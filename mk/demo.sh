@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mk/demo.sh: `make demo [PROFILE=all|hdd|optical|unthrottled] [RUNS=5]`.
+# mk/demo.sh: `make demo [PROFILE=all|hdd|optical|unthrottled] [RUNS=3]`.
 #
 # Boots a real Debian 12 (systemd, mk/demo-image.sh) with the FLAVOR=boot
 # kernel in QEMU (TCG) from a disk throttled like a slow device, with and
@@ -64,15 +64,48 @@
 #             guest's serial result channel (the marker unit copies
 #             /sys/kernel/bootcache/history there); the playlist is the one
 #             the units saved or else `bootcache convert HISTORY`
-#   replay    RUNS boots with the playlist. hdd: from copies of the disk as
-#             the record boot left it: bootcache-start.service loads
-#             /var/lib/bootcache/playlist once the root is writable; no
-#             bootcache= argument (REPLAY_ARGS).
-#             optical: the playlist is embedded in a second kernel
-#             (make kernel FLAVOR=boot PLAYLIST=... in $OUT/build/boot-playlist)
-#             booted with bootcache=auto (the medium itself does not change).
+#   replay    RUNS boots with the playlist, each from a fresh copy of the
+#             same snapshot (see below for each profile).
 #
-# Before any of it, the pristine image is booted once (unthrottled) to
+# hdd: the tool's boot cycle, as a user runs it (tools/bootcache/README.md,
+# "The boot cycle" and "The initramfs"). Every hdd boot (bound, baseline,
+# record, replay) boots with an initramfs, -initrd = the image's own
+# /boot/initrd.img-RELEASE as it is on the disk at that point (taken out with
+# debugfs), so that baseline and replay differ only by bootcache:
+#   - bound, baseline: bootcache=off (the init-top script and the units do
+#     nothing), the settled image's initramfs (it holds the tool only);
+#   - record: bootcache=record (the kernel records the root partition from
+#     the first bio); 2 s after multi-user.target (BOOTCACHE_SAVE_DELAY=2s
+#     in the demo image) bootcache-stop.service saves
+#     /var/lib/bootcache/{history,playlist} and runs
+#     /usr/lib/bootcache/update-initramfs, whose `update-initramfs -u` runs
+#     the tool's hook: the playlist goes into the initramfs as
+#     /bootcache/playlist and is renamed playlist.initramfs on the disk. The
+#     marker unit waits for bootcache-stop.service before powering off (the
+#     multi-user time is still taken at multi-user.target). The demo checks
+#     (CYCLE lines, <phase>/cycle.txt) that the rebuilt initramfs holds the
+#     saved playlist;
+#   - replay: from copies of the disk the record boot left, with the
+#     initramfs it rebuilt, and bootcache=record (REPLAY_ARGS: a user keeps
+#     it on the command line). The kernel starts recording from the first
+#     bio; the initramfs's init-top script runs `bootcache boot-start --dir
+#     /bootcache`, which appends its playlist to that session: read-ahead
+#     starts before the root file system is mounted. bootcache-start.service
+#     then finds no on-disk playlist (the hook consumed it) and adds nothing.
+#     The first replay's disk is checked like the record's: the cycle goes
+#     on (a new playlist saved and put into the initramfs) with no manual
+#     step.
+#   EMBED_HDD=1 instead replays with the playlist built into a second kernel
+#   (as optical does), bootcache=auto, the settled initramfs (no playlist in
+#   it) and the disk the record boot left.
+# optical: the record boot has no initramfs (as before: live media boot the
+# kernel's own way here) and its read-only root cannot save, so the history
+# comes over the result channel; the playlist is embedded in a second kernel
+# (make kernel FLAVOR=boot PLAYLIST=... in $OUT/build/boot-playlist) booted
+# with bootcache=auto (the medium itself does not change).
+#
+# Before any of it, the pristine image is booted once (unthrottled, with its
+# initramfs) to
 # "settle" it: its first boot does one-time work (udev's hwdb, ldconfig,
 # journal files, random seed) that would otherwise land in every baseline
 # boot and in no replay boot.
@@ -82,11 +115,11 @@
 # ActiveEnterTimestampMonotonic). It is reported by the guest's
 # bootcache-demo-done.service, which then powers the machine off.
 #
-# Environment: OUT (out), PROFILE (all), RUNS (5), TIMEOUT (600 s per boot),
+# Environment: OUT (out), PROFILE (all), RUNS (3), TIMEOUT (600 s per boot),
 # MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments),
-# REPLAY_ARGS (the hdd replay's kernel arguments; default none: no
-# playlist is built in, so the kernel waits for the units),
-# EMBED_HDD=1 (also embed the playlist in the kernel for hdd), IO_SCALE (1).
+# REPLAY_ARGS (the hdd replay's kernel arguments; default bootcache=record),
+# EMBED_HDD=1 (replay hdd with the playlist embedded in the kernel instead of
+# the initramfs cycle), IO_SCALE (1).
 # Needs root (debootstrap, chroot).
 
 set -uo pipefail
@@ -95,12 +128,12 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 OUT=${OUT:-out}
 PROFILE=${PROFILE:-all}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-3}
 TIMEOUT=${TIMEOUT:-600}
 MEM=${MEM:-1024}
 SMP=${SMP:-2}
 DEMO_CMDLINE=${DEMO_CMDLINE:-}
-REPLAY_ARGS=${REPLAY_ARGS-}
+REPLAY_ARGS=${REPLAY_ARGS-bootcache=record}
 EMBED_HDD=${EMBED_HDD:-0}
 IO_SCALE=${IO_SCALE:-1}
 MAKE=${MAKE:-make}
@@ -149,14 +182,16 @@ drive_opts() {
 	esac
 }
 
-# boot DIR IMAGE KERNEL DRIVE_OPTS LABEL KERNEL_ARGS: one boot, logs in DIR
-# (console.log: the console; result.log: the marker's lines; run.json: what
-# they say). Prints the time to multi-user; fails with a message when the
-# boot does not finish in time or reports nothing.
+# boot DIR IMAGE KERNEL DRIVE_OPTS LABEL KERNEL_ARGS [INITRD]: one boot, logs
+# in DIR (console.log: the console; result.log: the marker's lines; run.json:
+# what they say; initrd: which initramfs, if any). Prints the time to
+# multi-user; fails with a message when the boot does not finish in time or
+# reports nothing.
 boot() {
-	local dir=$1 img=$2 kernel=$3 dopts=$4 label=$5 args=$6 pid start now rc t
+	local dir=$1 img=$2 kernel=$3 dopts=$4 label=$5 args=$6 initrd=${7:-} pid start now rc t
 	rm -rf "$dir"
 	mkdir -p "$dir"
+	[ -z "$initrd" ] || sha256sum "$initrd" >"$dir/initrd"
 	# kunit.enable=0: the boot kernel inherits test.config's KUnit doctests;
 	# they cost boot time, and the shrinker's doctest runs every shrinker
 	# (drop_slab()), which jettisons a cache started from the command line.
@@ -165,7 +200,7 @@ boot() {
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
 		-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
-		-kernel "$kernel" -append "$cmdline" \
+		-kernel "$kernel" ${initrd:+-initrd "$initrd"} -append "$cmdline" \
 		-serial "file:$dir/console.log" -serial "file:$dir/result.log" \
 		-drive "file=$img,if=virtio,format=raw${dopts:+,$dopts}" \
 		</dev/null >"$dir/qemu.log" 2>&1 &
@@ -232,14 +267,69 @@ fetch() {
 	debugfs -R "dump $2 $3" "$1?offset=$DEMO_PART_OFFSET" >/dev/null 2>&1 && [ -s "$3" ]
 }
 
-# phase PROFILE PHASE N IMAGE KERNEL DRIVE_OPTS ARGS: N boots, each from a
-# fresh copy of IMAGE.
+# initrd_of IMAGE DEST: the image's initramfs for the demo kernel, as it is
+# on that disk now (/boot/initrd.img-RELEASE).
+initrd_of() {
+	fetch "$1" "$DEMO_INITRD" "$2" || die "no $DEMO_INITRD in $1"
+}
+
+# initrd_playlist INITRD DEST: the bootcache/playlist inside an initramfs
+# (a gzip'd cpio archive: COMPRESS=gzip, no early microcode part).
+initrd_playlist() {
+	local tmp
+	rm -f "$2"
+	tmp=$(mktemp -d) || return 1
+	(cd "$tmp" && gzip -dc | cpio -id --quiet bootcache/playlist) <"$1" 2>/dev/null
+	[ -s "$tmp/bootcache/playlist" ] && mv "$tmp/bootcache/playlist" "$2"
+	local rc=$?
+	rm -rf "$tmp"
+	return $rc
+}
+
+# cycle_evidence IMAGE RUNDIR LABEL: what the tool's boot cycle left on the
+# disk after a boot: the files in /var/lib/bootcache, and whether the
+# rebuilt initramfs holds the playlist the stop unit saved (the hook copies
+# /var/lib/bootcache/playlist in, then renames it to playlist.initramfs).
+# Writes RUNDIR/cycle.txt; fails if the next boot would have no playlist.
+cycle_evidence() {
+	local img=$1 dir=$2 label=$3 files
+	files=$(debugfs -R "ls -l /var/lib/bootcache" "$img?offset=$DEMO_PART_OFFSET" 2>/dev/null |
+		awk 'NF >= 9 && $NF != "." && $NF != ".." { printf "%s%s (%s B)", sep, $NF, $(NF-3); sep = ", " }')
+	{
+		echo "/var/lib/bootcache: ${files:-empty}"
+	} >"$dir/cycle.txt"
+	say CYCLE "$label: /var/lib/bootcache: ${files:-empty}"
+	# That boot's own history (for `bootcache print` or `plot`).
+	fetch "$img" /var/lib/bootcache/history "$dir/history" || true
+	fetch "$img" "$DEMO_INITRD" "$dir/initrd.next" || { say CYCLE "$label: no $DEMO_INITRD"; return 1; }
+	if ! initrd_playlist "$dir/initrd.next" "$dir/initrd.playlist"; then
+		say CYCLE "$label: the initramfs on the disk has no bootcache/playlist"
+		echo "initramfs: no bootcache/playlist" >>"$dir/cycle.txt"
+		return 1
+	fi
+	local same="differs from /var/lib/bootcache/playlist.initramfs"
+	fetch "$img" /var/lib/bootcache/playlist.initramfs "$dir/playlist.initramfs" &&
+		cmp -s "$dir/initrd.playlist" "$dir/playlist.initramfs" &&
+		same="= /var/lib/bootcache/playlist.initramfs"
+	local line
+	line="initramfs $DEMO_INITRD ($(($(stat -c %s "$dir/initrd.next") / 1024)) KiB) holds bootcache/playlist ($(stat -c %s "$dir/initrd.playlist") B, $same)"
+	echo "$line" >>"$dir/cycle.txt"
+	say CYCLE "$label: $line"
+	rm -f "$dir/initrd.next"
+}
+
+# phase PROFILE PHASE N IMAGE KERNEL DRIVE_OPTS ARGS [INITRD]: N boots, each
+# from a fresh copy of IMAGE.
 phase() {
-	local prof=$1 ph=$2 n=$3 img=$4 kernel=$5 dopts=$6 args=$7 i rc=0
+	local prof=$1 ph=$2 n=$3 img=$4 kernel=$5 dopts=$6 args=$7 initrd=${8:-} i rc=0
 	for i in $(seq 1 "$n"); do
 		copy "$img" "$DEMO/run.img" || die "copying $img failed"
 		boot "$DEMO/$prof/$ph-$i" "$DEMO/run.img" "$kernel" "$dopts" \
-			"[$prof] $ph $i/$n" "$args" || { rc=1; failures=$((failures + 1)); }
+			"[$prof] $ph $i/$n" "$args" "$initrd" || { rc=1; failures=$((failures + 1)); }
+		# The first replay boot's disk: what the cycle left for a next boot.
+		if [ "$ph" = replay ] && [ "$i" = 1 ] && [ "$prof" = hdd ] && [ -n "$initrd" ]; then
+			cycle_evidence "$DEMO/run.img" "$DEMO/$prof/$ph-$i" "[$prof] $ph 1" || true
+		fi
 	done
 	rm -f "$DEMO/run.img"
 	return $rc
@@ -277,20 +367,23 @@ plot() {
 	fi
 }
 
-# record_and_replay PROFILE MEDIUM DRIVE_OPTS: the record boot, the playlist,
-# then the replay boots.
+# record_and_replay PROFILE MEDIUM DRIVE_OPTS [INITRD]: the record boot, the
+# playlist, then the replay boots. With INITRD (hdd) every boot has an
+# initramfs: the record boot the one given (the settled image's, which holds
+# no playlist), the replay boots the one the record boot's
+# bootcache-stop.service rebuilt, taken from the disk it left.
 record_and_replay() {
-	local prof=$1 medium=$2 dopts=$3 rec=$DEMO/$prof/recorded.img
+	local prof=$1 medium=$2 dopts=$3 initrd=${4:-} rec=$DEMO/$prof/recorded.img
 	local hist=$DEMO/$prof/history pl=$DEMO/$prof/playlist kernel=$KERNEL args
 	local embed=0
 	[ "$prof" = optical ] && embed=1
 	[ "$prof" = hdd ] && [ "$EMBED_HDD" = 1 ] && embed=1
 
 	# The record boot works on its own copy: for hdd the disk it leaves
-	# behind (with the saved history and playlist) is what every replay
-	# boot starts from.
+	# behind (with the saved history and playlist, and the rebuilt
+	# initramfs) is what every replay boot starts from.
 	copy "$medium" "$rec" || die "copying $medium failed"
-	if ! boot "$DEMO/$prof/record" "$rec" "$KERNEL" "$dopts" "[$prof] record" "bootcache=record"; then
+	if ! boot "$DEMO/$prof/record" "$rec" "$KERNEL" "$dopts" "[$prof] record" "bootcache=record" "$initrd"; then
 		failures=$((failures + 1))
 		say SKIP "[$prof] replay: the record boot failed"
 		return 1
@@ -307,6 +400,8 @@ record_and_replay() {
 	"$TOOL_BIN" info "$hist" >"$DEMO/$prof/history.info" 2>&1 || true
 	if fetch "$rec" /var/lib/bootcache/playlist "$pl"; then
 		say PLAYLIST "[$prof] /var/lib/bootcache/playlist from the disk"
+	elif fetch "$rec" /var/lib/bootcache/playlist.initramfs "$pl"; then
+		say PLAYLIST "[$prof] /var/lib/bootcache/playlist.initramfs from the disk (the initramfs hook took the saved playlist)"
 	elif "$TOOL_BIN" convert "$hist" -o "$pl" >"$DEMO/$prof/convert.log" 2>&1; then
 		say PLAYLIST "[$prof] bootcache convert $hist -o $pl"
 	else
@@ -324,25 +419,39 @@ record_and_replay() {
 		}
 		args=bootcache=auto
 		# The medium does not change: replay boots the same read-only disk.
+		# (EMBED_HDD=1 keeps INITRD, the settled one, with no playlist in
+		# it: the embedded playlist is the only one.)
 		[ "$prof" = optical ] && rec=$medium
 	else
 		args=$REPLAY_ARGS
+		if [ -n "$initrd" ]; then
+			# The initramfs the record boot's stop unit rebuilt.
+			cycle_evidence "$rec" "$DEMO/$prof/record" "[$prof] record" ||
+				failures=$((failures + 1))
+			initrd=$DEMO/$prof/initrd.replay
+			initrd_of "$rec" "$initrd"
+		fi
 	fi
-	phase "$prof" replay "$RUNS" "$rec" "$kernel" "$dopts" "$args"
+	phase "$prof" replay "$RUNS" "$rec" "$kernel" "$dopts" "$args" "$initrd"
 }
 
-# --- The image and the kernel. ---
-hdr "image and kernel"
+# --- The kernel, then the image (its initramfs is made for this kernel). ---
+hdr "kernel and image"
 mkdir -p "$DEMO"
-mk/demo-image.sh "$DEMO" || die "making the Debian image failed"
-# shellcheck source=/dev/null
-. "$DEMO/image.env"
 say KERNEL "make kernel FLAVOR=boot (log: $DEMO/kernel.log)"
 if ! $MAKE --no-print-directory kernel FLAVOR=boot OUT="$OUT" >"$DEMO/kernel.log" 2>&1; then
 	tail -n 30 "$DEMO/kernel.log" >&2
 	die "building the boot kernel failed"
 fi
 grep -E '^  (BUILT|CONFIG|UPDATE) ' "$DEMO/kernel.log" || true
+release=$(cat "$OUT/build/boot/include/config/kernel.release" 2>/dev/null) ||
+	die "no $OUT/build/boot/include/config/kernel.release"
+DEMO_KERNEL_RELEASE=$release DEMO_KERNEL_CONFIG=$OUT/build/boot/.config mk/demo-image.sh "$DEMO" ||
+	die "making the Debian image failed"
+# shellcheck source=/dev/null
+. "$DEMO/image.env"
+[ "${DEMO_KERNEL_RELEASE:-}" = "$release" ] ||
+	die "the image's initramfs is for '${DEMO_KERNEL_RELEASE:-}', the kernel is '$release'"
 [ -x "$TOOL_BIN" ] || die "no tool binary at $TOOL_BIN"
 
 # --- Settle the image: its first boot, once. ---
@@ -351,7 +460,9 @@ if [ "$(cat "$settled.stamp" 2>/dev/null)" != "$DEMO_IMAGE_KEY" ]; then
 	hdr "settling the image (its first boot)"
 	rm -f "$settled" "$settled.stamp" "$DEMO/optical.img"
 	copy "$DEMO_IMAGE" "$settled.tmp" || die "copying the image failed"
-	boot "$DEMO/settle" "$settled.tmp" "$KERNEL" "" "[settle] first boot" "bootcache=off" ||
+	initrd_of "$settled.tmp" "$DEMO/settle.initrd"
+	boot "$DEMO/settle" "$settled.tmp" "$KERNEL" "" "[settle] first boot" "bootcache=off" \
+		"$DEMO/settle.initrd" ||
 		die "the first boot of the image failed (logs: $DEMO/settle)"
 	mv "$settled.tmp" "$settled"
 	echo "$DEMO_IMAGE_KEY" >"$settled.stamp"
@@ -380,9 +491,14 @@ for prof in $PROFILES; do
 		;;
 	hdd)
 		hdr "hdd: $(drive_opts hdd)"
-		phase hdd bound "$RUNS" "$settled" "$KERNEL" "" bootcache=off
-		phase hdd baseline "$RUNS" "$settled" "$KERNEL" "$(drive_opts hdd)" bootcache=off
-		record_and_replay hdd "$settled" "$(drive_opts hdd)"
+		# Every hdd boot has the image's initramfs, as the installed
+		# system boots: these three the settled image's (no playlist in
+		# it yet), the replay boots the one the record boot rebuilt.
+		initrd_of "$settled" "$DEMO/hdd/initrd.settled"
+		phase hdd bound "$RUNS" "$settled" "$KERNEL" "" bootcache=off "$DEMO/hdd/initrd.settled"
+		phase hdd baseline "$RUNS" "$settled" "$KERNEL" "$(drive_opts hdd)" bootcache=off \
+			"$DEMO/hdd/initrd.settled"
+		record_and_replay hdd "$settled" "$(drive_opts hdd)" "$DEMO/hdd/initrd.settled"
 		;;
 	optical)
 		hdr "optical: $(drive_opts optical)"
