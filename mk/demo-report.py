@@ -273,12 +273,21 @@ def report(args):
                for ph in phases}
         b, r, u = med.get("baseline"), med.get("replay"), med.get("bound")
         speedup = b / r if b and r else None
-        removed = (b - r) / (b - u) if b and r and u is not None and b - u > 0 else None
+        # The share of the I/O penalty removed means something only where
+        # there is a penalty: more than the spread of the runs it comes from.
+        def spread(ph):
+            m = (phases.get(ph, {}).get("summary") or {}).get("multi_user_s") or {}
+            return (m["max"] - m["min"]) if m else 0.0
+        penalty = b - u if b and u is not None else None
+        noise = max(spread("baseline"), spread("bound"))
+        removed = (b - r) / penalty if r and penalty and penalty > noise else None
         out["profiles"][prof] = {
             "drive": drives.get(prof, ""),
             "phases": phases,
             "speedup": speedup,
             "io_penalty_removed": removed,
+            "io_penalty_s": penalty,
+            "noise_s": noise,
         }
 
         print("\n%s  (%s)" % (prof, drives.get(prof) or "no throttling"))
@@ -318,7 +327,9 @@ def report(args):
             line = "  speedup (baseline / replay): %s;  I/O penalty removed " \
                    "((baseline - replay) / (baseline - unthrottled)): %s" % (
                        "%.2fx" % speedup if speedup else "-",
-                       "%.0f %%" % (100 * removed) if removed is not None else "-")
+                       "%.0f %%" % (100 * removed) if removed is not None else
+                       "n/a: the penalty (%.2f s) is within the runs' spread (%.2f s)" % (
+                           penalty, noise) if penalty is not None else "-")
             print(line)
         for ph in PHASES:
             if ph in phases and phases[ph]["failed_units"]:
