@@ -313,7 +313,13 @@ impl Control {
         let mut found: KVec<(usize, engine::Part, format::Extent)> = KVec::new();
         let mut later: KVec<u32> = KVec::new();
         for (i, &m) in map.iter().enumerate() {
-            if map[..i].contains(&m) || a.pending.contains(&u32::from(m)) {
+            if map[..i].contains(&m) {
+                continue;
+            }
+            if a.pending.contains(&u32::from(m)) {
+                // Still missing: all its extents, old and new, join when it
+                // appears; its new bytes are missing too.
+                later.push(u32::from(m), GFP_KERNEL)?;
                 continue;
             }
             let on_disk = a

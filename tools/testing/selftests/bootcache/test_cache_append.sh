@@ -25,7 +25,7 @@ if [ -z "$slow" ] || [ ! -b "${slow}1" ] || [ ! -f "$ssums" ] ||
 	exit "$KSFT_SKIP"
 fi
 S=$BC_SYSFS
-ktap_set_plan 7
+ktap_set_plan 8
 bc_kmsg "test_cache_append start"
 
 # MiB N of a partition (starting 1 MiB into its disk) against the host.
@@ -47,12 +47,18 @@ bc_check "a playlist written while caching is appended"
 	[ "$(bc_stat missing_volume_bytes)" -eq 1048576 ]
 bc_check "only what the cache lacked is added: $(bc_stat playlist_bytes) bytes, $(bc_stat missing_volume_bytes) missing"
 
+bootcache make-playlist -o /tmp/pc -e "cafe0002-01:1M:1M"
+cat /tmp/pc >"$S/playlist" && [ "$(bc_stat playlist_appends)" -eq 2 ] &&
+	[ "$(bc_stat missing_volume_bytes)" -eq 2097152 ] &&
+	[ "$(bc_stat playlist_bytes)" -eq $((5 * 1048576)) ]
+bc_check "a volume still missing gains the appended bytes: $(bc_stat missing_volume_bytes) missing"
+
 mkdir -p /tmp/mal && bootcache gen-malformed /tmp/mal >/dev/null
 bad=$(ls /tmp/mal/*.playlist | grep -v truncated | head -n 1)
 before=$(bc_stat playlist_bytes)
 ! cat "$bad" >"$S/playlist" 2>/dev/null &&
 	[ "$(bc_stat playlist_bytes)" -eq "$before" ] &&
-	[ "$(bc_stat playlist_appends)" -eq 1 ] && bc_state_is active
+	[ "$(bc_stat playlist_appends)" -eq 2 ] && bc_state_is active
 bc_check "a malformed playlist while caching is refused and changes nothing"
 
 bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge $((5 * 1048576)) ]"
