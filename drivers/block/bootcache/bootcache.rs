@@ -644,7 +644,14 @@ macro_rules! tunable {
     };
 }
 
-tunable!(show_wait, store_wait, wait_limit_ms, u32, 0, 600_000);
+tunable!(
+    show_wait,
+    store_wait,
+    wait_limit_ms,
+    u32,
+    0,
+    bootparam::MAX_WAIT_MS as u64
+);
 tunable!(show_misses, store_misses, miss_limit, u64, 1, u64::MAX);
 tunable!(
     show_record,
@@ -768,10 +775,10 @@ struct BootCache {
 
 /// Reads `bootcache=`, reporting what it ignores.
 fn boot_params() -> BootParams {
-    let value = kernel::cmdline::get(c_str!("bootcache")).unwrap_or(b"");
-    if kernel::cmdline::get(c_str!("bootcache")).is_none() {
+    let Some(value) = kernel::cmdline::get(c_str!("bootcache")) else {
+        // No parameter: nothing to report.
         return bootparam::parse(b"", |_| ());
-    }
+    };
     bootparam::parse(value, |p| {
         let (what, word) = match p {
             Problem::UnknownMode(w) => ("unknown mode", w),
