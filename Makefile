@@ -22,6 +22,8 @@ FRAGMENTS       := $(FRAGMENTS_$(FLAVOR))
 ifeq ($(FRAGMENTS),)
 $(error FLAVOR must be test, boot or debug, not '$(FLAVOR)')
 endif
+# EXTRA_FRAGMENTS: more fragments merged last (make soak adds its own).
+FRAGMENTS       += $(EXTRA_FRAGMENTS)
 
 # PLAYLIST=FILE builds the playlist FILE into the kernel image
 # (CONFIG_BOOTCACHE_PLAYLIST, through a generated fragment), in a build tree
@@ -45,7 +47,7 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test vm vm-debug boot-test test bench-filter demo fuzz clean distclean
+	configs-check host-test vm vm-debug boot-test test bench-filter demo fuzz soak clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -55,7 +57,7 @@ help:
 	@echo '  make tree            unpack linux-source-6.12 into $(OUT)/linux with bootcache applied'
 	@echo '  make kernel          build $(OUT)/build/FLAVOR/arch/x86/boot/bzImage'
 	@echo '  make vm              boot the test kernel in QEMU and run KUnit and the kselftests'
-	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak)'
+	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak, fault injection)'
 	@echo '  make boot-test       boot scenarios: bootcache=off|record|auto, built-in playlists'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
@@ -65,6 +67,7 @@ help:
 	@echo '  make checkpatch      run scripts/checkpatch.pl on the C and patches'
 	@echo '  make configs-check   merge every config flavour and check nothing was dropped'
 	@echo '  make fuzz            long fuzz run of the format code (FUZZ_SECONDS=600 per target)'
+	@echo '  make soak            fault and load campaign on the debug kernel, one table (SOAK_MINUTES=30)'
 	@echo 'Variables: FLAVOR=test|boot|debug (kernel config), OUT=$(OUT), JOBS=$(JOBS)'
 	@echo '           PLAYLIST=FILE (build FILE into the kernel image, in $(OUT)/build/FLAVOR-playlist)'
 
@@ -125,8 +128,11 @@ boot-test: kernel
 test:
 	@mk/test.sh
 
-# Reliability run: the debug kernel (lockdep, KASAN, kmemleak) through the
-# same tests.
+# Reliability run: the debug kernel through the same tests, on the same 4
+# vCPUs (vmtest.sh's default) with preemption: lockdep with PROVE_RCU,
+# DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT, KASAN, kmemleak and the fault-injection
+# options (configs/debug.config on top of test.config). ktap_summary.py fails
+# the run on any report of theirs in the kernel log.
 vm-debug:
 	@$(MAKE) --no-print-directory kernel FLAVOR=debug
 	@$(SELFTESTS)/vmtest.sh -k $(OUT)/build/debug/arch/x86/boot/bzImage -K $(KSRC) \
@@ -146,6 +152,13 @@ demo: setup
 
 fuzz:
 	@$(TOOL)/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+
+# The fault and load campaign (mk/soak.sh; not part of make test or CI):
+# the debug kernel in one VM through the scenarios of $(SELFTESTS)/soak/,
+# SOAK_MINUTES in all, then one table of what went wrong.
+SOAK_MINUTES ?= 30
+soak: setup
+	@OUT=$(OUT) MAKE="$(MAKE)" SOAK_MINUTES=$(SOAK_MINUTES) SOAK_SCENARIOS="$(SOAK_SCENARIOS)" mk/soak.sh
 
 clean:
 	rm -rf $(OUT)/build $(OUT)/vm $(OUT)/results

@@ -70,6 +70,9 @@ scenario record "$PLAIN" "bootcache=record" -r
 scenario off "$PLAIN" "bootcache=off"
 scenario badplaylist "$W/bzImage.bad" ""
 scenario badparam "$PLAIN" "bootcache=bogus,wait=abc,zzz"
+scenario cdchange "$PLAIN" "root=/dev/sr0 block.events_dfl_poll_msecs=250"
+scenario zoned "$PLAIN" "bootcache=record null_blk.nr_devices=1 null_blk.zoned=1 root=/dev/nullb0"
+scenario dmroot "$PLAIN" "bootcache=record dm-mod.waitfor=/dev/vdc dm-mod.create=\"lin,,,ro,0 131072 linear /dev/vdc 0\" root=/dev/dm-0"
 
 [ -z "${RESULTS_FILE:-}" ] || echo "$total_p $total_f $total_s" >"$RESULTS_FILE"
 echo "boot scenarios: $total_p passed, $total_f failed, $total_s skipped"

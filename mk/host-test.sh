@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host tests: the VM harness's result parser, the userspace tool and the
-# shared format code (cargo test, formatting, clippy), and a short fuzz run. Counts go to $RESULTS_FILE as
-# "passed failed skipped" when it is set.
+# Host tests: the VM harness's result parser, make test's summary, the
+# userspace tool and the shared format code (cargo test, formatting, clippy),
+# and a short fuzz run. Counts go to $RESULTS_FILE as "passed failed skipped"
+# when it is set.
 
 set -uo pipefail
 
@@ -33,6 +34,14 @@ cat "$log"
 passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
 failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
 grep -q '^OK' "$log" || { grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1)); }
+
+# make test's total (mk/summary.sh): every stage must count in it.
+"$TOP/mk/summary-test.sh" >"$log" 2>&1
+rc=$?
+cat "$log"
+passed=$((passed + $(grep -c '^ok: ' "$log")))
+failed=$((failed + $(grep -c '^FAILED: ' "$log")))
+[ $rc -eq 0 ] || grep -q '^FAILED: ' "$log" || failed=$((failed + 1))
 
 if [ ! -f "$TOOL/Cargo.toml" ]; then
 	echo "host: no tools/bootcache yet, nothing to test"

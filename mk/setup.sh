@@ -2,8 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install what building and testing bootcache needs, and only what is missing:
-# Debian packages (from apt's configured sources) and bindgen-cli from cargo's
-# configured registry. Quiet when everything is present.
+# Debian packages (from apt's configured sources), bindgen-cli and cargo-fuzz
+# from cargo's configured registry, and the rustup toolchain parts the host
+# tests use. Quiet when everything is present.
+#
+# The package list covers every program that the Makefile, mk/*.sh, .ci/run,
+# tools/testing/selftests/bootcache/vmtest.sh (host side) and the tool's
+# tests (tools/bootcache/tests/*.rs) run that a new Debian 12 machine may
+# lack; each line says who needs it. Programs from Essential packages
+# (coreutils, findutils, grep, sed, tar, gzip, diffutils, util-linux,
+# libc-bin's ldd, dash) and mawk are always there. A script that starts
+# needing a new program adds its package here, not an apt-get of its own.
 
 set -euo pipefail
 
@@ -13,12 +22,25 @@ PACKAGES=(
 	linux-source-6.12 rustc-web rust-web-src rust-web-clippy
 	# C toolchain (LLVM=1) and libclang for bindgen.
 	clang lld llvm libclang-dev
-	# Kernel build dependencies.
-	make flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
+	# Kernel build dependencies; perl: the build's scripts use modules
+	# (File::Find) that perl-base lacks, and checkpatch.pl needs it.
+	make flex bison bc libelf-dev libssl-dev cpio xz-utils kmod perl
+	# mk/tree.sh applies patches/ with patch(1) and lists the repository's
+	# files with git (so does mk/checkpatch.sh).
+	patch git
 	# VM: emulator, guest userland, images, and the log parser.
 	qemu-system-x86 busybox-static e2fsprogs fdisk python3
-	# Host tools used by the tests and the demo.
-	gcc fio debootstrap time
+	# vmtest.sh: the kselftests' install target copies with rsync.
+	rsync
+	# vmtest.sh -T dmsetup: the device-mapper tool, copied into the guest.
+	dmsetup
+	# Host tools used by the tests and the demo. libc6-dev: gcc -static
+	# (the guest's helpers) and the crt-static tool need libc.a, and the
+	# tool's C layout test includes <linux/types.h>; gcc only recommends it.
+	gcc libc6-dev fio debootstrap time
+	# The tool's tests: systemd-analyze verifies the units, and posh checks
+	# that the boot scripts are POSIX sh (besides dash).
+	systemd posh
 )
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -31,7 +53,11 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null ||
+			die "missing Debian packages (${missing[*]}): run 'make setup' as root, or install sudo"
+		sudo=sudo
+	fi
 	say "installing Debian packages: ${missing[*]}"
 	$sudo apt-get update -q >/dev/null
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
@@ -46,6 +72,25 @@ bindgen=${CARGO_HOME:-$HOME/.cargo}/bin/bindgen
 if ! "$bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then
 	say "installing bindgen-cli $BINDGEN_VERSION with cargo (about 70 s)"
 	cargo install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION"
+fi
+
+# The host tests: cargo fmt and clippy on the stable toolchain, and the short
+# fuzz run (tools/bootcache/fuzz/run.sh), which needs nightly and cargo-fuzz.
+if command -v rustup >/dev/null; then
+	for c in rustfmt clippy; do
+		if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then
+			say "installing the rustup component $c"
+			rustup component add "$c" >/dev/null
+		fi
+	done
+	if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+		say "installing the nightly Rust toolchain with rustup (for cargo-fuzz)"
+		rustup toolchain install nightly --profile minimal >/dev/null
+	fi
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+	say "installing cargo-fuzz with cargo (a minute or two)"
+	cargo install --quiet --locked cargo-fuzz
 fi
 
 # The kernel compiles core from source: rustc and its library source must be

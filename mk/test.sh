@@ -4,7 +4,8 @@
 # make test: setup, host tests, the kernel build, the VM run of KUnit and the
 # kselftests, then the boot scenarios (bootcache= and built-in playlists).
 # Each stage is timed and leaves "passed failed skipped" in
-# $OUT/results/<stage>; the last line is the total over all stages.
+# $OUT/results/<stage>, its name in $OUT/results/.stages (the order it ran
+# in); the last line is mk/summary.sh's total over every stage there.
 
 set -uo pipefail
 
@@ -20,6 +21,8 @@ status=0
 stage() {
 	local name=$1 start rc
 	shift
+	# Listed before it runs: a stage that dies still counts (as a failure).
+	printf '%s\n' "$name" >>"$RESULTS/.stages"
 	printf '\n==> %s\n' "$name"
 	start=$(date +%s)
 	RESULTS_FILE=$RESULTS/$name "$@"

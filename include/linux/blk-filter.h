@@ -28,6 +28,21 @@ enum blk_filter_result {
 };
 
 /**
+ * enum blk_filter_gone - why the filter core detached a filter by itself
+ * @BLK_FILTER_DISK_DELETED: the disk is being deleted (del_gendisk()). No
+ *	filter can attach to it any more.
+ * @BLK_FILTER_MEDIA_CHANGED: the disk's medium changed: another disc in the
+ *	drive, a loop device bound to another file or unbound, a network
+ *	block device disconnected. The disk stays, and a filter may attach
+ *	to it again; what was read from the old medium is not the disk's
+ *	content any more.
+ */
+enum blk_filter_gone {
+	BLK_FILTER_DISK_DELETED,
+	BLK_FILTER_MEDIA_CHANGED,
+};
+
+/**
  * struct blk_filter_ops - the callbacks of a bio filter
  * @submit_bio: called once for every bio submitted to the disk (any
  *	partition), after partition remapping and before throttling, in the
@@ -38,25 +53,44 @@ enum blk_filter_result {
  *	into I/O (%GFP_NOIO, or %GFP_NOWAIT for %REQ_NOWAIT). Must not submit
  *	bios and then wait for them, and must not call blk_filter_attach() or
  *	blk_filter_detach(). filter->disk is valid while it runs.
- * @disk_gone: called once when the disk is being deleted, after the filter
- *	has been detached (filter->disk is %NULL again) and no call to
- *	@submit_bio is running or can start. Before it returns, the filter must
- *	complete or resubmit every bio it still owns. Called in process context
- *	with the filter lock held: it may sleep but must not call
- *	blk_filter_attach() or blk_filter_detach(), nor wait for a task that
- *	does. Optional.
+ * @missed_bio: called for a bio that reached the disk's request queue
+ *	without having been offered to @submit_bio, because it was submitted
+ *	before the filter was attached (it was held by blk-throttle, or its
+ *	submitter was between the filter hook and the queue). The bio is not
+ *	the filter's: it may look at it (bio_op(), ->bi_iter, ->bi_bdev) but
+ *	must not change, complete or resubmit it. It has not been split or
+ *	sent to the driver yet. A caching filter forgets the blocks a missed
+ *	write covers. Called once per such bio, with the queue entered, in the
+ *	context of blk_mq_submit_bio(): it must not sleep, allocate other than
+ *	with %GFP_ATOMIC or %GFP_NOWAIT, or submit I/O. Rarely it is also
+ *	called for a bio the block layer made from one the filter passed
+ *	(bounce buffers, the blk-crypto fallback). Optional.
+ * @disk_gone: called once when the core detaches the filter by itself,
+ *	with the reason: the disk is being deleted, or its medium changed.
+ *	By then filter->disk is %NULL again and no call to @submit_bio or
+ *	@missed_bio is running or can start. Before it returns, the filter
+ *	must complete or resubmit every bio it still owns and must forget
+ *	what it knows of the disk's content. Called in process context with
+ *	the filter lock held, and for %BLK_FILTER_MEDIA_CHANGED with the
+ *	locks of whoever reports the change (the disk's ->open_mutex, a
+ *	driver's configuration lock): it may sleep briefly, but must not
+ *	open or close a block device, wait for I/O, call blk_filter_attach()
+ *	or blk_filter_detach(), nor wait for a task that does. Optional.
  */
 struct blk_filter_ops {
 	enum blk_filter_result (*submit_bio)(struct blk_filter *filter,
 					     struct bio *bio);
-	void (*disk_gone)(struct blk_filter *filter);
+	void (*missed_bio)(struct blk_filter *filter, struct bio *bio);
+	void (*disk_gone)(struct blk_filter *filter, enum blk_filter_gone why);
 };
 
 /**
  * struct blk_filter - a bio filter, embedded in its owner's structure
  * @ops: the callbacks; set by the owner before blk_filter_attach().
  * @disk: the disk the filter is attached to, or %NULL; owned by the filter
- *	core. The owner initialises it to %NULL and otherwise only reads it.
+ *	core. The owner initialises it to %NULL and otherwise only reads it:
+ *	in the callbacks, or with READ_ONCE() to learn whether the filter is
+ *	still attached (the core may detach it by itself, see @ops->disk_gone).
  */
 struct blk_filter {
 	const struct blk_filter_ops *ops;
@@ -73,7 +107,9 @@ void blk_filter_resubmit_bio(struct bio *bio);
 void blk_filter_submit_own_bio(struct bio *bio);
 
 bool __blk_filter_bio(struct bio *bio);
+void __blk_filter_missed_bio(struct bio *bio);
 void blk_filter_disk_gone(struct gendisk *disk);
+void blk_filter_media_changed(struct gendisk *disk);
 
 /**
  * blk_filter_bio - offer a bio to the disk's filter
@@ -93,6 +129,22 @@ static inline bool blk_filter_bio(struct bio *bio)
 	return false;
 }
 
+/**
+ * blk_filter_missed_bio - report a bio the disk's filter was not offered
+ * @bio: a bio in blk_mq_submit_bio(), which holds a queue reference for it
+ *
+ * Called by blk_mq_submit_bio() once the bio has entered its queue, before
+ * it is split. While no filter is attached anywhere this is one patched-out
+ * branch.
+ *
+ * Context: as blk_mq_submit_bio().
+ */
+static inline void blk_filter_missed_bio(struct bio *bio)
+{
+	if (static_branch_unlikely(&blk_filter_active))
+		__blk_filter_missed_bio(bio);
+}
+
 #else /* CONFIG_BLK_FILTER */
 
 static inline bool blk_filter_bio(struct bio *bio)
@@ -100,7 +152,15 @@ static inline bool blk_filter_bio(struct bio *bio)
 	return false;
 }
 
+static inline void blk_filter_missed_bio(struct bio *bio)
+{
+}
+
 static inline void blk_filter_disk_gone(struct gendisk *disk)
+{
+}
+
+static inline void blk_filter_media_changed(struct gendisk *disk)
 {
 }
 

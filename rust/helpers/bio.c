@@ -4,6 +4,7 @@
 #include <linux/bio-integrity.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
+#include <linux/highmem.h>
 
 struct bio_vec rust_helper_bio_iter_iovec(struct bio *bio, struct bvec_iter iter)
 {
@@ -32,6 +33,11 @@ struct bio_integrity_payload *rust_helper_bio_integrity(struct bio *bio)
 	return bio_integrity(bio);
 }
 
+bool rust_helper_bdev_is_zoned(struct block_device *bdev)
+{
+	return bdev_is_zoned(bdev);
+}
+
 sector_t rust_helper_bdev_nr_sectors(struct block_device *bdev)
 {
 	return bdev_nr_sectors(bdev);
@@ -40,4 +46,14 @@ sector_t rust_helper_bdev_nr_sectors(struct block_device *bdev)
 struct block_device *rust_helper_dev_to_bdev(struct device *dev)
 {
 	return dev_to_bdev(dev);
+}
+
+void rust_helper_flush_dcache_page(struct page *page)
+{
+	flush_dcache_page(page);
+}
+
+bool rust_helper_queue_is_mq(struct request_queue *q)
+{
+	return queue_is_mq(q);
 }

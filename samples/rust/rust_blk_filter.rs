@@ -4,10 +4,14 @@
 //!
 //! Write a disk name to `/sys/kernel/rust_blk_filter/attach` to put a filter
 //! on that disk (a disk takes one filter: a second attach fails with
-//! `EBUSY`), and anything to `detach` to take the filters off. `disk` lists
-//! the device numbers of the disks with a filter. The filters let every bio
-//! through and count them per operation, with their bytes, in the other
-//! files of the directory:
+//! `EBUSY`; a bio-based disk takes none: `EOPNOTSUPP`), and anything to
+//! `detach` to take the filters off. `disk` lists the device numbers of the
+//! disks with a filter. The filters let every bio through and count them per
+//! operation, with their bytes, in the other files of the directory. They
+//! also count the bios submitted before the attach that reached the disk
+//! after it (`missed`, `missed_writes`), and how often the block layer took a
+//! filter off because its disk was deleted (`disk_gone`) or its medium
+//! changed (`media_changed`):
 //!
 //! ```text
 //! # echo vdb > /sys/kernel/rust_blk_filter/attach
@@ -20,8 +24,8 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::block::bdev::{BlockDevice, DevT};
-use kernel::block::bio::{Bio, Op};
-use kernel::block::filter::{Filter, Registration};
+use kernel::block::bio::{Bio, BioRef, Op};
+use kernel::block::filter::{Filter, Gone, Registration};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -46,7 +50,10 @@ struct Counters {
     flushes: AtomicU64,
     discards: AtomicU64,
     others: AtomicU64,
+    missed: AtomicU64,
+    missed_writes: AtomicU64,
     disk_gone: AtomicU64,
+    media_changed: AtomicU64,
 }
 
 /// The filter: counts, then lets every bio go on to the disk.
@@ -80,15 +87,28 @@ impl Filter for CountingFilter {
         Some(bio)
     }
 
-    fn disk_gone(&self) {
-        self.counters.disk_gone.fetch_add(1, Ordering::Relaxed);
+    fn missed_bio(&self, bio: &BioRef) {
+        let c = &self.counters;
+        c.missed.fetch_add(1, Ordering::Relaxed);
+        if bio.op().is_write() {
+            c.missed_writes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn gone(&self, reason: Gone) {
+        let c = &self.counters;
+        match reason {
+            Gone::DiskDeleted => c.disk_gone.fetch_add(1, Ordering::Relaxed),
+            Gone::MediaChanged => c.media_changed.fetch_add(1, Ordering::Relaxed),
+        };
     }
 }
 
 /// A filter on a disk, and the open device that keeps the disk with us. The
-/// registration is dropped (detached) before the device is closed.
+/// registration is dropped (detached) before the device is closed. The block
+/// layer may have detached the filter by itself already.
 struct Attached {
-    _registration: Pin<KBox<Registration<CountingFilter>>>,
+    registration: Pin<KBox<Registration<CountingFilter>>>,
     bdev: BlockDevice,
 }
 
@@ -124,16 +144,11 @@ fn store_attach(state: &Arc<State>, input: &[u8]) -> Result {
     };
     let mut attached = state.attached.lock();
     attached.reserve(1, GFP_KERNEL)?;
-    // The filter core refuses a second filter on a disk with `EBUSY`.
+    // The filter core refuses a second filter on a disk with `EBUSY`, and a
+    // bio-based disk with `EOPNOTSUPP`.
     let registration = KBox::pin_init(Registration::new(&bdev, filter), GFP_KERNEL)?;
     pr_info!("attached to {}\n", name);
-    attached.push(
-        Attached {
-            _registration: registration,
-            bdev,
-        },
-        GFP_KERNEL,
-    )?;
+    attached.push(Attached { registration, bdev }, GFP_KERNEL)?;
     Ok(())
 }
 
@@ -149,7 +164,7 @@ fn store_detach(state: &Arc<State>, _input: &[u8]) -> Result {
 
 fn show_disk(state: &Arc<State>, buf: &mut ShowBuf<'_>) -> Result {
     let attached = state.attached.lock();
-    for a in attached.iter() {
+    for a in attached.iter().filter(|a| a.registration.is_attached()) {
         let dev = a.bdev.disk_dev();
         writeln!(buf, "{}:{}", dev.major(), dev.minor())?;
     }
@@ -175,10 +190,13 @@ counter_attrs!(
     flushes,
     discards,
     others,
-    disk_gone
+    missed,
+    missed_writes,
+    disk_gone,
+    media_changed
 );
 
-static ATTRS: [Attribute<Arc<State>>; 11] = [
+static ATTRS: [Attribute<Arc<State>>; 14] = [
     Attribute::new_wo(c_str!("attach"), 0o200, store_attach),
     Attribute::new_wo(c_str!("detach"), 0o200, store_detach),
     Attribute::new_ro(c_str!("disk"), 0o444, show_disk),
@@ -189,7 +207,10 @@ static ATTRS: [Attribute<Arc<State>>; 11] = [
     Attribute::new_ro(c_str!("flushes"), 0o444, flushes),
     Attribute::new_ro(c_str!("discards"), 0o444, discards),
     Attribute::new_ro(c_str!("others"), 0o444, others),
+    Attribute::new_ro(c_str!("missed"), 0o444, missed),
+    Attribute::new_ro(c_str!("missed_writes"), 0o444, missed_writes),
     Attribute::new_ro(c_str!("disk_gone"), 0o444, disk_gone),
+    Attribute::new_ro(c_str!("media_changed"), 0o444, media_changed),
 ];
 
 struct RustBlkFilter {

@@ -32,14 +32,15 @@ mod stats;
 use bootparam::{BootParams, Mode, Problem};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
-use engine::{reason, CacheShrinker, Disk, DiskFilter, Plan, Shared, ShrinkList, Tunables};
+use engine::{
+    reason, Attached, CacheShrinker, Disk, DiskList, Plan, Releaser, Shared, Tunables, TICK_MS,
+};
 use history::Recorder;
-use kernel::block::filter::Registration;
 use kernel::c_str;
 use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
 use kernel::prelude::*;
 use kernel::shrinker;
-use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::sync::{new_mutex, new_spinlock, Arc, Mutex, SpinLock};
 use kernel::sysfs::{Attribute, BinAttribute, Dir, Group, ShowBuf};
 use kernel::time::Ktime;
 use kernel::uapi;
@@ -62,9 +63,6 @@ const MIN_RAM_BYTES: u64 = 256 << 20;
 /// The smallest history log, for sessions that do not record.
 const MIN_HISTORY_ENTRIES: usize = 16;
 
-/// How often the ticker looks at parked bios and time limits.
-const TICK_MS: u32 = 100;
-
 /// While volumes are missing early in a session (a boot whose disks are still
 /// being probed), the ticker looks for them this often instead, so that a
 /// disk is attached before the boot's first reads of it.
@@ -73,19 +71,45 @@ const FAST_TICK_MS: u32 = 5;
 /// How long into a session the ticker may look that often.
 const FAST_TICK_FOR_MS: u64 = 30_000;
 
-/// A disk of a session and the filter attached to it.
-type Attached = (Arc<Disk>, Option<Pin<KBox<Registration<DiskFilter>>>>);
-
 /// A running cache session.
 struct Active {
+    /// Dropped first when the session ends: no shrinker call runs once its
+    /// disks are torn down.
+    shrinker: shrinker::Registration<CacheShrinker>,
+    releaser: Arc<Releaser>,
     disks: KVec<Attached>,
+    list: Arc<DiskList>,
     shared: Arc<Shared>,
-    shrink_list: Arc<ShrinkList>,
-    _shrinker: shrinker::Registration<CacheShrinker>,
     /// Volumes not found yet; the ticker looks for them while recording.
     pending: KVec<u32>,
-    /// Bytes the cache may still take.
-    budget: u64,
+    /// The most the cache may hold, in bytes.
+    cap: u64,
+}
+
+impl Active {
+    /// Returns the playlist bytes its disks cache.
+    fn cached_bytes(&self) -> u64 {
+        self.disks
+            .iter()
+            .map(|a| a.disk.bytes.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Returns the bytes the cache may still take.
+    fn budget(&self) -> u64 {
+        self.cap.saturating_sub(self.cached_bytes())
+    }
+
+    /// Sets the figures that follow from the session's disks and missing
+    /// volumes: recomputed whole after every change, never adjusted.
+    fn refresh_sizes(&self, plan: &Plan) {
+        let stats = &self.shared.stats;
+        stats
+            .playlist_bytes
+            .store(self.cached_bytes(), Ordering::Relaxed);
+        let missing = self.pending.iter().map(|&v| plan.volume_bytes(v)).sum();
+        stats.missing_volume_bytes.store(missing, Ordering::Relaxed);
+    }
 }
 
 /// What `control` and the files around it change, under one mutex.
@@ -110,7 +134,11 @@ struct ControlInner {
 /// The state behind `/sys/kernel/bootcache/`.
 #[pin_data]
 pub(crate) struct Control {
-    pub(crate) stats: Arc<Stats>,
+    /// The statistics of the current or last session. Every session has its
+    /// own, so that an old session's read-ahead still completing cannot
+    /// touch the new one's figures.
+    #[pin]
+    stats: SpinLock<Arc<Stats>>,
     tunables: Tunables,
     /// What `bootcache=` asked for.
     boot: Mode,
@@ -121,6 +149,11 @@ pub(crate) struct Control {
 }
 
 impl Control {
+    /// Returns the statistics of the current or last session.
+    pub(crate) fn stats(&self) -> Arc<Stats> {
+        self.stats.lock().clone()
+    }
+
     fn start(self: &Arc<Self>) -> Result {
         let mut g = self.inner.lock();
         if g.active.is_some() {
@@ -166,6 +199,7 @@ impl Control {
     /// Starts a session: finds the plan's volumes, attaches to their disks,
     /// reads ahead and, with `record`, records. Volumes not there yet are
     /// looked for later; unless `wait`, at least one must be there now.
+    /// Everything that can fail comes first: on an error nothing changed.
     fn start_plan(
         self: &Arc<Self>,
         g: &mut ControlInner,
@@ -190,10 +224,10 @@ impl Control {
             MIN_HISTORY_ENTRIES
         };
         let recorder = Arc::new(Recorder::new(entries).map_err(|_| ENOMEM)?, GFP_KERNEL)?;
-        self.stats.reset();
+        let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
         let shared = Arc::new(
             Shared {
-                stats: self.stats.clone(),
+                stats: stats.clone(),
                 recorder: recorder.clone(),
                 wait_limit_ns: u64::from(t.wait_limit_ms.load(Ordering::Relaxed)) * 1_000_000,
                 miss_limit: t.miss_limit.load(Ordering::Relaxed),
@@ -205,40 +239,41 @@ impl Control {
             GFP_KERNEL,
         )?;
         let cap = ram / 2;
-        self.stats.cache_limit_bytes.store(cap, Ordering::Relaxed);
-        let (built, pending) = engine::build_disks(&plan, &shared, cap, None, &[])?;
-        if built.is_empty() && !wait {
+        let built = engine::build_disks(&plan, &shared, cap, None, &[])?;
+        if !built.refused.is_empty() {
+            pr_err!("start: a volume of the playlist is on a disk bootcache does not cache\n");
+            return Err(EOPNOTSUPP);
+        }
+        if built.disks.is_empty() && !wait {
             pr_err!("start: none of the playlist's volumes was found\n");
             return Err(ENODEV);
         }
-        let mut disks = KVec::with_capacity(built.len(), GFP_KERNEL)?;
-        for d in built.iter() {
-            match engine::attach(d) {
-                Ok(reg) => disks.push((d.clone(), Some(reg)), GFP_KERNEL)?,
-                Err(e) => {
-                    pr_err!(
-                        "start: cannot attach to disk {}:{}: {:?}\n",
-                        d.bdev.disk_dev().major(),
-                        d.bdev.disk_dev().minor(),
-                        e
-                    );
-                    // Dropping `disks` detaches what was attached.
-                    return Err(e);
-                }
-            }
-        }
-        let shrink_list = ShrinkList::new()?;
-        for d in built.iter() {
-            shrink_list.add(d)?;
+        let list = DiskList::new()?;
+        // On an error below, dropping `disks` detaches what was attached.
+        let mut disks = KVec::with_capacity(built.disks.len(), GFP_KERNEL)?;
+        for d in built.disks.iter() {
+            let room = list.reserve()?;
+            disks.push(attach(d, "start")?, GFP_KERNEL)?;
+            list.add(room, d);
         }
         let shrinker = shrinker::Registration::new(
             c_str!("bootcache"),
             CacheShrinker {
-                list: shrink_list.clone(),
+                list: list.clone(),
                 shared: shared.clone(),
             },
         )?;
+        let releaser = Releaser::new(list.clone())?;
         let ticker = Ticker::new(self.clone(), g.generation + 1)?;
+
+        // Nothing fails from here on.
+        stats.cache_limit_bytes.store(cap, Ordering::Relaxed);
+        for a in disks.iter() {
+            stats
+                .capped_bytes
+                .fetch_add(a.disk.capped, Ordering::Relaxed);
+        }
+        *self.stats.lock() = stats.clone();
         if record {
             recorder.start();
         }
@@ -246,54 +281,90 @@ impl Control {
         g.recorder = Some(recorder);
         g.history = None;
         g.last_reason = reason::NONE;
-        for (d, _) in disks.iter() {
-            d.pump();
-        }
-        let budget = cap.saturating_sub(self.stats.playlist_bytes.load(Ordering::Relaxed));
-        g.active = Some(Active {
+        let active = Active {
+            shrinker,
+            releaser,
             disks,
+            list,
             shared,
-            shrink_list,
-            _shrinker: shrinker,
-            pending,
-            budget,
-        });
-        g.in_use = Some(plan);
-        DelayedWork::schedule(ticker, TICK_MS);
+            pending: built.missing,
+            cap,
+        };
+        active.refresh_sizes(&plan);
+        for a in active.disks.iter() {
+            a.disk.pump();
+        }
+        Releaser::start(&active.releaser);
         pr_info!(
             "started: {} bytes on {} disk(s){}\n",
-            self.stats.playlist_bytes.load(Ordering::Relaxed),
-            g.active.as_ref().map_or(0, |a| a.disks.len()),
+            stats.playlist_bytes.load(Ordering::Relaxed),
+            active.disks.len(),
             if record { ", recording" } else { "" }
         );
+        g.active = Some(active);
+        g.in_use = Some(plan);
+        DelayedWork::schedule(ticker, TICK_MS);
         Ok(())
     }
 
     /// Looks for volumes that were missing at `start`, and caches those that
-    /// appeared, on disks not cached yet.
+    /// appeared, on disks not cached yet. A volume leaves the missing ones
+    /// only once its disk is attached (or bootcache refused that disk).
     fn find_late_volumes(&self, g: &mut ControlInner) -> Result {
-        let (Some(pl), Some(a)) = (g.in_use.as_ref(), g.active.as_mut()) else {
+        let (Some(plan), Some(a)) = (g.in_use.as_ref(), g.active.as_mut()) else {
             return Ok(());
         };
         if a.pending.is_empty() {
             return Ok(());
         }
         let mut in_use = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
-        for (d, _) in a.disks.iter() {
-            in_use.push(d.bdev.disk_dev(), GFP_KERNEL)?;
+        for att in a.disks.iter() {
+            in_use.push(att.disk.bdev.disk_dev(), GFP_KERNEL)?;
         }
-        let before = self.stats.playlist_bytes.load(Ordering::Relaxed);
-        let (built, missing) =
-            engine::build_disks(pl, &a.shared, a.budget, Some(&a.pending), &in_use)?;
-        a.pending = missing;
-        let added = self.stats.playlist_bytes.load(Ordering::Relaxed) - before;
-        a.budget = a.budget.saturating_sub(added);
-        for d in built.iter() {
-            let reg = engine::attach(d)?;
-            a.shrink_list.add(d)?;
-            a.disks.push((d.clone(), Some(reg)), GFP_KERNEL)?;
-            d.pump();
+        let built = engine::build_disks(plan, &a.shared, a.budget(), Some(&a.pending), &in_use)?;
+        let mut still = KVec::with_capacity(a.pending.len(), GFP_KERNEL)?;
+        for &v in built.missing.iter() {
+            still.push(v, GFP_KERNEL)?;
         }
+        for &v in built.refused.iter() {
+            pr_err!(
+                "volume {} is on a disk bootcache does not cache; left out\n",
+                v
+            );
+        }
+        a.disks.reserve(built.disks.len(), GFP_KERNEL)?;
+        for d in built.disks.iter() {
+            let volumes = d.volumes()?;
+            match a
+                .list
+                .reserve()
+                .and_then(|room| Ok((room, attach(d, "appeared")?)))
+            {
+                Ok((room, att)) => {
+                    a.list.add(room, d);
+                    a.shared
+                        .stats
+                        .capped_bytes
+                        .fetch_add(d.capped, Ordering::Relaxed);
+                    // Room was reserved above.
+                    a.disks.push(att, GFP_KERNEL)?;
+                    for v in volumes.iter() {
+                        pr_info!("volume {} appeared\n", v);
+                    }
+                    d.pump();
+                }
+                // A disk bootcache cannot cache is not tried again.
+                Err(e) if e == EOPNOTSUPP => {}
+                Err(_) => {
+                    // Tried again at the next tick.
+                    for &v in volumes.iter() {
+                        still.push(v, GFP_KERNEL)?;
+                    }
+                }
+            }
+        }
+        a.pending = still;
+        a.refresh_sizes(plan);
         Ok(())
     }
 
@@ -310,7 +381,7 @@ impl Control {
         let shift = old.batches;
         // The new extents of volumes on disks in use, and the volumes to
         // look for later.
-        let mut found: KVec<(usize, engine::Part, format::Extent)> = KVec::new();
+        let mut found: KVVec<(usize, engine::Part, format::Extent)> = KVVec::new();
         let mut later: KVec<u32> = KVec::new();
         for (i, &m) in map.iter().enumerate() {
             if map[..i].contains(&m) {
@@ -318,7 +389,7 @@ impl Control {
             }
             if a.pending.contains(&u32::from(m)) {
                 // Still missing: all its extents, old and new, join when it
-                // appears; its new bytes are missing too.
+                // appears.
                 later.push(u32::from(m), GFP_KERNEL)?;
                 continue;
             }
@@ -326,7 +397,7 @@ impl Control {
                 .disks
                 .iter()
                 .enumerate()
-                .find_map(|(di, (d, _))| d.part(m).map(|p| (di, p)));
+                .find_map(|(di, att)| att.disk.part(m).map(|p| (di, p)));
             let place = match on_disk {
                 Some(x) => Some(x),
                 None => merged.volumes.get(usize::from(m)).and_then(|v| {
@@ -334,7 +405,7 @@ impl Control {
                     let di = a
                         .disks
                         .iter()
-                        .position(|(d, _)| d.bdev.disk_dev() == disk)?;
+                        .position(|att| att.disk.bdev.disk_dev() == disk)?;
                     Some((di, part))
                 }),
             };
@@ -348,40 +419,31 @@ impl Control {
                 }
             }
         }
-        let capped = engine::cap_extents(&mut found, a.budget);
+        let capped = engine::cap_extents(&mut found, a.budget());
         // Everything that can fail comes before anything changes.
         let mut prepared = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
-        for (di, (d, _)) in a.disks.iter().enumerate() {
+        for (di, att) in a.disks.iter().enumerate() {
             let mut parts = KVec::new();
-            let mut extents = KVec::new();
+            let mut extents = KVVec::new();
             for (_, part, x) in found.iter().filter(|(i, _, _)| *i == di) {
                 if !parts.iter().any(|p: &engine::Part| p.volume == part.volume) {
                     parts.push(*part, GFP_KERNEL)?;
                 }
                 extents.push((*part, *x), GFP_KERNEL)?;
             }
-            prepared.push(d.prepare_append(&parts, &extents)?, GFP_KERNEL)?;
+            prepared.push(att.disk.prepare_append(&parts, &extents)?, GFP_KERNEL)?;
         }
         a.pending.reserve(later.len(), GFP_KERNEL)?;
-        let stats = &self.stats;
-        for (prep, (d, _)) in prepared.into_iter().zip(a.disks.iter()) {
-            let added = d.append(prep);
-            stats.playlist_bytes.fetch_add(added, Ordering::Relaxed);
-            a.budget = a.budget.saturating_sub(added);
+        for (prep, att) in prepared.into_iter().zip(a.disks.iter()) {
+            att.disk.append(prep);
         }
+        let stats = &a.shared.stats;
         stats.capped_bytes.fetch_add(capped, Ordering::Relaxed);
         for &m in later.iter() {
-            let now = merged.volume_bytes(m);
-            let before = if a.pending.contains(&m) {
-                old.volume_bytes(m)
-            } else {
+            if !a.pending.contains(&m) {
                 // Room was reserved above.
                 a.pending.push(m, GFP_KERNEL)?;
-                0
-            };
-            stats
-                .missing_volume_bytes
-                .fetch_add(now.saturating_sub(before), Ordering::Relaxed);
+            }
         }
         stats.playlist_appends.fetch_add(1, Ordering::Relaxed);
         pr_info!(
@@ -389,6 +451,7 @@ impl Control {
             new.total_bytes(),
             new.extent_count()
         );
+        a.refresh_sizes(&merged);
         g.in_use = Some(merged);
         // Volumes that are on disks not in use yet join now.
         if let Err(e) = self.find_late_volumes(g) {
@@ -397,17 +460,27 @@ impl Control {
         Ok(())
     }
 
-    /// Ends recording and writes the history out.
+    /// Ends recording and writes the history out. All or nothing: the
+    /// memory the history takes is allocated while recording goes on, so a
+    /// failure leaves recording on and a later `stop` can succeed.
     fn stop_recording(&self, g: &mut ControlInner) -> Result {
-        let Some(rec) = g.recorder.as_ref() else {
+        let Some(rec) = g.recorder.clone() else {
             return Err(EINVAL);
         };
         if !rec.is_recording() {
             return Ok(());
         }
-        rec.stop();
         let Some(plan) = g.in_use.as_ref() else {
             return Err(EINVAL);
+        };
+        let room = engine::HistoryRoom::new(plan.volumes.len(), &rec)?;
+        rec.stop();
+        let blob = match room.write(&plan.volumes, &rec) {
+            Ok(blob) => blob,
+            Err(e) => {
+                rec.start();
+                return Err(e);
+            }
         };
         if let Some(a) = g.active.as_ref() {
             // From now on a run of misses ends the cache; a session that only
@@ -417,7 +490,6 @@ impl Control {
                 a.shared.request_jettison(reason::RECORDED);
             }
         }
-        let blob = engine::history_blob(&plan.volumes, rec)?;
         g.history = Some(blob);
         Ok(())
     }
@@ -431,10 +503,11 @@ impl Control {
             return Err(EINVAL);
         }
         let e = format::Entry::tag(a.shared.now_ns(), kernel::current!().pid() as u32);
+        let stats = &a.shared.stats;
         if rec.record(&e) {
-            self.stats.history_events.fetch_add(1, Ordering::Relaxed);
+            stats.history_events.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.stats.history_dropped.fetch_add(1, Ordering::Relaxed);
+            stats.history_dropped.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -444,37 +517,51 @@ impl Control {
     fn jettison(&self, why: u32) -> Result {
         let active = {
             let mut g = self.inner.lock();
-            let Some(active) = g.active.take() else {
-                return Err(EINVAL);
-            };
-            let _ = self.stop_recording(&mut g);
-            g.last_reason = why;
-            g.generation += 1;
-            active
+            self.end_session(&mut g, why)?
         };
+        self.tear_down(active, why);
+        Ok(())
+    }
+
+    /// Takes the session out of the control state, under the mutex, so that
+    /// the decision to end it and its end are one step.
+    fn end_session(&self, g: &mut ControlInner, why: u32) -> Result<Active> {
+        let Some(active) = g.active.take() else {
+            return Err(EINVAL);
+        };
+        let _ = self.stop_recording(g);
+        g.last_reason = why;
+        g.generation += 1;
+        Ok(active)
+    }
+
+    /// Tears down a session [`Control::end_session`] took out, after the
+    /// mutex is dropped: it waits for filter calls and the shrinker.
+    fn tear_down(&self, active: Active, why: u32) {
         let Active {
-            disks, _shrinker, ..
+            shrinker,
+            releaser,
+            disks,
+            shared,
+            ..
         } = active;
         // No more shrinker calls (this waits for a running one).
-        drop(_shrinker);
-        for (disk, reg) in disks {
-            // Detach first (waits for running filter calls), then nothing
-            // can park any more and the rest goes to the disk.
-            drop(reg);
-            disk.shut_down();
-        }
+        drop(shrinker);
+        releaser.stop();
+        // Each disk: detach, then hand the parked bios to the disk.
+        drop(disks);
+        let stats = &shared.stats;
         let counter = match why {
-            reason::MISSES => Some(&self.stats.jettison_misses),
-            reason::MEMORY => Some(&self.stats.jettison_memory),
-            reason::DISK_GONE => Some(&self.stats.jettison_disk_gone),
-            reason::COMMAND => Some(&self.stats.jettison_command),
+            reason::MISSES => Some(&stats.jettison_misses),
+            reason::MEMORY => Some(&stats.jettison_memory),
+            reason::DISK_GONE | reason::MEDIUM_CHANGED => Some(&stats.jettison_disk_gone),
+            reason::COMMAND => Some(&stats.jettison_command),
             _ => None,
         };
         if let Some(c) = counter {
             c.fetch_add(1, Ordering::Relaxed);
         }
         pr_info!("jettisoned ({})\n", reason::name(why));
-        Ok(())
     }
 
     fn state(&self) -> &'static str {
@@ -486,9 +573,33 @@ impl Control {
     }
 }
 
-/// Looks after a session every [`TICK_MS`]: passes parked bios whose wait
-/// ran out, ends recording at its time limit and carries out a jettison the
-/// I/O path asked for.
+/// Attaches a filter to `d`, saying why not if it cannot (`what`: the
+/// occasion, for the message).
+fn attach(d: &Arc<Disk>, what: &str) -> Result<Attached> {
+    Attached::new(d).inspect_err(|&e| {
+        let dev = d.bdev.disk_dev();
+        if e == EOPNOTSUPP {
+            pr_err!(
+                "{}: disk {}:{} is bio-based (device-mapper, md): its writes in flight cannot be seen, so bootcache does not cache it\n",
+                what,
+                dev.major(),
+                dev.minor()
+            );
+        } else {
+            pr_err!(
+                "{}: cannot attach to disk {}:{}: {:?}\n",
+                what,
+                dev.major(),
+                dev.minor(),
+                e
+            );
+        }
+    })
+}
+
+/// Looks after a session every [`TICK_MS`]: ends recording at its time
+/// limit, looks for missing volumes and carries out a jettison the I/O path
+/// asked for. (Parked bios are the [`Releaser`]'s.)
 #[pin_data]
 struct Ticker {
     control: Arc<Control>,
@@ -517,7 +628,7 @@ impl Ticker {
 impl DelayedWorkItem for Ticker {
     fn run(this: Arc<Self>) {
         let c = &this.control;
-        let (why, next) = {
+        let (ended, next) = {
             let mut g = c.inner.lock();
             if g.generation != this.generation {
                 return;
@@ -525,40 +636,44 @@ impl DelayedWorkItem for Ticker {
             let Some(a) = g.active.as_ref() else {
                 return;
             };
-            for (d, _) in a.disks.iter() {
-                d.tick();
-            }
             let shared = a.shared.clone();
-            let elapsed_ms = shared.now_ns() / 1_000_000;
             let why = shared.jettison.load(Ordering::Acquire);
-            let limit = u64::from(c.tunables.record_limit_ms.load(Ordering::Relaxed));
-            let recording = g.recorder.as_ref().is_some_and(|r| r.is_recording());
-            let young = limit == 0 || elapsed_ms < limit;
-            // Disks that appear while recording, or early in a session,
-            // join it.
-            if recording || young {
-                if let Err(e) = c.find_late_volumes(&mut g) {
-                    pr_err!("looking for volumes that appeared: {:?}\n", e);
-                }
-            }
-            if !young {
-                // A session that does not record counts misses from here.
-                shared.count_misses.store(true, Ordering::Relaxed);
-            }
-            if recording && !young {
-                pr_info!("recording stopped at its time limit\n");
-                let _ = c.stop_recording(&mut g);
-            }
-            let missing = g.active.as_ref().is_some_and(|a| !a.pending.is_empty());
-            let next = if missing && young && elapsed_ms < FAST_TICK_FOR_MS {
-                FAST_TICK_MS
+            if why != reason::NONE {
+                // Decided and done under one hold of the mutex: a `jettison`
+                // and `start` in between cannot make this end the next
+                // session.
+                (c.end_session(&mut g, why).ok().map(|a| (a, why)), 0)
             } else {
-                TICK_MS
-            };
-            (why, next)
+                let elapsed_ms = shared.now_ns() / 1_000_000;
+                let limit = u64::from(c.tunables.record_limit_ms.load(Ordering::Relaxed));
+                let recording = g.recorder.as_ref().is_some_and(|r| r.is_recording());
+                let young = limit == 0 || elapsed_ms < limit;
+                // Disks that appear while recording, or early in a session,
+                // join it.
+                if recording || young {
+                    if let Err(e) = c.find_late_volumes(&mut g) {
+                        pr_err!("looking for volumes that appeared: {:?}\n", e);
+                    }
+                }
+                if !young {
+                    // A session that does not record counts misses from here.
+                    shared.count_misses.store(true, Ordering::Relaxed);
+                }
+                if recording && !young {
+                    pr_info!("recording stopped at its time limit\n");
+                    let _ = c.stop_recording(&mut g);
+                }
+                let missing = g.active.as_ref().is_some_and(|a| !a.pending.is_empty());
+                let next = if missing && young && elapsed_ms < FAST_TICK_FOR_MS {
+                    FAST_TICK_MS
+                } else {
+                    TICK_MS
+                };
+                (None, next)
+            }
         };
-        if why != reason::NONE {
-            let _ = c.jettison(why);
+        if let Some((active, why)) = ended {
+            c.tear_down(active, why);
             return;
         }
         DelayedWork::schedule(this, next);
@@ -837,7 +952,7 @@ impl kernel::Module for BootCache {
         let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
         let control = Arc::pin_init(
             pin_init!(Control {
-                stats,
+                stats <- new_spinlock!(stats),
                 tunables: Tunables::new(),
                 boot: params.mode,
                 embedded: kernel::bootcache::embedded_playlist_len(),

@@ -86,7 +86,9 @@ impl<P: CachePage> Extent<P> {
         low_priority: bool,
         volume: u16,
     ) -> Result<Self, AllocError> {
-        let sectors = (len / SECTOR) as usize;
+        // A length that is not a whole number of sectors still covers its
+        // last, partial sector.
+        let sectors = len.div_ceil(SECTOR) as usize;
         let pages = len.div_ceil(PAGE) as usize;
         let mut states = compat::with_capacity(sectors)?;
         for _ in 0..sectors {
@@ -176,7 +178,7 @@ impl<P: CachePage> Extent<P> {
         if n == 0 {
             return 0;
         }
-        for sector in off / SECTOR..(off + n) / SECTOR {
+        for sector in off / SECTOR..(off + n).div_ceil(SECTOR) {
             self.set(sector as usize, s);
         }
         let mut freed = 0;
@@ -300,8 +302,9 @@ impl<P: CachePage> DiskCache<P> {
         let mut lost = false;
         let uncovered = self.pieces(start, len, |i, off, n| {
             let e = &self.extents[i];
+            // Every sector the range touches, a partial last one too.
             let mut s = off / SECTOR;
-            while s < (off + n) / SECTOR {
+            while s < (off + n).div_ceil(SECTOR) {
                 match e.state(s * SECTOR) {
                     SectorState::Present => {}
                     SectorState::Expected => any_expected = true,
@@ -371,7 +374,7 @@ impl<P: CachePage> DiskCache<P> {
             let from = start.max(e.start);
             let to = end.min(e.end());
             let off = from - e.start;
-            for s in off / SECTOR..(to - e.start) / SECTOR {
+            for s in off / SECTOR..(to - e.start).div_ceil(SECTOR) {
                 let st = e.state(s * SECTOR);
                 if st == SectorState::Present || st == SectorState::Expected {
                     lost += SECTOR;
@@ -420,6 +423,41 @@ impl<P: CachePage> DiskCache<P> {
             }
         }
         filled
+    }
+
+    /// Gives up pages of extent `i` from its end backwards, until `want`
+    /// bytes of pages were given up or nothing of the extent is left to
+    /// serve. A page given up is one with a sector still to serve: its
+    /// sectors become `Invalid`, whether read ahead already (`Present`: the
+    /// page is freed) or not yet (`Expected`: it will not be read, and no
+    /// memory is taken for it). Returns the bytes given up and, of those,
+    /// the bytes of pages freed.
+    pub fn shed(&mut self, i: usize, want: u64) -> (u64, u64) {
+        let Some(e) = self.extents.get_mut(i) else {
+            return (0, 0);
+        };
+        let (mut given, mut freed) = (0, 0);
+        let mut page = e.pages.len();
+        while page > 0 && given < want {
+            page -= 1;
+            let first = page * SECTORS_PER_PAGE as usize;
+            let last = (first + SECTORS_PER_PAGE as usize).min(e.states.len());
+            let mut live = false;
+            if let Some(states) = e.states.get_mut(first..last) {
+                for v in states.iter_mut() {
+                    if *v == SectorState::Present as u8 || *v == SectorState::Expected as u8 {
+                        *v = SectorState::Invalid as u8;
+                        live = true;
+                    }
+                }
+            }
+            if live {
+                given += PAGE;
+            }
+            freed += e.maybe_free_page(page);
+        }
+        self.bytes_held -= freed;
+        (given, freed)
     }
 
     /// Returns the extents' ranges as `(start, end)`, sorted by start.

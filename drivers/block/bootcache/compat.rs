@@ -7,17 +7,19 @@
 
 use kernel::alloc::{
     flags::{GFP_ATOMIC, GFP_KERNEL},
-    KVec,
+    KVVec,
 };
 
 pub(crate) use kernel::alloc::AllocError;
 
-/// A vector.
-pub(crate) type Vec<T> = KVec<T>;
+/// A vector. The sizes the format allows (a history of 2^20 events, the
+/// sector states of a 1 GiB extent) are too large for `kmalloc`: these
+/// vectors fall back to `vmalloc`.
+pub(crate) type Vec<T> = KVVec<T>;
 
 /// Makes an empty vector with room for `n` elements.
 pub(crate) fn with_capacity<T>(n: usize) -> Result<Vec<T>, AllocError> {
-    KVec::with_capacity(n, GFP_KERNEL)
+    KVVec::with_capacity(n, GFP_KERNEL)
 }
 
 /// Appends `x`.

@@ -17,21 +17,31 @@
 //! read waits behind at most two large reads rather than a queue of them.
 //!
 //! Locking: a disk's state is under its spin lock, taken by the filter (in
-//! the submitter's context), by completions and by the ticker; nothing sleeps
-//! or allocates with `GFP_KERNEL` under it. Bios are ended and resubmitted
-//! after it is dropped. Jettison (which detaches filters and so waits for
-//! running filter calls) never runs inside a filter call: the filter only
-//! asks for it, and the ticker does it.
+//! the submitter's context), by completions, by the releaser and by the
+//! shrinker; nothing sleeps or allocates with `GFP_KERNEL` under it. Bios
+//! are ended and resubmitted after it is dropped, from lists linked through
+//! the bios themselves, so that handing them on never needs memory.
+//! Jettison (which detaches filters and so waits for running filter calls)
+//! never runs inside a filter call: the filter only asks for it, and the
+//! ticker does it.
+//!
+//! A parked bio's wait is bounded without the control mutex: the session's
+//! [`Releaser`] visits every disk each tick and passes the bios whose wait
+//! ran out, whatever the control path (which may hold the mutex across
+//! queue freezes and block device opens) is doing.
 
 use crate::bootparam;
-use crate::cache::{self, CachePage, DiskCache, NewExtent, ReadDecision, PAGE};
+use crate::cache::{self, CachePage, DiskCache, NewExtent, ReadDecision, PAGE, SECTOR};
+use crate::compat;
 use crate::format::{self, Entry, Playlist, VolumeId};
 use crate::history::Recorder;
 use crate::stats::Stats;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use kernel::alloc::flags::{__GFP_NORETRY, __GFP_NOWARN};
 use kernel::block::bdev::{BlockDevice, DevT};
-use kernel::block::bio::{self, Bio, Op, ReadDone};
-use kernel::block::filter::{Filter, Registration};
+use kernel::block::bio::{self, Bio, BioList, BioRef, Op, ReadDone};
+use kernel::block::filter::{Filter, Gone, Registration};
+use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
 use kernel::fmt;
 use kernel::page::Page;
 use kernel::prelude::*;
@@ -39,6 +49,10 @@ use kernel::shrinker::{ScanResult, ShrinkControl, Shrinker};
 use kernel::str::CString;
 use kernel::sync::{new_spinlock, Arc, SpinLock};
 use kernel::time::Ktime;
+
+/// How often the releaser passes parked bios whose wait ran out, and the
+/// ticker looks at time limits, in milliseconds.
+pub(crate) const TICK_MS: u32 = 100;
 
 /// A page of read-ahead data. It counts itself in `stats/cache_bytes` for
 /// as long as it lives, so that figure is the memory the cache really holds.
@@ -119,6 +133,9 @@ pub(crate) mod reason {
     pub(crate) const DISK_GONE: u32 = 4;
     /// Recording stopped, and there was nothing to cache.
     pub(crate) const RECORDED: u32 = 5;
+    /// The medium in a cached drive changed (an eject, a new disc, a loop
+    /// device bound to another file).
+    pub(crate) const MEDIUM_CHANGED: u32 = 6;
 
     pub(crate) fn name(r: u32) -> &'static str {
         match r {
@@ -127,6 +144,7 @@ pub(crate) mod reason {
             MEMORY => "memory",
             DISK_GONE => "disk-gone",
             RECORDED => "recorded",
+            MEDIUM_CHANGED => "medium-changed",
             _ => "none",
         }
     }
@@ -171,7 +189,7 @@ struct DiskInner {
     cache: DiskCache<CPage>,
     parked: KVec<Parked>,
     /// Extent indices in read-ahead order.
-    order: KVec<u32>,
+    order: KVVec<u32>,
     /// Position in `order` and offset in that extent of the next read.
     pos: usize,
     offset: u64,
@@ -190,76 +208,129 @@ pub(crate) struct Disk {
     pub(crate) shared: Arc<Shared>,
     max_in_flight: u32,
     chunk: u64,
+    /// Bytes of playlist extents it caches; appends add to it.
+    pub(crate) bytes: AtomicU64,
+    /// Bytes of its volumes' extents that the memory cap left out.
+    pub(crate) capped: u64,
     #[pin]
     inner: SpinLock<DiskInner>,
 }
 
 /// Extents to add to a disk in use, with all the memory that takes.
 pub(crate) struct Append {
-    extents: KVec<cache::Extent<CPage>>,
-    room: KVec<cache::Extent<CPage>>,
-    order: KVec<u32>,
+    extents: KVVec<cache::Extent<CPage>>,
+    room: KVVec<cache::Extent<CPage>>,
+    order: KVVec<u32>,
     parts: KVec<Part>,
     bytes: u64,
     /// The read-ahead key of the first new extent.
     first: Option<(bool, u8, u64)>,
 }
 
-/// Bios to finish once the lock is dropped.
+/// Bios to finish once the lock is dropped: those served from the cache,
+/// to end, and those to hand to the disk. Collecting them allocates
+/// nothing, so no bio is ever held back for want of memory.
 #[derive(Default)]
 struct Finish {
-    end: KVec<Bio>,
-    pass: KVec<Bio>,
+    end: BioList,
+    pass: BioList,
 }
 
 impl Finish {
+    /// Ends and resubmits the bios. Process context: resubmitting may sleep.
     fn run(self) {
-        for b in self.end {
+        let Finish { end, pass } = self;
+        for b in end {
             b.end(Ok(()));
         }
-        for b in self.pass {
+        for b in pass {
             b.resubmit();
         }
     }
 }
 
+/// The read-ahead order of extents: batch by batch (low-priority extents
+/// last), in disk order within a batch.
+fn read_ahead_key(e: &cache::Extent<CPage>) -> (bool, u8, u64) {
+    (e.low_priority, e.batch, e.start)
+}
+
+/// Fills `order`, which is empty with room for every extent of `cache`,
+/// with their indices in read-ahead order. Allocates nothing.
+fn sort_read_ahead(order: &mut KVVec<u32>, cache: &DiskCache<CPage>) {
+    for i in 0..cache.extents().len() {
+        if compat::push_within(order, i as u32).is_err() {
+            // Cannot happen: the caller made room for every extent.
+            break;
+        }
+    }
+    let ext = cache.extents();
+    order.sort_unstable_by_key(|&i| read_ahead_key(&ext[i as usize]));
+}
+
+/// Extent `x` of the volume on `part`, in bytes of the disk, widened to
+/// whole sectors (the unit of sector state and of reads).
+fn disk_extent(part: &Part, x: &format::Extent) -> NewExtent {
+    let start = (part.start + x.offset) & !(SECTOR - 1);
+    let end = (part.start + x.offset + x.length).next_multiple_of(SECTOR);
+    NewExtent {
+        start,
+        len: end - start,
+        batch: x.batch,
+        low_priority: x.is_low_priority(),
+        volume: part.volume,
+    }
+}
+
+/// Makes cache extents of `extents` (pairs of a partition and an extent of
+/// its volume), clipped to what neither `existing` nor an earlier extent
+/// covers, sorted by disk offset. Extents beyond the end of their partition
+/// are dropped. Returns them and their bytes. `O(n log n)`.
+fn make_extents(
+    existing: &[(u64, u64)],
+    extents: &[(Part, format::Extent)],
+) -> Result<(KVVec<cache::Extent<CPage>>, u64)> {
+    let mut wanted = KVVec::with_capacity(extents.len(), GFP_KERNEL)?;
+    for (part, x) in extents {
+        if x.offset.saturating_add(x.length) > part.len {
+            continue;
+        }
+        wanted.push(disk_extent(part, x), GFP_KERNEL)?;
+    }
+    let mut pieces = KVVec::new();
+    cache::clip_new(existing, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
+    let mut made = KVVec::with_capacity(pieces.len(), GFP_KERNEL)?;
+    let mut bytes = 0;
+    for p in pieces.iter() {
+        made.push(
+            cache::Extent::new(p.start, p.len, p.batch, p.low_priority, p.volume)
+                .map_err(|_| ENOMEM)?,
+            GFP_KERNEL,
+        )?;
+        bytes += p.len;
+    }
+    Ok((made, bytes))
+}
+
 impl Disk {
-    /// Makes the cache of one disk from `(part, extent)` pairs.
+    /// Makes the cache of one disk from `(part, extent)` pairs; `capped` is
+    /// the bytes of its volumes that the memory cap left out. Changes no
+    /// statistics: the caller counts the disk once it is attached.
     pub(crate) fn new(
         bdev: Arc<BlockDevice>,
         parts: KVec<Part>,
         shared: Arc<Shared>,
         extents: &[(Part, format::Extent)],
+        capped: u64,
     ) -> Result<Arc<Self>> {
+        let (made, bytes) = make_extents(&[], extents)?;
+        let n = made.len();
         let mut cache = DiskCache::new();
-        for (part, x) in extents {
-            // Extents beyond the end of their partition are dropped.
-            if x.offset.saturating_add(x.length) > part.len {
-                continue;
-            }
-            let added = cache
-                .add(
-                    part.start + x.offset,
-                    x.length,
-                    x.batch,
-                    x.flags & format::EXTENT_LOW_PRIORITY != 0,
-                    part.volume,
-                )
-                .map_err(|_| ENOMEM)?;
-            shared
-                .stats
-                .playlist_bytes
-                .fetch_add(added, Ordering::Relaxed);
+        if !cache.absorb(made, KVVec::with_capacity(n, GFP_KERNEL)?) {
+            return Err(EINVAL);
         }
-        let mut order = KVec::with_capacity(cache.extents().len(), GFP_KERNEL)?;
-        for i in 0..cache.extents().len() {
-            order.push(i as u32, GFP_KERNEL)?;
-        }
-        let ext = cache.extents();
-        order.sort_unstable_by_key(|&i| {
-            let e = &ext[i as usize];
-            (e.low_priority, e.batch, e.start)
-        });
+        let mut order = KVVec::with_capacity(n, GFP_KERNEL)?;
+        sort_read_ahead(&mut order, &cache);
         let rotational = bdev.is_rotational();
         let chunk =
             (u64::from(bdev.max_sectors()) * 512).clamp(64 * 1024, 1024 * 1024) & !(PAGE - 1);
@@ -270,6 +341,8 @@ impl Disk {
                 shared,
                 max_in_flight: if rotational { 2 } else { 4 },
                 chunk,
+                bytes: AtomicU64::new(bytes),
+                capped,
                 inner <- new_spinlock!(DiskInner {
                     cache,
                     parked: KVec::new(),
@@ -335,14 +408,21 @@ impl Disk {
         let n = len.div_ceil(PAGE) as usize;
         let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
-            pages.push(Page::alloc_page(GFP_KERNEL)?, GFP_KERNEL)?;
+            // The cache yields to the system: when memory is short its pages
+            // are not worth reclaiming hard or waking the OOM killer for.
+            // Those reads then simply go to the disk.
+            pages.push(
+                Page::alloc_page(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)?,
+                GFP_KERNEL,
+            )?;
         }
         let done = ReadAhead {
             disk: self.clone(),
             disk_off,
             len,
         };
-        match bio::submit_read(&self.bdev, disk_off / 512, pages, done) {
+        // Exactly the extent's bytes: never past its end (nor the disk's).
+        match bio::submit_read(&self.bdev, disk_off / SECTOR, pages, len as usize, done) {
             Ok(()) => {
                 self.shared
                     .stats
@@ -358,12 +438,6 @@ impl Disk {
     /// held; returns what to finish after it is dropped.
     fn settle(&self, g: &mut DiskInner) -> Finish {
         let mut fin = Finish::default();
-        // Room for every parked bio first, so that none is ever dropped; if
-        // there is none now, they stay parked until the next visit.
-        let n = g.parked.len();
-        if fin.end.reserve(n, GFP_ATOMIC).is_err() || fin.pass.reserve(n, GFP_ATOMIC).is_err() {
-            return Finish::default();
-        }
         let now = self.shared.now_ns();
         let limit = self.shared.wait_limit_ns;
         let stats = &self.shared.stats;
@@ -389,7 +463,7 @@ impl Disk {
             if decision == ReadDecision::Hit && serve(&mut g.cache, &mut p.bio, p.start, p.len) {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
                 self.count_hit(&p.bio, format::ENTRY_WAITED, p.since_ns, p.pid);
-                push_reserved(&mut fin.end, p.bio);
+                fin.end.push(p.bio);
                 continue;
             }
             if decision == ReadDecision::Wait {
@@ -399,12 +473,13 @@ impl Disk {
             }
             // It waited, but the data came from the disk: a plain read.
             self.count_miss(&p.bio, p.since_ns, p.pid);
-            push_reserved(&mut fin.pass, p.bio);
+            fin.pass.push(p.bio);
         }
         fin
     }
 
-    /// The ticker's visit: passes parked bios whose wait ran out.
+    /// The releaser's visit: passes parked bios whose wait ran out (or
+    /// whose blocks a write or the shrinker took away meanwhile).
     pub(crate) fn tick(&self) {
         let fin = {
             let mut g = self.inner.lock();
@@ -426,13 +501,26 @@ impl Disk {
         fin.run();
     }
 
-    /// Frees every cached page (memory is short). Parked bios are left for
-    /// the ticker, which passes them to the disk: this runs in reclaim, where
-    /// submitting I/O is not allowed. Returns the bytes freed.
-    pub(crate) fn drop_cache(&self) -> u64 {
+    /// Gives memory back (the shrinker): `want` bytes of pages, from the
+    /// extents that read-ahead comes to last, from their ends backwards;
+    /// pages not read yet count too, as memory read-ahead will not take.
+    /// What is given up is not read ahead any more; reads of it go to the
+    /// disk. Parked bios are left for the releaser, which passes them to the
+    /// disk: this runs in reclaim, where submitting I/O is not allowed.
+    /// Returns the bytes given up and, of those, the bytes freed.
+    pub(crate) fn shrink(&self, want: u64) -> (u64, u64) {
         let mut g = self.inner.lock();
-        g.stopped = true;
-        g.cache.clear()
+        let g = &mut *g;
+        let (mut given, mut freed) = (0, 0);
+        for &i in g.order.iter().rev() {
+            if given >= want {
+                break;
+            }
+            let (gave, fr) = g.cache.shed(i as usize, want - given);
+            given += gave;
+            freed += fr;
+        }
+        (given, freed)
     }
 
     /// Returns the bytes of cache pages held.
@@ -443,6 +531,19 @@ impl Disk {
     fn part_of(&self, bio: &Bio) -> Option<Part> {
         let dev = bio.dev();
         self.parts.lock().iter().find(|p| p.dev == dev).copied()
+    }
+
+    /// Returns the volumes it holds.
+    pub(crate) fn volumes(&self) -> Result<KVec<u32>> {
+        let n = self.parts.lock().len();
+        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+        for p in self.parts.lock().iter() {
+            // Room is reserved: no allocation under the lock.
+            if v.len() < v.capacity() {
+                v.push(u32::from(p.volume), GFP_ATOMIC)?;
+            }
+        }
+        Ok(v)
     }
 
     /// Returns the partition of volume `volume`, if it is on this disk.
@@ -464,45 +565,15 @@ impl Disk {
         extents: &[(Part, format::Extent)],
     ) -> Result<Append> {
         let n_old = self.inner.lock().cache.extents().len();
-        let mut ranges: KVec<(u64, u64)> = KVec::with_capacity(n_old, GFP_KERNEL)?;
+        let mut ranges: KVVec<(u64, u64)> = KVVec::with_capacity(n_old, GFP_KERNEL)?;
         for r in self.inner.lock().cache.ranges() {
             // Room is reserved: no allocation under the lock.
-            if ranges.len() < ranges.capacity() {
-                ranges.push(r, GFP_ATOMIC)?;
+            if compat::push_within(&mut ranges, r).is_err() {
+                break;
             }
         }
-        let mut wanted = KVec::with_capacity(extents.len(), GFP_KERNEL)?;
-        for (part, x) in extents {
-            // Extents beyond the end of their partition are dropped.
-            if x.offset.saturating_add(x.length) > part.len {
-                continue;
-            }
-            wanted.push(
-                NewExtent {
-                    start: part.start + x.offset,
-                    len: x.length,
-                    batch: x.batch,
-                    low_priority: x.flags & format::EXTENT_LOW_PRIORITY != 0,
-                    volume: part.volume,
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        let mut pieces = KVec::new();
-        cache::clip_new(&ranges, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
-        let mut new = KVec::with_capacity(pieces.len(), GFP_KERNEL)?;
-        let mut bytes = 0;
-        let mut first = None;
-        for p in pieces.iter() {
-            new.push(
-                cache::Extent::new(p.start, p.len, p.batch, p.low_priority, p.volume)
-                    .map_err(|_| ENOMEM)?,
-                GFP_KERNEL,
-            )?;
-            bytes += p.len;
-            let key = (p.low_priority, p.batch, p.start);
-            first = Some(first.map_or(key, |f: (bool, u8, u64)| f.min(key)));
-        }
+        let (new, bytes) = make_extents(&ranges, extents)?;
+        let first = new.iter().map(read_ahead_key).min();
         let total = n_old + new.len();
         let n_parts = self.parts.lock().len();
         let mut all_parts = KVec::with_capacity(n_parts + parts.len(), GFP_KERNEL)?;
@@ -519,8 +590,8 @@ impl Disk {
         }
         Ok(Append {
             extents: new,
-            room: KVec::with_capacity(total, GFP_KERNEL)?,
-            order: KVec::with_capacity(total, GFP_KERNEL)?,
+            room: KVVec::with_capacity(total, GFP_KERNEL)?,
+            order: KVVec::with_capacity(total, GFP_KERNEL)?,
             parts: all_parts,
             bytes,
             first,
@@ -549,24 +620,18 @@ impl Disk {
             if g.stopped {
                 return 0;
             }
-            let key = |e: &cache::Extent<CPage>| (e.low_priority, e.batch, e.start);
             // Where the walk is: the key of the extent it is in.
             let here = g
                 .order
                 .get(g.pos)
                 .and_then(|&i| g.cache.extent(i as usize))
-                .map(key);
+                .map(read_ahead_key);
             if !g.cache.absorb(extents, room) {
                 return 0;
             }
-            for i in 0..g.cache.extents().len() {
-                if order.push(i as u32, GFP_ATOMIC).is_err() {
-                    // Cannot happen: room was made for every extent.
-                    break;
-                }
-            }
+            sort_read_ahead(&mut order, &g.cache);
             let ext = g.cache.extents();
-            order.sort_unstable_by_key(|&i| key(&ext[i as usize]));
+            let key = read_ahead_key;
             // Go on where the walk was, unless a new extent comes first;
             // extents behind the walk hold nothing left to read but what is
             // in flight.
@@ -582,6 +647,7 @@ impl Disk {
             g.order = order;
         }
         *self.parts.lock() = parts;
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.pump();
         bytes
     }
@@ -659,12 +725,6 @@ impl Disk {
     }
 }
 
-/// Pushes onto a vector with room reserved, so the push cannot fail (and so
-/// cannot drop, and fail, the bio).
-fn push_reserved(v: &mut KVec<Bio>, b: Bio) {
-    let _ = v.push(b, GFP_ATOMIC);
-}
-
 fn current_pid() -> u32 {
     kernel::current!().pid() as u32
 }
@@ -724,12 +784,19 @@ impl Filter for DiskFilter {
             stats.writes.fetch_add(1, Ordering::Relaxed);
             d.record(&bio, format::ENTRY_WRITE);
             if len > 0 {
+                let nowait = bio.is_nowait();
                 let fin = {
                     let mut g = d.inner.lock();
                     let lost = g.cache.invalidate(start, len);
                     stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
-                    // Parked reads of those blocks now go to the disk.
-                    d.settle(&mut g)
+                    // Parked reads of those blocks now go to the disk, but
+                    // not from a submitter that must not sleep: for it the
+                    // releaser passes them at its next visit.
+                    if nowait {
+                        Finish::default()
+                    } else {
+                        d.settle(&mut g)
+                    }
                 };
                 fin.run();
             }
@@ -782,9 +849,27 @@ impl Filter for DiskFilter {
         }
     }
 
-    fn disk_gone(&self) {
+    fn missed_bio(&self, bio: &BioRef) {
+        // A write from before the attach, which read-ahead may have read
+        // around: its blocks can never be served. Parked reads of them are
+        // the releaser's to pass (no I/O may be submitted here).
+        let len = u64::from(bio.size());
+        if !bio.op().is_write() || len == 0 {
+            return;
+        }
+        let d = &self.disk;
+        let lost = d.inner.lock().cache.invalidate(bio.sector() * SECTOR, len);
+        let stats = &d.shared.stats;
+        stats.writes.fetch_add(1, Ordering::Relaxed);
+        stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
+    }
+
+    fn gone(&self, why: Gone) {
         self.disk.shut_down();
-        self.disk.shared.request_jettison(reason::DISK_GONE);
+        self.disk.shared.request_jettison(match why {
+            Gone::MediaChanged => reason::MEDIUM_CHANGED,
+            _ => reason::DISK_GONE,
+        });
     }
 }
 
@@ -850,7 +935,8 @@ pub(crate) fn locate(vi: u16, v: &format::Volume) -> Result<(Part, DevT)> {
 /// session without a playlist has a volume and no extents.
 pub(crate) struct Plan {
     pub(crate) volumes: KVec<format::Volume>,
-    pub(crate) extents: KVec<format::Extent>,
+    /// Up to the format's 2^20 extents: too large for `kmalloc`.
+    pub(crate) extents: KVVec<format::Extent>,
     /// Batches in use; appended extents come after them.
     pub(crate) batches: u32,
 }
@@ -862,7 +948,7 @@ impl Plan {
         for v in p.volumes() {
             volumes.push(v, GFP_KERNEL)?;
         }
-        let mut extents = KVec::with_capacity(p.extent_count() as usize, GFP_KERNEL)?;
+        let mut extents = KVVec::with_capacity(p.extent_count() as usize, GFP_KERNEL)?;
         for x in p.extents() {
             extents.push(x, GFP_KERNEL)?;
         }
@@ -879,7 +965,7 @@ impl Plan {
         volumes.push(v, GFP_KERNEL)?;
         Ok(Self {
             volumes,
-            extents: KVec::new(),
+            extents: KVVec::new(),
             batches: 0,
         })
     }
@@ -940,15 +1026,15 @@ impl Plan {
             };
             map.push(i as u16, GFP_KERNEL)?;
         }
-        let mut extents: KVec<format::Extent> = KVec::new();
+        let mut extents: KVVec<format::Extent> = KVVec::new();
         let mut batches = shift;
         for vi in 0..volumes.len() as u32 {
             let olds = self.volume_extents(vi);
-            let mut ranges: KVec<(u64, u64)> = KVec::with_capacity(olds.len(), GFP_KERNEL)?;
+            let mut ranges: KVVec<(u64, u64)> = KVVec::with_capacity(olds.len(), GFP_KERNEL)?;
             for x in olds {
                 ranges.push((x.offset, x.end()), GFP_KERNEL)?;
             }
-            let mut wanted: KVec<NewExtent> = KVec::new();
+            let mut wanted: KVVec<NewExtent> = KVVec::new();
             for (ni, _) in map.iter().enumerate().filter(|(_, &m)| u32::from(m) == vi) {
                 for x in new.volume_extents(ni as u32).into_iter().flatten() {
                     let batch = (shift + u32::from(x.batch)).min(format::MAX_BATCHES - 1);
@@ -965,7 +1051,7 @@ impl Plan {
                     )?;
                 }
             }
-            let mut pieces: KVec<NewExtent> = KVec::new();
+            let mut pieces: KVVec<NewExtent> = KVVec::new();
             cache::clip_new(&ranges, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
             // Both are sorted by offset and do not overlap: merge them.
             let mut a = olds.iter().peekable();
@@ -1023,7 +1109,7 @@ impl Plan {
 
 /// Keeps the extents of `list` that fit in `budget` bytes, whole batches
 /// in read-ahead order (low priority last), and returns the bytes left out.
-pub(crate) fn cap_extents<T>(list: &mut KVec<(T, Part, format::Extent)>, budget: u64) -> u64 {
+pub(crate) fn cap_extents<T>(list: &mut KVVec<(T, Part, format::Extent)>, budget: u64) -> u64 {
     list.sort_unstable_by_key(|(_, _, x)| (x.is_low_priority(), x.batch));
     let mut sum = 0u64;
     let mut cut = list.len();
@@ -1042,21 +1128,32 @@ pub(crate) fn cap_extents<T>(list: &mut KVec<(T, Part, format::Extent)>, budget:
 }
 
 /// The disks of a validated playlist, opened and ready (not attached).
+pub(crate) struct Built {
+    /// One per disk, holding the extents of the volumes found on it.
+    pub(crate) disks: KVec<Arc<Disk>>,
+    /// Volumes not found.
+    pub(crate) missing: KVec<u32>,
+    /// Volumes found on disks bootcache does not cache (zoned ones).
+    pub(crate) refused: KVec<u32>,
+}
+
+/// Opens the disks of a validated playlist and makes their caches (not
+/// attached). Changes no statistics: the caller counts the disks it attaches.
 ///
 /// At most `cap` bytes are cached: extents are taken in read-ahead order
 /// (batch by batch, low priority last) and the rest is left out, so that an
 /// oversized playlist degrades instead of failing.
 ///
 /// With `only`, just the volumes it lists are looked at (volumes that
-/// appeared after `start`), and disks in `skip` are left alone. Returns the
-/// disks and the volumes that were not found.
+/// appeared after `start`), and disks in `skip` are left alone: a volume
+/// found on one of them is neither cached nor missing.
 pub(crate) fn build_disks(
     p: &Plan,
     shared: &Arc<Shared>,
     cap: u64,
     only: Option<&[u32]>,
     skip: &[DevT],
-) -> Result<(KVec<Arc<Disk>>, KVec<u32>)> {
+) -> Result<Built> {
     // Each volume's partition, or `None` if it is not there.
     let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
     let mut missing: KVec<u32> = KVec::new();
@@ -1075,23 +1172,10 @@ pub(crate) fn build_disks(
                 );
                 parts.push(None, GFP_KERNEL)?;
             }
-            Ok(x) => {
-                if only.is_some() {
-                    pr_info!("volume {} ({}) appeared\n", vi, v.id);
-                    shared
-                        .stats
-                        .missing_volume_bytes
-                        .fetch_sub(p.volume_bytes(vi as u32), Ordering::Relaxed);
-                }
-                parts.push(Some(x), GFP_KERNEL)?
-            }
+            Ok(x) => parts.push(Some(x), GFP_KERNEL)?,
             Err(_) => {
                 if only.is_none() {
                     pr_info!("volume {} ({}) not found yet\n", vi, v.id);
-                    shared
-                        .stats
-                        .missing_volume_bytes
-                        .fetch_add(p.volume_bytes(vi as u32), Ordering::Relaxed);
                 }
                 missing.push(vi as u32, GFP_KERNEL)?;
                 parts.push(None, GFP_KERNEL)?;
@@ -1100,7 +1184,7 @@ pub(crate) fn build_disks(
     }
     // The first (priority, batch) that does not fit whole under the cap: it
     // and everything after it are left out.
-    let mut wanted: KVec<(bool, u8, u64)> = KVec::new();
+    let mut wanted: KVVec<(bool, u8, u64)> = KVVec::new();
     for (vi, x) in parts.iter().enumerate() {
         if x.is_none() {
             continue;
@@ -1121,85 +1205,180 @@ pub(crate) fn build_disks(
     }
     let keep = |e: &format::Extent| match limit {
         None => true,
-        Some(l) => (e.flags & format::EXTENT_LOW_PRIORITY != 0, e.batch) < l,
+        Some(l) => (e.is_low_priority(), e.batch) < l,
     };
 
     let mut disks: KVec<Arc<Disk>> = KVec::new();
+    let mut refused: KVec<u32> = KVec::new();
     let mut done: KVec<DevT> = KVec::new();
-    for (part, disk_dev) in parts.iter().flatten() {
-        let _ = part;
+    for (_, disk_dev) in parts.iter().flatten() {
         if done.contains(disk_dev) {
             continue;
         }
         done.push(*disk_dev, GFP_KERNEL)?;
         let mut on_disk: KVec<Part> = KVec::new();
-        let mut extents: KVec<(Part, format::Extent)> = KVec::new();
+        let mut extents: KVVec<(Part, format::Extent)> = KVVec::new();
+        let mut capped = 0;
         for (vi, x) in parts.iter().enumerate() {
-            if let Some((p2, d2)) = x {
-                if d2 == disk_dev {
-                    on_disk.push(*p2, GFP_KERNEL)?;
+            if let Some((part, d)) = x {
+                if d == disk_dev {
+                    on_disk.push(*part, GFP_KERNEL)?;
+                    refused.reserve(1, GFP_KERNEL)?;
                     for e in p.volume_extents(vi as u32) {
                         if keep(e) {
-                            extents.push((*p2, *e), GFP_KERNEL)?;
+                            extents.push((*part, *e), GFP_KERNEL)?;
                         } else {
-                            shared
-                                .stats
-                                .capped_bytes
-                                .fetch_add(e.length, Ordering::Relaxed);
+                            capped += e.length;
                         }
                     }
                 }
             }
         }
         let bdev = Arc::new(BlockDevice::open_read(*disk_dev)?, GFP_KERNEL)?;
+        if bdev.is_zoned() {
+            // Zone appends land where the disk chooses and zone resets
+            // change data without a write to see: a cache of it could serve
+            // data the disk no longer holds.
+            pr_err!(
+                "disk {}:{} is zoned; bootcache does not cache zoned disks\n",
+                disk_dev.major(),
+                disk_dev.minor()
+            );
+            for part in on_disk.iter() {
+                // Room was reserved above.
+                refused.push(u32::from(part.volume), GFP_KERNEL)?;
+            }
+            continue;
+        }
         disks.push(
-            Disk::new(bdev, on_disk, shared.clone(), &extents)?,
+            Disk::new(bdev, on_disk, shared.clone(), &extents, capped)?,
             GFP_KERNEL,
         )?;
     }
-    Ok((disks, missing))
+    Ok(Built {
+        disks,
+        missing,
+        refused,
+    })
 }
 
-/// The disks the shrinker looks after; disks that appear later join.
+/// The disks of a session, for those that visit all of them without the
+/// control mutex: the shrinker and the releaser. Disks join as they are
+/// attached and leave only when the session ends.
 #[pin_data]
-pub(crate) struct ShrinkList {
+pub(crate) struct DiskList {
     #[pin]
     disks: SpinLock<KVec<Arc<Disk>>>,
+    /// Set when the session ends: the releaser stops.
+    closed: AtomicBool,
 }
 
-impl ShrinkList {
+impl DiskList {
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
-            pin_init!(ShrinkList {
+            pin_init!(DiskList {
                 disks <- new_spinlock!(KVec::new()),
+                closed: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )
     }
 
-    /// Adds a disk. Room is made before the lock is taken: reclaim takes
-    /// this lock, so nothing may allocate under it. Only the control mutex's
-    /// holder adds disks, so the length does not change in between.
-    pub(crate) fn add(&self, disk: &Arc<Disk>) -> Result {
+    /// Makes room for one more disk, so that [`DiskList::add`] cannot fail.
+    /// Room is made before the lock is taken: reclaim takes this lock, so
+    /// nothing may allocate under it. Only the control mutex's holder adds
+    /// disks, so the length does not change in between.
+    pub(crate) fn reserve(&self) -> Result<KVec<Arc<Disk>>> {
         let len = self.disks.lock().len();
-        let mut room: KVec<Arc<Disk>> = KVec::with_capacity(len + 1, GFP_KERNEL)?;
+        Ok(KVec::with_capacity(len + 1, GFP_KERNEL)?)
+    }
+
+    /// Adds a disk into room made by [`DiskList::reserve`].
+    pub(crate) fn add(&self, mut room: KVec<Arc<Disk>>, disk: &Arc<Disk>) {
         let mut g = self.disks.lock();
         if room.capacity() < g.len() + 1 {
-            return Err(EAGAIN);
+            // Cannot happen: see `reserve`. The disk is then visited by
+            // neither the shrinker nor the releaser, but the ticker still
+            // ends its session.
+            return;
         }
-        // Moving into reserved room allocates nothing.
+        // There is room for all: these pushes allocate nothing.
         for d in g.iter() {
             let _ = room.push(d.clone(), GFP_ATOMIC);
         }
         let _ = room.push(disk.clone(), GFP_ATOMIC);
         *g = room;
-        Ok(())
+    }
+
+    /// Returns disk `i`, if there is one.
+    fn get(&self, i: usize) -> Option<Arc<Disk>> {
+        self.disks.lock().get(i).cloned()
+    }
+
+    /// Ends the releaser's visits.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
     }
 }
 
-/// Frees the cache when memory is short, and has the cache jettisoned.
+/// Passes parked bios whose wait ran out, every [`TICK_MS`], for as long as
+/// its session lasts. It takes no mutex, so that the wait limit is a bound
+/// whatever the control path is doing.
+#[pin_data]
+pub(crate) struct Releaser {
+    list: Arc<DiskList>,
+    #[pin]
+    work: DelayedWork<Releaser>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Releaser { self.work }
+}
+
+impl Releaser {
+    /// Makes the releaser of a session's disks; [`Releaser::start`] starts it.
+    pub(crate) fn new(list: Arc<DiskList>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Releaser {
+                list,
+                work <- new_delayed_work!("bootcache::Releaser"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    pub(crate) fn start(this: &Arc<Self>) {
+        DelayedWork::schedule(this.clone(), TICK_MS);
+    }
+
+    /// Stops it: when this returns it is not running and will not run.
+    /// Process context.
+    pub(crate) fn stop(&self) {
+        self.list.close();
+        self.work.cancel_sync();
+    }
+}
+
+impl DelayedWorkItem for Releaser {
+    fn run(this: Arc<Self>) {
+        if this.list.closed.load(Ordering::Acquire) {
+            return;
+        }
+        // Disks are only ever added, so walking by index sees each once,
+        // and needs no memory.
+        let mut i = 0;
+        while let Some(d) = this.list.get(i) {
+            d.tick();
+            i += 1;
+        }
+        DelayedWork::schedule(this, TICK_MS);
+    }
+}
+
+/// Gives the cache's memory back when the system needs it, and has the
+/// cache jettisoned once it holds nothing more.
 pub(crate) struct CacheShrinker {
-    pub(crate) list: Arc<ShrinkList>,
+    pub(crate) list: Arc<DiskList>,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -1209,38 +1388,102 @@ impl Shrinker for CacheShrinker {
         (held / PAGE) as usize
     }
 
-    fn scan(&self, _nr_to_scan: usize, _sc: &ShrinkControl<'_>) -> ScanResult {
-        // The cache is all or nothing: once memory is short it goes.
-        let freed: u64 = self.list.disks.lock().iter().map(|d| d.drop_cache()).sum();
-        self.shared.request_jettison(reason::MEMORY);
+    fn scan(&self, nr_to_scan: usize, _sc: &ShrinkControl<'_>) -> ScanResult {
+        // About what reclaim asks for, from the data read-ahead would
+        // serve last: see `Disk::shrink`.
+        let want = nr_to_scan as u64 * PAGE;
+        let (mut given, mut freed, mut held) = (0, 0, 0);
+        let mut i = 0;
+        while let Some(d) = self.list.get(i) {
+            if given < want {
+                let (gave, fr) = d.shrink(want - given);
+                given += gave;
+                freed += fr;
+            }
+            held += d.held();
+            i += 1;
+        }
+        if held == 0 {
+            // Reclaim took everything: the cache has nothing left to give.
+            self.shared.request_jettison(reason::MEMORY);
+        }
         ScanResult::Freed((freed / PAGE) as usize)
     }
 }
 
-/// Attaches a filter to a disk.
-pub(crate) fn attach(disk: &Arc<Disk>) -> Result<Pin<KBox<Registration<DiskFilter>>>> {
-    let filter = DiskFilter { disk: disk.clone() };
-    KBox::pin_init(Registration::new(&disk.bdev, filter), GFP_KERNEL)
+/// A disk of a session with its filter attached.
+///
+/// Dropping it detaches the filter (waiting for running filter calls) and
+/// then shuts the disk down, handing every parked bio to the disk: so every
+/// path that lets go of a disk, error paths included, leaves no bio behind.
+pub(crate) struct Attached {
+    pub(crate) disk: Arc<Disk>,
+    reg: Option<Pin<KBox<Registration<DiskFilter>>>>,
 }
 
-/// Writes the history of a session into a new buffer.
-pub(crate) fn history_blob(volumes: &[format::Volume], rec: &Recorder) -> Result<KVVec<u8>> {
-    let (entries, _skipped) = rec.collect().map_err(|_| ENOMEM)?;
-    let size = format::file_size(
-        format::Format::History,
-        volumes.len() as u32,
-        entries.len() as u32,
-    ) as usize;
-    let mut buf = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
-    let flags = if rec.is_truncated() {
-        format::HISTORY_TRUNCATED
-    } else {
-        0
-    };
-    let len = format::write_history(&mut buf, flags, volumes, &entries).map_err(|e| {
-        pr_err!("cannot write the history: {}\n", e);
-        EINVAL
-    })?;
-    buf.truncate(len);
-    Ok(buf)
+impl Attached {
+    /// Attaches a filter to `disk`. Process context; may sleep.
+    pub(crate) fn new(disk: &Arc<Disk>) -> Result<Self> {
+        let filter = DiskFilter { disk: disk.clone() };
+        let reg = KBox::pin_init(Registration::new(&disk.bdev, filter), GFP_KERNEL)?;
+        Ok(Self {
+            disk: disk.clone(),
+            reg: Some(reg),
+        })
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        // Detach first: then nothing can park any more, and the rest goes
+        // to the disk.
+        self.reg.take();
+        self.disk.shut_down();
+    }
+}
+
+/// Events a history can gain between the allocation of its room and the
+/// stop of its recorder.
+const HISTORY_SLACK: usize = 65_536;
+
+/// Everything writing a history out takes, allocated beforehand, so that
+/// `stop` can stop the recorder and then write the history without failing
+/// for want of memory (and so lose it).
+pub(crate) struct HistoryRoom {
+    entries: KVVec<Entry>,
+    buf: KVVec<u8>,
+}
+
+impl HistoryRoom {
+    /// Makes room for the history of `volumes` volumes and what `rec`
+    /// holds, with room to spare for events recorded until it stops (the
+    /// whole log at most: however many it holds, a few MiB at most for a
+    /// boot's history, rather than all its capacity up front).
+    pub(crate) fn new(volumes: usize, rec: &Recorder) -> Result<Self> {
+        let cap = rec.len().saturating_add(HISTORY_SLACK).min(rec.capacity());
+        let size = format::file_size(format::Format::History, volumes as u32, cap as u32) as usize;
+        Ok(Self {
+            entries: KVVec::with_capacity(cap, GFP_KERNEL)?,
+            buf: KVVec::from_elem(0u8, size, GFP_KERNEL)?,
+        })
+    }
+
+    /// Writes the history of `rec`, which has stopped recording.
+    pub(crate) fn write(mut self, volumes: &[format::Volume], rec: &Recorder) -> Result<KVVec<u8>> {
+        let left_out = rec.collect_into(&mut self.entries);
+        // Events that found no room (more arrived before the stop than
+        // the slack allows) make the history incomplete, as a full log does.
+        let flags = if rec.is_truncated() || left_out > 0 {
+            format::HISTORY_TRUNCATED
+        } else {
+            0
+        };
+        let len =
+            format::write_history(&mut self.buf, flags, volumes, &self.entries).map_err(|e| {
+                pr_err!("cannot write the history: {}\n", e);
+                EINVAL
+            })?;
+        self.buf.truncate(len);
+        Ok(self.buf)
+    }
 }

@@ -108,8 +108,18 @@ impl Recorder {
     /// Returns the events recorded, sorted by time, and how many slots were
     /// skipped because their writer had not finished.
     pub fn collect(&self) -> Result<(Vec<Entry>, usize), AllocError> {
+        let mut out = compat::with_capacity(self.len())?;
+        let skipped = self.collect_into(&mut out);
+        Ok((out, skipped))
+    }
+
+    /// Appends the events recorded to `out`, sorted by time, and returns
+    /// how many slots were skipped because their writer had not finished or
+    /// `out` had no room. Allocates nothing: with room for
+    /// [`Recorder::capacity`] events in `out`, nothing is left out for
+    /// want of memory.
+    pub fn collect_into(&self, out: &mut Vec<Entry>) -> usize {
         let n = self.len();
-        let mut out = compat::with_capacity(n)?;
         let mut skipped = 0;
         for slot in self.slots.iter().take(n) {
             let w3 = slot[3].load(Ordering::Acquire);
@@ -118,21 +128,21 @@ impl Recorder {
                 continue;
             }
             let w1 = slot[1].load(Ordering::Relaxed);
-            compat::push(
-                &mut out,
-                Entry {
-                    offset: slot[0].load(Ordering::Relaxed),
-                    length: w1 >> 32,
-                    flags: (w1 >> 16) as u16,
-                    volume: w1 as u16,
-                    timestamp_ns: slot[2].load(Ordering::Relaxed),
-                    pid: w3 as u32,
-                },
-            )?;
+            let e = Entry {
+                offset: slot[0].load(Ordering::Relaxed),
+                length: w1 >> 32,
+                flags: (w1 >> 16) as u16,
+                volume: w1 as u16,
+                timestamp_ns: slot[2].load(Ordering::Relaxed),
+                pid: w3 as u32,
+            };
+            if compat::push_within(out, e).is_err() {
+                skipped += 1;
+            }
         }
         // Slots are claimed in nearly time order; make it exact.
         out.sort_unstable_by_key(|e| e.timestamp_ns);
-        Ok((out, skipped))
+        skipped
     }
 
     /// Forgets everything recorded (the log stays allocated).

@@ -7,20 +7,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! stats {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
-        /// bootcache's counters; all are cumulative since the last `start`.
+        /// The counters of one session; a `start` makes new ones.
         #[derive(Default)]
         pub(crate) struct Stats {
             $($(#[doc = $doc])* pub(crate) $name: AtomicU64,)*
-        }
-
-        impl Stats {
-            /// Zeroes every counter.
-            pub(crate) fn reset(&self) {
-                // Pages of an earlier session may still be on their way out.
-                let held = self.cache_bytes.load(Ordering::Relaxed);
-                $(self.$name.store(0, Ordering::Relaxed);)*
-                self.cache_bytes.store(held, Ordering::Relaxed);
-            }
         }
 
         /// Show functions and the attribute table of the `stats` group.
@@ -34,7 +24,7 @@ macro_rules! stats {
 
             $(
                 fn $name(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
-                    writeln!(buf, "{}", c.stats.$name.load(Ordering::Relaxed))?;
+                    writeln!(buf, "{}", c.stats().$name.load(Ordering::Relaxed))?;
                     Ok(())
                 }
             )*

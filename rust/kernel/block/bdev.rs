@@ -243,6 +243,63 @@ impl BlockDevice {
         let features = unsafe { (*(*self.raw_disk()).queue).limits.features };
         features & bindings::BLK_FEAT_ROTATIONAL != 0
     }
+
+    /// Returns `true` if the disk is zoned (host-managed or host-aware, as
+    /// SMR hard disks and ZNS SSDs are; `bdev_is_zoned()`).
+    ///
+    /// Data on a zoned disk also changes through zone operations (reset,
+    /// finish, zone append), and the block layer may hold writes in zone
+    /// write plugs, so code that keeps a copy of disk data should refuse such
+    /// a disk: `EOPNOTSUPP`, with a message naming the disk.
+    pub fn is_zoned(&self) -> bool {
+        // SAFETY: The block device lives while it is open.
+        unsafe { bindings::bdev_is_zoned(self.as_raw()) }
+    }
+
+    /// Returns `true` if the disk has a blk-mq request queue
+    /// (`queue_is_mq()`), `false` if it is bio-based (device mapper, md, an
+    /// NVMe multipath head, brd, zram).
+    ///
+    /// Only a blk-mq disk can take a [bio filter](super::filter): attaching
+    /// one to a bio-based disk fails with `EOPNOTSUPP`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::block::bdev::{BlockDevice, DevT};
+    /// use kernel::c_str;
+    ///
+    /// // A loop device is a blk-mq disk, not zoned, bound or not.
+    /// if let Ok(dev) = DevT::find_by_name(c_str!("loop0")) {
+    ///     let loop0 = BlockDevice::open_read(dev)?;
+    ///     assert!(loop0.is_mq());
+    ///     assert!(!loop0.is_zoned());
+    ///     assert!(loop0.diskseq() > 0);
+    /// }
+    /// // A RAM disk (brd) is bio-based.
+    /// if let Ok(dev) = DevT::find_by_name(c_str!("ram0")) {
+    ///     assert!(!BlockDevice::open_read(dev)?.is_mq());
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn is_mq(&self) -> bool {
+        // SAFETY: The disk and its queue live while the device is open.
+        unsafe { bindings::queue_is_mq((*self.raw_disk()).queue) }
+    }
+
+    /// Returns the disk's sequence number (`diskseq`): unique among the disks
+    /// since boot, and raised each time the disk's medium changes (another
+    /// disc, a loop device bound to another file).
+    ///
+    /// Two equal values read from the same device mean the same medium,
+    /// unless the change has not been noticed yet (a disc swapped without an
+    /// events poll or an open since).
+    pub fn diskseq(&self) -> u64 {
+        // SAFETY: The disk lives while the device is open. The block layer
+        // changes `diskseq` without a lock (`inc_diskseq()`), so read it once,
+        // as `READ_ONCE()` does.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.raw_disk()).diskseq)) }
+    }
 }
 
 impl Drop for BlockDevice {

@@ -2,11 +2,14 @@
 
 //! Bios: the block layer's unit of I/O.
 //!
-//! Two kinds of bio are offered here:
+//! Three kinds of bio are offered here:
 //!
 //! - [`Bio`], a bio someone else submitted and the caller was handed for a
 //!   while (by a [`filter`](super::filter), for example). It can be looked at,
 //!   filled with data and completed.
+//! - [`BioRef`], a bio someone else owns, lent for the duration of a call. It
+//!   can only be looked at. A [`Bio`] dereferences to a [`BioRef`], so the
+//!   accessors of [`BioRef`] work on both.
 //! - [`submit_read`], which reads a range of a block device into pages the
 //!   caller owns and hands them back, in process context, when the read is
 //!   done. Its bios are the caller's own: a bio filter on the disk does not
@@ -23,9 +26,10 @@ use crate::{
     page::{Page, PAGE_SIZE},
     prelude::*,
     sync::Arc,
+    types::Opaque,
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
-use core::ptr::NonNull;
+use core::{ops::Deref, ptr::NonNull};
 
 /// Bytes in a sector, the block layer's address unit.
 pub const SECTOR_SIZE: u64 = 512;
@@ -93,10 +97,111 @@ impl Op {
     }
 }
 
+/// A bio someone else owns, lent to the caller: it can be looked at, but not
+/// completed, resubmitted or changed.
+///
+/// Callbacks receive a `&BioRef` for a bio they do not own (a filter's
+/// [`missed_bio`](super::filter::Filter::missed_bio), for example), and an
+/// owned [`Bio`] dereferences to one.
+///
+/// # Invariants
+///
+/// The bio is live, and its owner does not change the fields read here
+/// (`bi_opf`, `bi_iter`, `bi_bdev`) while a shared reference to this object
+/// exists.
+#[repr(transparent)]
+pub struct BioRef(Opaque<bindings::bio>);
+
+impl BioRef {
+    /// Borrows a bio for `'a`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live bio whose owner does not change, complete
+    /// or free it during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::bio) -> &'a Self {
+        // INVARIANT: By the safety requirements, the bio is live and left
+        // alone during `'a`.
+        // SAFETY: `BioRef` is a transparent wrapper of `Opaque<bio>`, which
+        // has the layout of `struct bio`; by the safety requirements the bio
+        // is valid for `'a`.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    fn ptr(&self) -> *mut bindings::bio {
+        self.0.get()
+    }
+
+    /// Returns the operation.
+    pub fn op(&self) -> Op {
+        Op::from_raw(self.opf() & ((1 << bindings::REQ_OP_BITS) - 1))
+    }
+
+    /// Returns the operation and flags (`bi_opf`), as the C code sees them.
+    pub fn opf(&self) -> u32 {
+        // SAFETY: By the type invariant the bio is live and `bi_opf` does not
+        // change while we are borrowed.
+        unsafe { (*self.ptr()).bi_opf }
+    }
+
+    /// Returns `true` if the submitter asked not to wait (`REQ_NOWAIT`).
+    pub fn is_nowait(&self) -> bool {
+        self.opf() & (1 << bindings::req_flag_bits___REQ_NOWAIT) != 0
+    }
+
+    /// Returns `true` if the bio is read-ahead (`REQ_RAHEAD`), which may fail
+    /// without harm.
+    pub fn is_readahead(&self) -> bool {
+        self.opf() & (1 << bindings::req_flag_bits___REQ_RAHEAD) != 0
+    }
+
+    /// Returns `true` if the bio carries an inline encryption context or an
+    /// integrity payload, so its data on the disk is not its data in memory.
+    pub fn has_crypt_or_integrity(&self) -> bool {
+        // SAFETY: By the type invariant the bio is live.
+        unsafe {
+            bindings::bio_has_crypt_ctx(self.ptr())
+                || !bindings::bio_integrity(self.ptr()).is_null()
+        }
+    }
+
+    /// Returns the first sector, relative to the whole disk.
+    ///
+    /// Bios are remapped from partitions to their disk before filters see
+    /// them.
+    pub fn sector(&self) -> u64 {
+        // SAFETY: By the type invariant the bio is live and `bi_iter` does not
+        // change while we are borrowed.
+        unsafe { (*self.ptr()).bi_iter.bi_sector }
+    }
+
+    /// Returns the size in bytes.
+    pub fn size(&self) -> u32 {
+        // SAFETY: As for `sector`.
+        unsafe { (*self.ptr()).bi_iter.bi_size }
+    }
+
+    /// Returns the device number of the block device (disk or partition) the
+    /// bio was submitted to.
+    pub fn dev(&self) -> DevT {
+        // SAFETY: By the type invariant the bio is live, and a live bio has a
+        // live `bi_bdev`.
+        DevT::from_raw(unsafe { (*(*self.ptr()).bi_bdev).bd_dev })
+    }
+
+    /// Returns the first sector of the partition the bio was submitted to, on
+    /// its disk (0 for the whole disk).
+    pub fn partition_start(&self) -> u64 {
+        // SAFETY: As for `dev`.
+        unsafe { (*(*self.ptr()).bi_bdev).bd_start_sect }
+    }
+}
+
 /// A bio the caller was handed and must complete or hand back.
 ///
 /// Dropping a `Bio` completes it with an I/O error, so that no bio is ever
-/// lost; complete it with [`Bio::end`] instead.
+/// lost; complete it with [`Bio::end`] instead. Its accessors are those of
+/// [`BioRef`], which it dereferences to.
 ///
 /// # Invariants
 ///
@@ -109,6 +214,18 @@ pub struct Bio {
 
 // SAFETY: A bio may be completed from any thread.
 unsafe impl Send for Bio {}
+
+impl Deref for Bio {
+    type Target = BioRef;
+
+    fn deref(&self) -> &BioRef {
+        // SAFETY: By the type invariant we own the live bio, so nobody else
+        // changes it, and while the returned reference lives `self` is
+        // borrowed: none of our methods that take `&mut self` or `self` can
+        // run.
+        unsafe { BioRef::from_raw(self.ptr.as_ptr()) }
+    }
+}
 
 impl Bio {
     /// Takes over a bio.
@@ -133,73 +250,16 @@ impl Bio {
         ptr
     }
 
-    fn raw(&self) -> &bindings::bio {
+    /// Returns the bio's current position in its data.
+    fn iter(&self) -> bindings::bvec_iter {
         // SAFETY: By the type invariant, the bio is live and ours.
-        unsafe { self.ptr.as_ref() }
-    }
-
-    /// Returns the operation.
-    pub fn op(&self) -> Op {
-        Op::from_raw(self.raw().bi_opf & ((1 << bindings::REQ_OP_BITS) - 1))
-    }
-
-    /// Returns the operation and flags (`bi_opf`), as the C code sees them.
-    pub fn opf(&self) -> u32 {
-        self.raw().bi_opf
-    }
-
-    /// Returns `true` if the submitter asked not to wait (`REQ_NOWAIT`).
-    pub fn is_nowait(&self) -> bool {
-        self.raw().bi_opf & (1 << bindings::req_flag_bits___REQ_NOWAIT) != 0
-    }
-
-    /// Returns `true` if the bio is read-ahead (`REQ_RAHEAD`), which may fail
-    /// without harm.
-    pub fn is_readahead(&self) -> bool {
-        self.raw().bi_opf & (1 << bindings::req_flag_bits___REQ_RAHEAD) != 0
-    }
-
-    /// Returns `true` if the bio carries an inline encryption context or an
-    /// integrity payload, so its data on the disk is not its data in memory.
-    pub fn has_crypt_or_integrity(&self) -> bool {
-        // SAFETY: The bio is live.
-        unsafe {
-            bindings::bio_has_crypt_ctx(self.ptr.as_ptr())
-                || !bindings::bio_integrity(self.ptr.as_ptr()).is_null()
-        }
-    }
-
-    /// Returns the first sector, relative to the whole disk.
-    ///
-    /// Bios are remapped from partitions to their disk before filters see
-    /// them.
-    pub fn sector(&self) -> u64 {
-        self.raw().bi_iter.bi_sector
-    }
-
-    /// Returns the size in bytes.
-    pub fn size(&self) -> u32 {
-        self.raw().bi_iter.bi_size
-    }
-
-    /// Returns the device number of the block device (disk or partition) the
-    /// bio was submitted to.
-    pub fn dev(&self) -> DevT {
-        // SAFETY: A live bio has a live `bi_bdev`.
-        DevT::from_raw(unsafe { (*self.raw().bi_bdev).bd_dev })
-    }
-
-    /// Returns the first sector of the partition the bio was submitted to, on
-    /// its disk (0 for the whole disk).
-    pub fn partition_start(&self) -> u64 {
-        // SAFETY: A live bio has a live `bi_bdev`.
-        unsafe { (*self.raw().bi_bdev).bd_start_sect }
+        unsafe { (*self.ptr.as_ptr()).bi_iter }
     }
 
     /// Calls `f` with each data segment of the bio, in order, mapped into
     /// memory; each segment lies within one page.
     pub fn for_each_segment_mut(&mut self, mut f: impl FnMut(&mut [u8])) {
-        let mut iter = self.raw().bi_iter;
+        let mut iter = self.iter();
         while iter.bi_size > 0 {
             // SAFETY: The bio is live and `iter` is within its data.
             let bv = unsafe { bindings::bio_iter_iovec(self.ptr.as_ptr(), iter) };
@@ -213,8 +273,14 @@ impl Bio {
                 core::slice::from_raw_parts_mut(base.add(bv.bv_offset as usize), len as usize)
             };
             f(seg);
-            // SAFETY: `base` was mapped above.
-            unsafe { bindings::kunmap_local(base.cast()) };
+            // SAFETY: `base` was mapped above; `bv_page` is live. The page may
+            // also be mapped to user space (direct I/O, the page cache), so
+            // what was written through the kernel mapping is made visible
+            // there (a no-op where caches are coherent, such as x86).
+            unsafe {
+                bindings::kunmap_local(base.cast());
+                bindings::flush_dcache_page(bv.bv_page);
+            }
             // SAFETY: `len` bytes of `iter` were just consumed.
             unsafe { bindings::bio_advance_iter_single(self.ptr.as_ptr(), &mut iter, len) };
         }
@@ -237,7 +303,7 @@ impl Bio {
 
     /// Returns a writer that fills the bio's data in order, from the start.
     pub fn data_writer(&mut self) -> DataWriter<'_> {
-        let iter = self.raw().bi_iter;
+        let iter = self.iter();
         DataWriter { bio: self, iter }
     }
 
@@ -287,6 +353,9 @@ impl DataWriter<'_> {
                 let base = bindings::kmap_local_page(bv.bv_page).cast::<u8>();
                 core::ptr::copy_nonoverlapping(src.as_ptr(), base.add(bv.bv_offset as usize), len);
                 bindings::kunmap_local(base.cast());
+                // The page may be mapped to user space too: see
+                // `for_each_segment_mut`.
+                bindings::flush_dcache_page(bv.bv_page);
             }
             // SAFETY: `len` bytes of `iter` were just written.
             unsafe { bindings::bio_advance_iter_single(ptr, &mut self.iter, len as u32) };
@@ -366,21 +435,31 @@ impl<D: ReadDone> WorkItem for ReadState<D> {
     }
 }
 
-/// Reads `pages.len()` pages from `bdev` starting at `sector` (relative to
-/// `bdev`) into `pages`, and calls `done.read_done()` in process context when
-/// the read has finished.
+/// Reads `len` bytes from `bdev` starting at `sector` (relative to `bdev`)
+/// into `pages`, from the start of the first page on, and calls
+/// `done.read_done()` in process context when the read has finished.
+///
+/// `len` is a multiple of [`SECTOR_SIZE`] that needs every page of `pages`:
+/// the last page may be filled only in part, so that a read never goes past
+/// the end of what the caller asked for (the end of the device, say).
 ///
 /// The bio is marked as the caller's own, so a filter attached to the disk
 /// does not see it. `bdev` stays open until the read is done. On failure to
-/// start, the pages and `done` come back with the error.
+/// start, the pages and `done` come back with the error (`EINVAL` if `len`
+/// does not fit `pages` as described).
 pub fn submit_read<D: ReadDone>(
     bdev: &Arc<BlockDevice>,
     sector: u64,
     pages: KVec<Page>,
+    len: usize,
     done: D,
 ) -> core::result::Result<(), (Error, KVec<Page>, D)> {
     let nr = pages.len();
-    if nr == 0 || nr > bindings::BIO_MAX_VECS as usize {
+    if nr == 0
+        || nr > bindings::BIO_MAX_VECS as usize
+        || len % SECTOR_SIZE as usize != 0
+        || len.div_ceil(PAGE_SIZE) != nr
+    {
         return Err((EINVAL, pages, done));
     }
     let mut state = match KBox::pin_init(
@@ -419,10 +498,13 @@ pub fn submit_read<D: ReadDone>(
         (*bio).bi_iter.bi_sector = sector;
         (*bio).bi_end_io = Some(read_end_io::<D>);
     }
+    let mut left = len;
     for page in state.pages.iter() {
+        let n = left.min(PAGE_SIZE);
+        left -= n;
         // SAFETY: `bio` has a free vector for each page, and the page stays
-        // alive in `state` until the bio completes.
-        unsafe { bindings::__bio_add_page(bio, page.as_ptr(), PAGE_SIZE as u32, 0) };
+        // alive in `state` until the bio completes; `n` bytes fit the page.
+        unsafe { bindings::__bio_add_page(bio, page.as_ptr(), n as u32, 0) };
     }
     // SAFETY: The state is not moved: only its address travels with the bio,
     // and `read_end_io` rebuilds the pinned box from it.
@@ -478,4 +560,112 @@ unsafe extern "C" fn read_end_io<D: ReadDone>(bio: *mut bindings::bio) {
     }
     // Queueing can't fail: the work item is not queued anywhere else.
     workqueue::system().enqueue(state);
+}
+
+/// A list of bios owned by the caller, linked through their `bi_next`
+/// fields as the C `struct bio_list` links them: collecting bios costs no
+/// allocation, so it works under a spin lock and when memory is short.
+///
+/// Dropping a list drops its bios, which fails them (see [`Bio`]); take them
+/// out with [`BioList::pop`] or by iterating.
+///
+/// # Invariants
+///
+/// `head` is null or the first of a chain of live bios that this list owns,
+/// linked through `bi_next`; `tail` is the last of them (whose `bi_next` is
+/// null), and null exactly when `head` is.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::block::bio::{Bio, BioList};
+///
+/// fn end_all(bios: BioList) {
+///     for bio in bios {
+///         bio.end(Ok(()));
+///     }
+/// }
+/// assert!(BioList::new().is_empty());
+/// end_all(BioList::new());
+/// ```
+pub struct BioList {
+    head: *mut bindings::bio,
+    tail: *mut bindings::bio,
+}
+
+// SAFETY: The list owns its bios, and a `Bio` is `Send`.
+unsafe impl Send for BioList {}
+
+impl BioList {
+    /// Makes an empty list.
+    pub const fn new() -> Self {
+        // INVARIANT: Both ends are null: the list is empty.
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+        }
+    }
+
+    /// Returns `true` if the list holds no bio.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Adds a bio at the end.
+    pub fn push(&mut self, bio: Bio) {
+        let ptr = bio.into_raw();
+        // SAFETY: We own `ptr` now, and by the type invariant `tail` is null
+        // or the last bio of our chain.
+        unsafe {
+            (*ptr).bi_next = core::ptr::null_mut();
+            if self.tail.is_null() {
+                self.head = ptr;
+            } else {
+                (*self.tail).bi_next = ptr;
+            }
+        }
+        // INVARIANT: `ptr` ends the chain.
+        self.tail = ptr;
+    }
+
+    /// Takes the first bio out.
+    pub fn pop(&mut self) -> Option<Bio> {
+        let ptr = self.head;
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: By the type invariant `ptr` is a live bio of ours.
+        unsafe {
+            self.head = (*ptr).bi_next;
+            (*ptr).bi_next = core::ptr::null_mut();
+        }
+        if self.head.is_null() {
+            // INVARIANT: The chain is empty again.
+            self.tail = core::ptr::null_mut();
+        }
+        // SAFETY: The bio left the chain; its ownership moves to the `Bio`.
+        Some(unsafe { Bio::from_raw(ptr) })
+    }
+}
+
+impl Default for BioList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Iterator for BioList {
+    type Item = Bio;
+
+    fn next(&mut self) -> Option<Bio> {
+        self.pop()
+    }
+}
+
+impl Drop for BioList {
+    fn drop(&mut self) {
+        while let Some(bio) = self.pop() {
+            drop(bio);
+        }
+    }
 }

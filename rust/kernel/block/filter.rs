@@ -10,6 +10,14 @@
 //! ([`Bio::resubmit`]). Dropping the [`Registration`] detaches the filter and
 //! waits until no call into it is running.
 //!
+//! Bios submitted before the attach that had not reached the disk's queue yet
+//! are shown to [`Filter::missed_bio`] when they do. The block layer detaches
+//! the filter by itself when the disk is deleted or its medium changes, and
+//! says so through [`Filter::gone`].
+//!
+//! Only disks with a blk-mq request queue ([`BlockDevice::is_mq`]) take a
+//! filter.
+//!
 //! The rules (context, sleeping, ordering) are those of
 //! `Documentation/block/blk-filter.rst`.
 //!
@@ -18,28 +26,61 @@
 //! # Examples
 //!
 //! ```
-//! use core::sync::atomic::{AtomicU64, Ordering};
-//! use kernel::block::{bdev::BlockDevice, bio::Bio, filter::{Filter, Registration}};
+//! use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+//! use kernel::block::{
+//!     bdev::BlockDevice,
+//!     bio::{Bio, BioRef, Op},
+//!     filter::{Filter, Gone, Registration},
+//! };
 //!
-//! struct CountReads(AtomicU64);
+//! struct CountReads {
+//!     reads: AtomicU64,
+//!     /// Whether what the filter learnt about the disk still holds.
+//!     valid: AtomicBool,
+//! }
 //!
 //! impl Filter for CountReads {
 //!     fn submit_bio(&self, bio: Bio) -> Option<Bio> {
-//!         if bio.op() == kernel::block::bio::Op::Read {
-//!             self.0.fetch_add(1, Ordering::Relaxed);
+//!         if bio.op() == Op::Read {
+//!             self.reads.fetch_add(1, Ordering::Relaxed);
 //!         }
 //!         Some(bio)
+//!     }
+//!
+//!     fn missed_bio(&self, bio: &BioRef) {
+//!         // A write from before the attach: what we knew may be stale.
+//!         if bio.op().is_write() {
+//!             self.valid.store(false, Ordering::Relaxed);
+//!         }
+//!     }
+//!
+//!     fn gone(&self, reason: Gone) {
+//!         // Deleted or another medium: nothing we knew holds any more.
+//!         self.valid.store(false, Ordering::Relaxed);
+//!         if reason == Gone::MediaChanged {
+//!             // The disk is still there: a new filter may attach to it.
+//!         }
 //!     }
 //! }
 //!
 //! fn attach(disk: &BlockDevice) -> Result<Pin<KBox<Registration<CountReads>>>> {
-//!     KBox::pin_init(Registration::new(disk, CountReads(AtomicU64::new(0))), GFP_KERNEL)
+//!     if !disk.is_mq() || disk.is_zoned() {
+//!         return Err(EOPNOTSUPP);
+//!     }
+//!     let filter = CountReads {
+//!         reads: AtomicU64::new(0),
+//!         valid: AtomicBool::new(true),
+//!     };
+//!     KBox::pin_init(Registration::new(disk, filter), GFP_KERNEL)
 //! }
 //! ```
 
 use crate::{
     bindings,
-    block::{bdev::BlockDevice, bio::Bio},
+    block::{
+        bdev::BlockDevice,
+        bio::{Bio, BioRef},
+    },
     error::{to_result, Error},
     init::PinInit,
     prelude::*,
@@ -47,21 +88,80 @@ use crate::{
 };
 use core::marker::PhantomPinned;
 
+/// Why the block layer detached a filter by itself (`enum blk_filter_gone`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Gone {
+    /// The disk is being deleted; no filter can attach to it any more.
+    DiskDeleted,
+    /// The disk's medium changed: another disc in the drive, a loop device
+    /// bound to another file or unbound. The disk stays, and a filter may
+    /// attach to it again; what was read from the old medium is not the disk's
+    /// content any more.
+    MediaChanged,
+}
+
+impl Gone {
+    /// Converts the C reason.
+    ///
+    /// The C core passes only the values of `enum blk_filter_gone`; any
+    /// other value is taken as the stronger [`Gone::DiskDeleted`].
+    fn from_raw(why: bindings::blk_filter_gone) -> Self {
+        match why {
+            bindings::blk_filter_gone_BLK_FILTER_MEDIA_CHANGED => Gone::MediaChanged,
+            _ => Gone::DiskDeleted,
+        }
+    }
+}
+
 /// A bio filter's behaviour.
+///
+/// Only [`Filter::submit_bio`] is required; the other callbacks have default
+/// bodies.
 pub trait Filter: Send + Sync {
     /// Called with every bio submitted to the disk, in the submitter's
     /// context. Return the bio to let it go on to the disk, or `None` after
     /// taking it over (ending it now, or keeping it to end or resubmit
     /// later).
     ///
-    /// Must not sleep if [`Bio::is_nowait`]; should not sleep for long in any
-    /// case.
+    /// Must not sleep if [`BioRef::is_nowait`]; should not sleep for long in
+    /// any case.
     fn submit_bio(&self, bio: Bio) -> Option<Bio>;
 
-    /// Called once when the disk is being deleted, after the filter has been
-    /// detached and no [`Filter::submit_bio`] call is running. Every bio the
-    /// filter still holds must be ended or resubmitted. May sleep.
-    fn disk_gone(&self) {}
+    /// Called for a bio that reached the disk's request queue without having
+    /// been offered to [`Filter::submit_bio`], because it was submitted before
+    /// the filter was attached (blk-throttle held it, or its submitter was
+    /// on the way to the queue).
+    ///
+    /// The filter cannot take the bio, only note it: a cache forgets the
+    /// blocks a missed write covers. Called once per such bio, before it is
+    /// split or reaches the driver, possibly before [`Registration::new`]
+    /// returns; once that has returned, every bio the filter was not offered
+    /// has completed or comes here first. Rarely also called for a bio the
+    /// block layer made from one the filter passed (a bounce buffer, the
+    /// blk-crypto fallback).
+    ///
+    /// # Context
+    ///
+    /// Whoever sends the bio to the queue (its submitter, or blk-throttle's
+    /// work item), with the queue entered: must not sleep, allocate only
+    /// atomically, and submit no I/O.
+    fn missed_bio(&self, _bio: &BioRef) {}
+
+    /// Called once when the block layer detached the filter by itself: the
+    /// disk is being deleted, or its medium changed. No call to
+    /// [`Filter::submit_bio`] or [`Filter::missed_bio`] is running or can
+    /// start. Every bio the filter still holds must be ended or resubmitted
+    /// before this returns, and what it knows of the disk's content is void.
+    ///
+    /// # Context
+    ///
+    /// Process context, with the filter core's lock held and, for
+    /// [`Gone::MediaChanged`], the locks of whoever reports the change (the
+    /// disk's `open_mutex`, the loop driver's locks). May sleep briefly;
+    /// must not open or close a block device (so must not drop a
+    /// [`BlockDevice`] or a [`Registration`]), wait for I/O, nor wait for a
+    /// task that does.
+    fn gone(&self, _reason: Gone) {}
 }
 
 impl Bio {
@@ -82,8 +182,10 @@ impl Bio {
 /// # Invariants
 ///
 /// `filter` is a `struct blk_filter` whose `ops` are `Self::OPS`; when it is
-/// attached, its disk has this filter and calls [`Filter::submit_bio`] on
-/// `data` until [`PinnedDrop::drop`] detaches it.
+/// attached, its disk has this filter and calls [`Filter::submit_bio`] and
+/// [`Filter::missed_bio`] on `data` until [`PinnedDrop::drop`] detaches it,
+/// or the core detaches it by itself and calls [`Filter::gone`] once. No
+/// callback runs once `drop` has returned from `blk_filter_detach()`.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: Filter> {
     #[pin]
@@ -103,14 +205,19 @@ unsafe impl<T: Filter> Sync for Registration<T> {}
 impl<T: Filter> Registration<T> {
     const OPS: bindings::blk_filter_ops = bindings::blk_filter_ops {
         submit_bio: Some(Self::submit_bio_callback),
+        missed_bio: Some(Self::missed_bio_callback),
         disk_gone: Some(Self::disk_gone_callback),
     };
 
     /// Attaches a filter holding `data` to the disk `bdev` is on (the whole
     /// disk, even if `bdev` is a partition).
     ///
-    /// Fails with `EBUSY` if the disk already has a filter, and `ENODEV` if it
-    /// is going away.
+    /// Before it returns, it waits until the bios already in the disk's queue
+    /// have completed (see [`Filter::missed_bio`] for the others).
+    ///
+    /// Fails with `EOPNOTSUPP` if the disk is bio-based (see
+    /// [`BlockDevice::is_mq`]), `EBUSY` if it already has a filter, and
+    /// `ENODEV` if it is going away. May sleep.
     pub fn new<'a>(bdev: &'a BlockDevice, data: T) -> impl PinInit<Self, Error> + 'a
     where
         T: 'a,
@@ -138,6 +245,20 @@ impl<T: Filter> Registration<T> {
     /// Returns the filter's data.
     pub fn data(&self) -> &T {
         &self.data
+    }
+
+    /// Returns `true` while the filter is attached: until the registration
+    /// is dropped, or the block layer detached it by itself (before calling
+    /// [`Filter::gone`]).
+    ///
+    /// The answer may be stale by the time the caller looks at it.
+    pub fn is_attached(&self) -> bool {
+        // SAFETY: `filter` was initialised and lives as long as `self`. The
+        // core writes `disk` under its mutex with `WRITE_ONCE()`; a volatile
+        // read of the aligned pointer is `READ_ONCE()`.
+        let disk =
+            unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.filter.get()).disk)) };
+        !disk.is_null()
     }
 
     /// # Safety
@@ -176,12 +297,33 @@ impl<T: Filter> Registration<T> {
 
     /// # Safety
     ///
-    /// Called by the filter core once, for an attached `Registration<T>`.
-    unsafe extern "C" fn disk_gone_callback(filter: *mut bindings::blk_filter) {
+    /// Called by the filter core for an attached `Registration<T>`, with a
+    /// bio that stays live and unchanged for the duration of the call.
+    unsafe extern "C" fn missed_bio_callback(
+        filter: *mut bindings::blk_filter,
+        bio: *mut bindings::bio,
+    ) {
+        // SAFETY: The core calls only while the registration is attached,
+        // which ends before it is dropped.
+        let this = unsafe { Self::from_filter(filter) };
+        // SAFETY: The core lends the bio for the duration of the call; its
+        // owner, the caller, leaves it alone until we return.
+        let bio = unsafe { BioRef::from_raw(bio) };
+        this.data.missed_bio(bio);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the filter core once, for a `Registration<T>` it has just
+    /// detached.
+    unsafe extern "C" fn disk_gone_callback(
+        filter: *mut bindings::blk_filter,
+        why: bindings::blk_filter_gone,
+    ) {
         // SAFETY: The registration is alive: dropping it would have detached
         // the filter first, and the core serialises the two.
         let this = unsafe { Self::from_filter(filter) };
-        this.data.disk_gone();
+        this.data.gone(Gone::from_raw(why));
     }
 }
 

@@ -177,6 +177,8 @@ enum Op {
     Read(u64, u64),
     Write(u64, u64, u8),
     Append(u64, u64),
+    /// The shrinker: extent, pages wanted.
+    Shed(usize, u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -191,6 +193,7 @@ fn op() -> impl Strategy<Value = Op> {
         )),
         (0u64..DISK_SECTORS - 1, 1u64..40)
             .prop_map(|(s, n)| Op::Append(s, n.min(DISK_SECTORS - s))),
+        (0usize..4, 1u64..4).prop_map(|(i, n)| Op::Shed(i, n)),
     ]
 }
 
@@ -218,6 +221,12 @@ proptest! {
                     let before = m.cache.bytes_held;
                     m.append(&[(s, n)]);
                     prop_assert_eq!(m.cache.bytes_held, before);
+                }
+                Op::Shed(i, n) => {
+                    let before = m.cache.bytes_held;
+                    let (given, freed) = m.cache.shed(i, n * PAGE);
+                    prop_assert!(freed <= given && given <= n * PAGE);
+                    prop_assert_eq!(m.cache.bytes_held, before - freed);
                 }
             }
             // Extents stay sorted and apart, whatever was appended.
@@ -465,4 +474,66 @@ fn root_parameter_forms() {
     assert_eq!(bootparam::root_dev_name(b"/dev/mapper/x"), None);
     assert_eq!(bootparam::root_dev_name(b"/dev/"), None);
     assert_eq!(bootparam::root_dev_name(b"LABEL=root"), None);
+}
+
+#[test]
+fn shed_gives_back_from_the_end_and_what_it_sheds_is_never_served() {
+    let mut m = Model::new(&[(0, 32)]);
+    for _ in 0..4 {
+        m.issue(0);
+        m.complete(0);
+    }
+    assert_eq!(m.cache.bytes_held, 4 * PAGE);
+    // Asked for one page: the last one goes, the first three stay.
+    assert_eq!(m.cache.shed(0, PAGE), (PAGE, PAGE));
+    assert_eq!(m.cache.bytes_held, 3 * PAGE);
+    assert_eq!(m.read(24, 8), ReadDecision::Miss);
+    assert_eq!(m.read(0, 8), ReadDecision::Hit);
+    // Asked for more than is held: everything goes (the first page was
+    // served already), and nothing is lost from the accounting.
+    assert_eq!(m.cache.shed(0, 16 * PAGE), (2 * PAGE, 2 * PAGE));
+    assert_eq!(m.cache.bytes_held, 0);
+    assert_eq!(m.read(8, 8), ReadDecision::Miss);
+}
+
+#[test]
+fn shed_stops_read_ahead_of_what_is_not_read_yet() {
+    let mut m = Model::new(&[(0, 32)]);
+    // Nothing read yet: shedding frees nothing, but the tail is given up
+    // and read-ahead will not bring it.
+    assert_eq!(m.cache.shed(0, 2 * PAGE), (2 * PAGE, 0));
+    let e = m.cache.extent(0).unwrap();
+    assert_eq!(e.next_expected(0, 16 * PAGE), Some((0, 16 * SECTOR)));
+    assert_eq!(e.state(31 * SECTOR), SectorState::Invalid);
+}
+
+#[test]
+fn a_partial_last_sector_is_covered() {
+    // 1000 bytes: two sectors, the second in part.
+    let mut c: DiskCache<HostPage> = DiskCache::new();
+    assert_eq!(c.add(0, 1000, 0, false, 0).unwrap(), 1000);
+    let e = c.extent(0).unwrap();
+    assert_eq!(e.state(512), SectorState::Expected);
+    assert_eq!(c.classify_read(512, 488), ReadDecision::Wait);
+    // A write of the partial sector makes it invalid: never served.
+    assert_eq!(c.invalidate(512, 488), 512);
+    assert_eq!(c.classify_read(512, 488), ReadDecision::Miss);
+}
+
+#[test]
+fn history_collect_into_needs_no_memory_and_counts_what_did_not_fit() {
+    let r = history::Recorder::new(8).unwrap();
+    r.start();
+    for i in 0..6 {
+        assert!(r.record(&entry(i, 100 - i)));
+    }
+    let mut room = Vec::with_capacity(8);
+    assert_eq!(r.collect_into(&mut room), 0);
+    assert_eq!(room.len(), 6);
+    assert!(room
+        .windows(2)
+        .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns));
+    let mut short = Vec::with_capacity(4);
+    assert_eq!(r.collect_into(&mut short), 2);
+    assert_eq!(short.len(), 4);
 }

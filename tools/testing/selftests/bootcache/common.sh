@@ -55,3 +55,38 @@ bc_load_and_start() {
 }
 
 bc_state_is() { [ "$(cat $BC_SYSFS/state)" = "$1" ]; }
+
+# bc_host ACTION [ARG...]: ask the host to act on the VM's hardware through
+# QEMU's monitor (vmtest.sh, vm/hostchan.py): "eject cd0", "change cd0
+# cd1.img" (a medium image of the host's work directory), "device_del
+# hotdisk" (returns once the guest let the device go), "device_add hotdisk"
+# (plugs it back), or a human monitor command such as "info block". Prints
+# what the host answered after ok/error. Returns 0 when it was done, 1 when
+# the host refused or failed, 2 when there is no channel to the host (then
+# the test should skip): outside vmtest.sh, or no answer within 90 s.
+bc_host() {
+	_ch=${BOOTCACHE_HOST_CHANNEL:-}
+	[ -n "$_ch" ] && [ -c "$_ch" ] || return 2
+	# One request at a time (mkdir is atomic); a token pairs the answer
+	# with the request, so a late answer to an earlier one is skipped.
+	_n=0
+	while ! mkdir /tmp/.bc_host.lock 2>/dev/null; do
+		_n=$((_n + 1))
+		[ $_n -ge 1800 ] && return 2
+		usleep 50000
+	done
+	_tok=$$-$(cat /proc/uptime | tr -d '. ' | cut -c1-12)
+	_rc=2
+	exec 8<>"$_ch"
+	stty -F "$_ch" raw -echo 2>/dev/null
+	echo "$_tok $*" >&8
+	while read -r -t 90 _t _st _rest <&8; do
+		[ "$_t" = "$_tok" ] || continue
+		[ -n "$_rest" ] && echo "$_rest"
+		if [ "$_st" = ok ]; then _rc=0; else _rc=1; fi
+		break
+	done
+	exec 8>&-
+	rmdir /tmp/.bc_host.lock
+	return $_rc
+}

@@ -22,6 +22,10 @@ PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(.*))?$")
 VERSION = re.compile(r"^(K?TAP) version \d+")
 
 # Kernel log lines that mean the run is not clean, whatever the tests said.
+# What fault injection itself prints ("FAULT_INJECTION: forcing a failure."
+# and its stack dump, "page allocation failure") is expected and not here;
+# what a mishandled failure leads to (a BUG, WARNING, KASAN report, leak,
+# panic) is.
 ANOMALIES = [
     ("oops", re.compile(r"\bOops\b|general protection fault|BUG: unable to handle")),
     ("BUG", re.compile(r"\bBUG:|kernel BUG at")),
@@ -31,7 +35,8 @@ ANOMALIES = [
     ("UBSAN", re.compile(r"\bUBSAN:")),
     ("lockdep", re.compile(r"possible (recursive|circular) locking|inconsistent lock state|"
                            r"lock held when returning|suspicious RCU usage")),
-    ("hung task", re.compile(r"INFO: task .* blocked for more than|rcu: INFO: rcu_.* detected stalls")),
+    ("hung task", re.compile(r"INFO: task .* blocked for more than|"
+                             r"rcu: INFO: rcu_.* (detected stalls?|self-detected stall)")),
     ("kmemleak", re.compile(r"kmemleak: \d+ new suspected memory leaks|unreferenced object 0x")),
     ("sleep in atomic", re.compile(r"sleeping function called from invalid context")),
 ]

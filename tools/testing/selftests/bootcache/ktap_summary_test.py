@@ -91,6 +91,39 @@ class Summary(unittest.TestCase):
         log = KUNIT_OK + "[    2.0] WARNING: CPU: 0 PID: 1 at block/blk-core.c:1 x\n"
         self.assertEqual(run(log, KSFT_OK)[0], 1)
 
+    def test_debug_kernel_reports_fail(self):
+        # What make vm-debug's checkers print (lockdep, PROVE_RCU,
+        # DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT, KASAN, kmemleak, RCU stalls).
+        for line in [
+            "WARNING: possible circular locking dependency detected",
+            "WARNING: suspicious RCU usage",
+            "BUG: sleeping function called from invalid context at mm/slub.c:4120",
+            "BUG: using smp_processor_id() in preemptible [00000000] code: sh/1",
+            "BUG: KASAN: slab-use-after-free in bootcache_read+0x10/0x20",
+            "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+            "kmemleak report: unreferenced object 0xffff888003a1c000 (size 64):",
+            "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+            "rcu: INFO: rcu_preempt self-detected stall on CPU",
+        ]:
+            with self.subTest(line=line):
+                rc, counts, out = run(KUNIT_OK + f"[    2.0] {line}\n", KSFT_OK)
+                self.assertEqual((rc, counts[1]), (1, 1))
+                self.assertIn("kernel log shows", out)
+
+    def test_injected_fault_alone_is_clean(self):
+        # Fault injection's own report is what a test asked for.
+        log = KUNIT_OK + """[    2.0] FAULT_INJECTION: forcing a failure.
+[    2.0] name failslab, interval 1, probability 0, space 0, times 1
+[    2.0] CPU: 1 UID: 0 PID: 99 Comm: sh Not tainted 6.12.117 #1
+[    2.0] Call Trace:
+[    2.0]  <TASK>
+[    2.0]  dump_stack_lvl+0x5d/0x80
+[    2.0]  should_fail_ex+0x1a0/0x1d0
+[    2.0]  </TASK>
+[    2.1] sh: page allocation failure: order:0, mode:0x40cc0(GFP_KERNEL|__GFP_COMP), nodemask=(null)
+"""
+        self.assertEqual(run(log, KSFT_OK)[:2], (0, (4, 0, 2)))
+
     def test_extra_failure_and_guest_verdict(self):
         self.assertEqual(run(KUNIT_OK, KSFT_OK, ["--extra-failure", "hang"])[0], 1)
         rc, _, out = run(KUNIT_OK, KSFT_OK, ["--guest-verdict", "1"])

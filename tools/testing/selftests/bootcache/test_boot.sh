@@ -13,7 +13,15 @@
 #   off         bootcache=off: no sysfs directory, no filter on any disk;
 #   badplaylist a kernel with a malformed built-in playlist: one clear line,
 #               a normal boot, nothing running;
-#   badparam    a garbage bootcache= value: warnings, a normal boot.
+#   badparam    a garbage bootcache= value: warnings, a normal boot;
+#   zoned       bootcache=record with root on a zoned null_blk disk: refused
+#               with a clear line, nothing attached;
+#   dmroot      bootcache=record with root on a device-mapper (bio-based)
+#               disk made at boot: refused with a clear line, nothing
+#               attached, the disk reads right;
+#   cdchange    root=/dev/sr0 (the emulated DVD drive): a playlist of the
+#               disc is cached, the host puts another disc in the drive, and
+#               the new disc's bytes are read, never the old one's.
 #
 # Nothing here writes to /sys/kernel/bootcache before the checks of what the
 # kernel did by itself.
@@ -108,6 +116,52 @@ badparam)
 	bc_check "the rest is ignored: idle, defaults"
 	[ "$(cat /proc/sys/kernel/tainted)" = 0 ]
 	bc_check "a normal boot"
+	;;
+cdchange)
+	ktap_set_plan 3
+	cd=$BOOTCACHE_TEST_CD
+	md5() { md5sum | cut -d' ' -f1; }
+	bootcache make-playlist -o /tmp/pc -e root:0:4M
+	bc_load_and_start /tmp/pc &&
+		bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
+	x=$(dd if=$cd bs=1048576 count=1 iflag=direct 2>/dev/null | md5)
+	[ "$x" = "$(sed -n 's/^0 //p' "$BOOTCACHE_TEST_CD_SUMS")" ] && [ "$(bc_stat hit_bytes)" -gt 0 ]
+	bc_check "the first disc is read from the cache ($(bc_stat hit_bytes) bytes hit)"
+	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
+	bc_wait_for sh -c "[ \"\$(cat $S/reason)\" = medium-changed ]"
+	bc_check "the new disc ended the session: reason $(cat $S/reason)"
+	# MiB 1 was read ahead from the first disc and never served.
+	x=$(dd if=$cd bs=1048576 skip=1 count=1 iflag=direct 2>/dev/null | md5)
+	[ "$x" = "$(sed -n 's/^1 //p' "$BOOTCACHE_TEST_CD2_SUMS")" ]
+	bc_check "the new disc's bytes are read, not the old one's"
+	;;
+zoned | dmroot)
+	ktap_set_plan 3
+	if [ $scenario = zoned ]; then
+		dev=nullb0 why='is zoned; bootcache does not cache zoned disks'
+	else
+		dev=dm-0 why='is bio-based (device-mapper, md)'
+	fi
+	# The disk may appear after bootcache's init: then the ticker finds it.
+	bc_wait_for sh -c "dmesg | grep -q '$why'"
+	bc_check "one clear line: $(dmesg | grep "$why" | head -n 1 | sed 's/^\[[^]]*\] //')"
+	F=/sys/kernel/rust_blk_filter
+	if [ $scenario = zoned ]; then
+		echo $dev >$F/attach && echo $dev >$F/detach
+		bc_check "bootcache holds no filter on $dev: another one attaches"
+	else
+		bc_state_is active && [ "$(cat $S/recording)" = 1 ] &&
+			[ "$(dmesg | grep -c 'bootcache: volume 0 appeared')" = 0 ]
+		bc_check "recording goes on without $dev"
+	fi
+	want=$(sed -n 's/^0 //p' "$BOOTCACHE_TEST_PDISK_SUMS")
+	if [ $scenario = zoned ]; then
+		[ "$(cat /sys/block/nullb0/queue/zoned)" = host-managed ]
+		bc_check "the disk is zoned ($(cat /sys/block/nullb0/queue/zoned))"
+	else
+		[ "$(dd if=/dev/$dev bs=1048576 count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)" = "$want" ]
+		bc_check "the device-mapper disk reads right"
+	fi
 	;;
 *)
 	ktap_exit_fail_msg "unknown scenario '$scenario'"

@@ -12,6 +12,11 @@ KSRC=
 OUT=out/vm
 TIMEOUT=300
 MEM=512
+# vCPUs: the tests run with real concurrency on an SMP, preemptible kernel
+# (test.config), on QEMU's multi-threaded TCG (one host thread per vCPU). Each
+# vCPU is a socket of its own: the test kernel has no ACPI and finds CPUs in
+# SeaBIOS's MP table, which lists only the first CPU of each package.
+SMP=4
 APPEND=
 EXTRA_TESTS=
 DISK_MIB=64
@@ -43,18 +48,31 @@ Options:
   -o DIR       work and log directory (default: $OUT)
   -t SECONDS   time limit for the VM (default: $TIMEOUT)
   -m MIB       guest memory (default: $MEM)
+  -s N         number of vCPUs (default: $SMP)
   -a ARGS      extra kernel command line arguments
   -x DIR       extra test scripts to install and run beside the kselftests
-               (used to check that the harness catches failures)
+               (used to check that the harness catches failures, and by
+               make soak); its C programs are built for the guest too
   -e VAR=VALUE an environment variable for the tests (repeatable)
   -r           boot from an ext4 root disk holding the same tree (/dev/vde,
                root=/dev/vde) instead of an initramfs
   -O           attach the throttled disk (/dev/vdd) read-only, as an
                optical medium would be
   -U           no KUnit (kunit.enable=0): only the kselftests count
+  -T PROGRAM   copy a host program (fio, dmsetup) with its shared libraries
+               and the dynamic loader into the guest (repeatable)
   -h           this help
 
-Logs: DIR/console.log (kernel console, KUnit), DIR/kselftest.log (TAP).
+Besides the four test disks the guest has an emulated CD/DVD drive (ide-cd
+on the PIIX IDE, drive cd0, medium cd0.img; cd1.img is a second medium of
+other known content), a disk whose reads of some sectors fail (QEMU
+blkdebug) and a hot-pluggable disk (virtio-blk-pci id hotdisk). Guest tests
+ask the host for actions on them (eject, media change, hot unplug and plug)
+through common.sh's bc_host, over a third serial port that vm/hostchan.py
+serves with QEMU's monitor (QMP on DIR/qmp.sock).
+
+Logs: DIR/console.log (kernel console, KUnit), DIR/kselftest.log (TAP),
+DIR/hostchan.log (host actions).
 EOF
 }
 
@@ -64,13 +82,15 @@ TEST_ENV=
 ROOTDISK=
 SLOW_RO=
 NO_KUNIT=
-while getopts "k:K:o:t:m:a:x:e:rOUh" opt; do
+HOST_PROGS=
+while getopts "k:K:o:t:m:s:a:x:e:rOUT:h" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	K) KSRC=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	t) TIMEOUT=$OPTARG ;;
 	m) MEM=$OPTARG ;;
+	s) SMP=$OPTARG ;;
 	a) APPEND=$OPTARG ;;
 	x) EXTRA_TESTS=$OPTARG ;;
 	e) TEST_ENV="$TEST_ENV
@@ -78,11 +98,13 @@ export $OPTARG" ;;
 	r) ROOTDISK=1 ;;
 	O) SLOW_RO=,readonly=on ;;
 	U) NO_KUNIT=1 ;;
+	T) HOST_PROGS="$HOST_PROGS $OPTARG" ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
 [ -f "$KERNEL" ] || die "no kernel image '$KERNEL' (-k)"
+[[ "$SMP" =~ ^[1-9][0-9]*$ ]] || die "-s wants a number of vCPUs, not '$SMP'"
 [ -d "$KSRC/tools/testing/selftests" ] || die "no kernel source '$KSRC' (-K)"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || die "busybox is missing (Debian package busybox-static)"
@@ -122,14 +144,17 @@ EOF
 		printf 'label: dos\nlabel-id: 0x%s\nstart=2048, type=83\n' "$sig" |
 			sfdisk -q "$img" >/dev/null || return 1
 	fi
-	# Also the MD5 of every sector of the first 12 MiB, for small reads.
+	# Also the MD5 of every sector of the first 12 MiB, for small reads, and
+	# the CRC-32 of every sector of the disk (little-endian 32-bit words), for
+	# the soak's readers.
 	python3 - "$img" "$ROOT/selftests/bootcache/vmdata/$(basename "$img" .img)" <<'EOF'
-import hashlib, sys
+import hashlib, struct, sys, zlib
 with open(sys.argv[1], "rb") as f, open(sys.argv[2] + ".md5", "w") as s, \
-        open(sys.argv[2] + ".sectors", "w") as t:
+        open(sys.argv[2] + ".sectors", "w") as t, open(sys.argv[2] + ".crc", "wb") as c:
     i = 0
     while chunk := f.read(1 << 20):
         s.write("%d %s\n" % (i, hashlib.md5(chunk).hexdigest()))
+        c.write(b"".join(struct.pack("<I", zlib.crc32(chunk[k:k + 512])) for k in range(0, 1 << 20, 512)))
         if i < 12:
             for k in range(0, 1 << 20, 512):
                 t.write("%d %s\n" % ((i << 11) + k // 512, hashlib.md5(chunk[k:k + 512]).hexdigest()))
@@ -156,7 +181,8 @@ if [ -n "$EXTRA_TESTS" ]; then
 fi
 # Static helper programs (benchmarks) for the guest, which has no libc.
 mkdir -p "$ROOT/usr/local/bin"
-for c in "$SELF_DIR"/bench/*.c; do
+for c in "$SELF_DIR"/bench/*.c "$SELF_DIR"/progs/*.c ${EXTRA_TESTS:+"$EXTRA_TESTS"/*.c}; do
+	[ -f "$c" ] || continue
 	gcc -static -O2 -Wall -o "$ROOT/usr/local/bin/$(basename "$c" .c)" "$c" ||
 		die "building $c failed"
 done
@@ -165,6 +191,24 @@ make_disk "$OUT/disk0.img" 1 || die "making the test disk failed"
 make_disk "$OUT/disk1.img" 2 || die "making the spare test disk failed"
 make_disk "$OUT/disk2.img" 3 b0075ca0 || die "making the partitioned test disk failed"
 make_disk "$OUT/disk3.img" 4 b0075ca1 || die "making the slow test disk failed"
+make_disk "$OUT/disk4.img" 5 b0075ca2 || die "making the failing test disk failed"
+make_disk "$OUT/disk5.img" 6 b0075ca3 || die "making the hot-pluggable test disk failed"
+make_disk "$OUT/cd0.img" 7 || die "making the first CD medium failed"
+make_disk "$OUT/cd1.img" 8 || die "making the second CD medium failed"
+# The failing disk: reads that include one of these sectors fail with EIO
+# (QEMU blkdebug), one every 3 MiB from MiB 2 on, at varying offsets.
+ERR_SECTORS=$(for k in $(seq 2 3 62); do echo $((k * 2048 + k * 389 % 2048)); done | tr '\n' ' ')
+for s in $ERR_SECTORS; do
+	printf '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "%d"\nonce = "off"\n\n' "$s"
+done >"$OUT/blkdebug.conf"
+# Host programs (-T) with their shared libraries and the dynamic loader.
+for prog in $HOST_PROGS; do
+	path=$(command -v "$prog") || die "no program '$prog' on the host (-T)"
+	install -D -m 755 "$path" "$ROOT/usr/bin/$(basename "$path")"
+	for lib in $(ldd "$path" | awk '/=> \// { print $3 } /^[[:space:]]*\// { print $1 }'); do
+		[ -e "$ROOT$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ROOT$lib"
+	done
+done
 
 # The tool, linked statically for the guest (which has no libc).
 TOOL_DIR=$(cd "$SELF_DIR/../../../bootcache" && pwd)
@@ -175,6 +219,9 @@ if ! RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
 	die "building the static tool failed"
 fi
 cp "$TOOL_TARGET/x86_64-unknown-linux-gnu/release/bootcache" "$ROOT/usr/local/bin/"
+# The failing and hot-pluggable disks have fixed PCI slots after the others
+# (and after the root disk of -r), so they are named after them.
+if [ -n "$ROOTDISK" ]; then ERR_DEV=vdf HOT_DEV=vdg; else ERR_DEV=vde HOT_DEV=vdf; fi
 cat >"$ROOT/vm.env" <<EOF
 export BOOTCACHE_TEST_DISK=/dev/vda
 export BOOTCACHE_TEST_DISK_SUMS=/selftests/bootcache/vmdata/disk0.md5
@@ -187,6 +234,20 @@ export BOOTCACHE_TEST_SLOW=/dev/vdd
 export BOOTCACHE_TEST_SLOW_SUMS=/selftests/bootcache/vmdata/disk3.md5
 export BOOTCACHE_TEST_SLOW_PARTUUID=b0075ca1-01
 export BOOTCACHE_TEST_SLOW_BPS=$SLOW_BPS
+export BOOTCACHE_TEST_ERR=/dev/$ERR_DEV
+export BOOTCACHE_TEST_ERR_SUMS=/selftests/bootcache/vmdata/disk4.md5
+export BOOTCACHE_TEST_ERR_PARTUUID=b0075ca2-01
+export BOOTCACHE_TEST_ERR_SECTORS="$ERR_SECTORS"
+export BOOTCACHE_TEST_HOT=/dev/$HOT_DEV
+export BOOTCACHE_TEST_HOT_SUMS=/selftests/bootcache/vmdata/disk5.md5
+export BOOTCACHE_TEST_HOT_PARTUUID=b0075ca3-01
+export BOOTCACHE_TEST_HOT_ID=hotdisk
+export BOOTCACHE_TEST_CD=/dev/sr0
+export BOOTCACHE_TEST_CD_DRIVE=cd0
+export BOOTCACHE_TEST_CD_MEDIA="cd0.img cd1.img"
+export BOOTCACHE_TEST_CD_SUMS=/selftests/bootcache/vmdata/cd0.md5
+export BOOTCACHE_TEST_CD2_SUMS=/selftests/bootcache/vmdata/cd1.md5
+export BOOTCACHE_HOST_CHANNEL=/dev/ttyS2
 $TEST_ENV
 EOF
 (cd "$ROOT" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$OUT/initramfs.cpio.gz" ||
@@ -204,22 +265,38 @@ if [ -n "$ROOTDISK" ]; then
 fi
 
 echo "  VM       booting $KERNEL (time limit ${TIMEOUT} s)"
-rm -f "$CONSOLE" "$KTAP"
+rm -f "$CONSOLE" "$KTAP" "$OUT/qmp.sock" "$OUT/hostchan.sock"
+# The host's side of bc_host: carries out the guest's requests on QEMU's
+# monitor. It connects once QEMU has made the sockets.
+HOT_DRIVE="if=none,id=hotdrv,file=$OUT/disk5.img,format=raw,snapshot=on,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100"
+HOT_DEVICE="virtio-blk-pci,drive=hotdrv,id=hotdisk,addr=0x11,serial=hotdisk"
+python3 "$SELF_DIR/vm/hostchan.py" "$OUT/qmp.sock" "$OUT/hostchan.sock" "$OUT" "$OUT/hostchan.log" \
+	--hotplug "hotdisk=$HOT_DRIVE|$HOT_DEVICE" &
+hostchan=$!
 start=$(date +%s.%N)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-nodefaults -no-reboot -display none -monitor none \
-	-machine pc -accel tcg -cpu max -smp 1 -m "$MEM" \
+	-machine pc -accel tcg,thread=multi -cpu max -smp "$SMP,sockets=$SMP" -m "$MEM" \
 	-kernel "$KERNEL" \
 	-append "console=ttyS0 panic=-1 $bootargs${NO_KUNIT:+ kunit.enable=0} $APPEND" \
 	-serial "file:$CONSOLE" -serial "file:$KTAP" \
+	-qmp "unix:$OUT/qmp.sock,server=on,wait=off" \
+	-chardev "socket,id=hostchan,path=$OUT/hostchan.sock,server=on,wait=off" -serial chardev:hostchan \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk1.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk2.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk3.img,if=virtio,format=raw,snapshot=on$SLOW_RO,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100" \
+	-drive "if=none,id=errdrv,file=blkdebug:$OUT/blkdebug.conf:$OUT/disk4.img,format=raw,snapshot=on,throttling.bps-total=$((SLOW_BPS * 2)),throttling.iops-total=200" \
+	-device virtio-blk-pci,drive=errdrv,id=errdisk,addr=0x10,serial=errdisk \
+	-drive "$HOT_DRIVE" -device "$HOT_DEVICE" \
+	-drive "if=none,id=cd0,media=cdrom,file=$OUT/cd0.img,format=raw,readonly=on" \
+	-device ide-cd,drive=cd0,id=cd0dev,bus=ide.1,unit=0 \
 	"${boot[@]}" \
 	</dev/null >"$OUT/qemu.log" 2>&1
 rc=$?
+kill "$hostchan" 2>/dev/null
+wait "$hostchan" 2>/dev/null
 secs=$(echo "$(date +%s.%N) - $start" | bc)
 printf '  VM       exited with status %d after %.1f s\n' "$rc" "$secs"
 
@@ -233,6 +310,12 @@ case $rc in
 0) extra+=("the VM stopped without a verdict (kernel panic or reboot)") ;;
 *) extra+=("QEMU failed with status $rc: $(head -c 500 "$OUT/qemu.log")") ;;
 esac
+# The guest must have brought up every vCPU (CONFIG_SMP, NR_CPUS), or the run
+# had less concurrency than it claims.
+if [ "$SMP" -gt 1 ] && { [ $rc -eq 1 ] || [ $rc -eq 3 ]; } &&
+	! grep -Eq "smp: Brought up [0-9]+ nodes?, $SMP CPUs" "$CONSOLE"; then
+	extra+=("the guest did not bring up $SMP CPUs ($(grep -m1 -o 'smp: Brought up.*' "$CONSOLE" || echo 'no SMP'))")
+fi
 
 args=(--console "$CONSOLE" --kselftest "$KTAP" --guest-verdict "$verdict")
 [ -z "${RESULTS_FILE:-}" ] || args+=(--counts "$RESULTS_FILE")
