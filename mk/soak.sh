@@ -97,8 +97,8 @@ console = open(log + "/console.log", errors="replace").read().replace("\r", "").
 
 WARN = re.compile(r"WARNING:|BUG:|Oops|KASAN|general protection fault|possible circular locking|"
                   r"possible recursive locking|inconsistent lock state|suspicious RCU usage|"
-                  r"lockdep|self-detected stall|rcu_.*stall|rcu: INFO|blocked for more than|"
-                  r"soft lockup|hung_task|unreferenced object|UBSAN|Kernel panic|"
+                  r"self-detected stall|rcu_.*stall|rcu: INFO|blocked for more than|"
+                  r"soft lockup|unreferenced object|UBSAN|Kernel panic|"
                   r"kernel BUG|list_add corruption|list_del corruption|refcount_t:")
 
 # Console lines per scenario, between its start and end markers; the rest

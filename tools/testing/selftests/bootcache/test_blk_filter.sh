@@ -86,9 +86,12 @@ check "a detached filter sees nothing"
 
 # A bio-based disk takes no filter: its bios in flight hold no queue
 # reference, so the attach could not wait for them nor catch them later.
-# dm-linear if there is dmsetup (vmtest.sh -T dmsetup), else a RAM disk.
+# A dm-linear device over the first MiB of the disk (progs/dm_linear.c, or
+# dmsetup), else a RAM disk (brd).
 biodisk= dm=
-if command -v dmsetup >/dev/null &&
+if command -v dm_linear >/dev/null; then
+	biodisk=$(dm_linear create bc_filter_lin "$disk" 2048) && dm=bc_filter_lin
+elif command -v dmsetup >/dev/null &&
 	echo "0 2048 linear $disk 0" | dmsetup create --noudevsync bc_filter_lin 2>/dev/null; then
 	dm=bc_filter_lin
 	for d in /sys/block/dm-*; do
@@ -104,11 +107,13 @@ if [ -n "$biodisk" ]; then
 	esac
 	check "the bio-based disk $biodisk is refused with EOPNOTSUPP (got '$err')"
 else
-	ktap_test_skip "the bio-based disk is refused with EOPNOTSUPP (no dmsetup, no brd)"
+	ktap_test_skip "the bio-based disk is refused with EOPNOTSUPP (no dm_linear or dmsetup, no brd)"
 fi
 # (Should the attach have worked, the filter holds the disk open.)
 echo 1 >"$S/detach" 2>/dev/null
-[ -z "$dm" ] || dmsetup remove --noudevsync $dm 2>/dev/null
+if [ -n "$dm" ]; then
+	dm_linear remove $dm 2>/dev/null || dmsetup remove --noudevsync $dm 2>/dev/null
+fi
 
 # A write held by blk-throttle while the filter attaches was submitted
 # before the filter was there and reaches the disk after: the filter is
@@ -125,9 +130,10 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bc_filter &&
 	sh -c "echo \$\$ >$cg/bc_filter/cgroup.procs &&
 		exec dd if=/tmp/bcf.new of=$disk bs=65536 seek=384 count=1 oflag=direct 2>/dev/null" &
 	writer=$!
-	usleep 500000
+	# Held: the writer sleeps uninterruptibly, waiting for its bio, which
+	# blk-throttle keeps for 16 s (the disk would take milliseconds).
 	held=0
-	kill -0 $writer 2>/dev/null && held=1
+	bc_wait_for grep -q '^State:.*D' /proc/$writer/status 2>/dev/null && held=1
 	m0=$(counter missed) mw0=$(counter missed_writes) w0=$(counter writes)
 	ok=1
 	echo "$name" >"$S/attach" || ok=0

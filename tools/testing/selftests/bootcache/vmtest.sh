@@ -10,7 +10,9 @@ SELF_DIR=$(cd "$(dirname "$0")" && pwd)
 KERNEL=
 KSRC=
 OUT=out/vm
-TIMEOUT=300
+# Generous: four vCPUs share the host's cores under TCG (two on the CI
+# machine), and a loaded host slows them further; a hang still ends the run.
+TIMEOUT=900
 MEM=512
 # vCPUs: the tests run with real concurrency on an SMP, preemptible kernel
 # (test.config), on QEMU's multi-threaded TCG (one host thread per vCPU). Each

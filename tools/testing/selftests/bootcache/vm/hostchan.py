@@ -9,8 +9,8 @@
 # the same port. Actions:
 #
 #   eject DRIVE               open the tray and remove the medium (forced)
-#   change DRIVE IMAGE        insert IMAGE (a file name in the work directory,
-#                             read-only) into DRIVE
+#   change DRIVE IMAGE        open the tray (forced) and insert IMAGE (a file
+#                             name in the work directory, read-only) into DRIVE
 #   device_del ID             hot-unplug a device and wait until the guest
 #                             let it go (up to 60 s)
 #   device_add ID             plug a device removed by device_del back, with
@@ -91,6 +91,12 @@ def run(qmp, workdir, hotplug, words):
     if act == "change" and len(words) == 3:
         if not NAME.match(words[2]) or not os.path.isfile(os.path.join(workdir, words[2])):
             return False, "no image %s in the work directory" % words[2]
+        # The guest locks the tray while the drive is open (bootcache holds
+        # it open): swap the disc as a user pressing the button would,
+        # forcing the tray open first.
+        ok, out = qmp.hmp("eject -f " + words[1])
+        if not ok or out.startswith("Error"):
+            return False, out
         return qmp.hmp("change %s %s raw read-only" % (words[1], os.path.join(workdir, words[2])))
     if act == "device_del" and len(words) == 2:
         ok, out = qmp.cmd("device_del", id=words[1])
