@@ -187,19 +187,19 @@ dd if=/tmp/first4m of="$ppart" bs=1048576 count=4 oflag=direct conv=notrunc 2>/d
 # 5. A parked read is let go within its wait limit (plus a tick) while the
 # control mutex is held by a slow attach: attaching to a disk freezes its
 # queue, which waits for the reads in it, and the host lets those through
-# at one a second.
+# at 128 KiB/s.
 drive=${BOOTCACHE_TEST_PDISK_DRIVE:-}
 if [ -n "$drive" ] && bc_host "info block" >/dev/null 2>&1; then
 	echo 300 >"$S/wait_limit_ms"
 	# 16 MiB at 2 MiB/s: its last MiB comes some 8 s after start.
 	bootcache make-playlist -o /tmp/pw -e "$suuid:40M:16M"
 	bc_load_and_start /tmp/pw
-	if ! bc_host "block_set_io_throttle $drive 0 0 0 1 0 0" >/tmp/throttle.out; then
+	if ! bc_host "block_set_io_throttle $drive 131072 0 0 0 0 0" >/tmp/throttle.out; then
 		ktap_print_msg "the host could not throttle $drive: $(cat /tmp/throttle.out)"
 	fi
-	# Twenty reads at one a second: the attach waits some 20 s for them.
-	for k in $(seq 1 20); do
-		dd if="$ppart" of=/dev/null bs=4096 skip=$((k * 256)) count=1 iflag=direct 2>/dev/null &
+	# Eight reads of 256 KiB at 128 KiB/s: the attach waits some 16 s.
+	for k in 1 2 3 4 5 6 7 8; do
+		dd if="$ppart" of=/dev/null bs=262144 skip=$((k * 4)) count=1 iflag=direct 2>/dev/null &
 	done
 	sleep 1
 	# Appending a playlist of the throttled disk attaches to it.
