@@ -132,11 +132,12 @@ test:
 # vCPUs (vmtest.sh's default) with preemption: lockdep with PROVE_RCU,
 # DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT, KASAN, kmemleak and the fault-injection
 # options (configs/debug.config on top of test.config). ktap_summary.py fails
-# the run on any report of theirs in the kernel log.
+# the run on any report of theirs in the kernel log. The kernel has ACPI (for
+# make soak's PCI hot-plug); acpi=noirq: see mk/soak.sh.
 vm-debug:
 	@$(MAKE) --no-print-directory kernel FLAVOR=debug
 	@$(SELFTESTS)/vmtest.sh -k $(OUT)/build/debug/arch/x86/boot/bzImage -K $(KSRC) \
-		-o $(OUT)/vm-debug -t 1800 -m 1024
+		-o $(OUT)/vm-debug -t 1800 -m 1024 -a acpi=noirq
 
 # Benchmark of the bio filter's cost (prints IOPS; not a test).
 bench-filter: kernel

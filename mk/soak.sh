@@ -6,11 +6,10 @@
 #   make soak [SOAK_MINUTES=30] [SOAK_SCENARIOS="io readerr ..."] [OUT=out] [JOBS=N]
 #   SOAK_KERNEL=BZIMAGE mk/soak.sh      (no build; that kernel)
 #
-# Builds the debug kernel (make kernel FLAVOR=debug, plus
-# tools/testing/selftests/bootcache/soak/soak.config: lockdep, KASAN,
-# kmemleak, SMP, fault injection, PCI hot-plug), boots it once in QEMU
-# (vmtest.sh, -smp as vmtest.sh boots it, 1 GiB, with fio, the CD drive as
-# root=) and runs the scenarios of tools/testing/selftests/bootcache/soak/,
+# Builds the debug kernel that make vm-debug runs (make kernel FLAVOR=debug:
+# lockdep, KASAN, kmemleak, SMP, fault injection, PCI hot-plug), boots it
+# once in QEMU (vmtest.sh, -smp as vmtest.sh boots it, 1 GiB, with fio, the
+# CD drive as root=) and runs the scenarios of tools/testing/selftests/bootcache/soak/,
 # each looping for its share of SOAK_MINUTES:
 #
 #   io        concurrent verified I/O (fio --verify=crc32c and bcverify) with
@@ -61,8 +60,7 @@ secs=$((MINUTES * 60 / n))
 # configuration), e.g. while the tree is being rebuilt.
 KERNEL=${SOAK_KERNEL:-$OUT/build/debug/arch/x86/boot/bzImage}
 if [ -z "${SOAK_KERNEL:-}" ]; then
-	"$MAKE" --no-print-directory kernel FLAVOR=debug OUT="$OUT" \
-		EXTRA_FRAGMENTS="$SEL/soak/soak.config" || exit 1
+	"$MAKE" --no-print-directory kernel FLAVOR=debug OUT="$OUT" || exit 1
 fi
 
 mkdir -p "$LOG"
