@@ -13,6 +13,7 @@ use bootcache::fileio::read_input;
 use bootcache::format::Playlist;
 use bootcache::status::{PLAYLIST, PLAYLIST_USED};
 use bootcache::sysfs::{self as ksysfs, Sysfs};
+use libc::{E2BIG, EBUSY, ENODEV, EROFS};
 
 use super::input::playlist_line;
 
@@ -23,11 +24,6 @@ fn kernel_errno(e: &ksysfs::Error) -> Option<i32> {
         _ => None,
     }
 }
-
-const E2BIG: i32 = 7;
-const EBUSY: i32 = 16;
-const ENODEV: i32 = 19;
-const EROFS: i32 = 30;
 
 /// Renames the saved playlist to `playlist.used` (so a boot that fails because of it does
 /// not use it again), then reads and checks it. `None` if there is none or it is bad.

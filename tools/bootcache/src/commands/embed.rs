@@ -75,7 +75,7 @@ pub(super) fn check(vmlinux: &Path) -> Result<()> {
     let err = |e: elf::Error| anyhow!("{}: {e}", vmlinux.display());
     let file =
         File::open(vmlinux).with_context(|| format!("{}: cannot open", vmlinux.display()))?;
-    let mut elf = Elf::parse(io::BufReader::new(file)).map_err(err)?;
+    let elf = Elf::parse(io::BufReader::new(file)).map_err(err)?;
     let (bytes, place) = match elf.section_data(EMBED_SECTION).map_err(err)? {
         Some(b) => (b, format!("section {EMBED_SECTION}")),
         None => match elf.symbols(&EMBED_SYMBOLS).map_err(err)?[..] {
