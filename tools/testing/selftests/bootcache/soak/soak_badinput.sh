@@ -20,6 +20,10 @@ suuid=$BOOTCACHE_TEST_SLOW_PARTUUID
 bootcache make-playlist -o $W/a -e "$uuid:0:1M" -e "$uuid:2M:2M" -e "$uuid:5M:1M:1" \
 	-e "$uuid:8M:4M:2:low" -e "$suuid:0:1M" -e "$suuid:4M:512K:1" -e "cafe0bad-01:0:1M" >/dev/null
 bootcache make-playlist -o $W/b -e "$uuid:16M:4M" >/dev/null
+# Nothing may change by itself between two snapshots: recording would stop
+# at its time limit in a session that outlives it (0: never).
+record_limit=$(cat $S/record_limit_ms)
+echo 0 >$S/record_limit_ms
 
 mutations=0 accepted=0 refused=0 partial=0 words=0 tunables=0 concurrent=0
 
@@ -170,5 +174,6 @@ while soak_time_left; do
 	soak_idle
 done
 extra=mutants-$mutations,accepted-$accepted,refused-$refused,partial-$partial,concurrent-$concurrent,words-$words,tunable-writes-$tunables
+echo "$record_limit" >$S/record_limit_ms
 SOAK_EXERCISED='[ $st_hits -gt 0 ] && [ $refused -gt 0 ]'
 soak_finish
