@@ -67,7 +67,7 @@ mutant() {
 
 # Several writers at once, of mutants, random bytes and the valid playlist.
 writers() {
-	k=0
+	k=0 pids=
 	for k in 1 2 3; do
 		case $(soak_rand 3) in
 		0) bcmutate $W/a $W/c$k $(soak_rand 1000000000) ;;
@@ -75,8 +75,11 @@ writers() {
 		2) cp $W/${1:-a} $W/c$k ;;
 		esac
 		write_one $W/c$k >/dev/null 2>&1 &
+		pids="$pids $!"
 	done
-	wait
+	# Only the writers: a verifier may be running in the background,
+	# until the round tells it to stop.
+	wait $pids
 	concurrent=$((concurrent + 1))
 }
 
