@@ -10,7 +10,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TOOL=$TOP/tools/bootcache
-FORMAT=$TOP/drivers/block/bootcache/format.rs
+FORMAT=$TOP/drivers/block/bootcache/format/mod.rs
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 passed=0 failed=0 skipped=0

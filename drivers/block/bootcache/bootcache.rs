@@ -16,23 +16,22 @@
 // The engine's pure parts, shared with the host (`tools/bootcache` and its
 // tests compile the same files), so their items are `pub` for the host's
 // sake and not all of them are used here.
-#[allow(dead_code, unreachable_pub)]
-mod bootparam;
+mod boot;
 #[allow(dead_code, unreachable_pub)]
 mod cache;
 #[allow(dead_code, unreachable_pub)]
 mod compat;
-mod engine;
+mod disk;
 #[allow(dead_code, unreachable_pub)]
 mod format;
 #[allow(dead_code, unreachable_pub)]
 mod history;
 mod stats;
 
-use bootparam::{BootParams, Mode, Problem};
+use boot::param::{BootParams, Mode, Problem};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
-use engine::{
+use disk::{
     reason, Attached, CacheShrinker, Disk, DiskList, Plan, Releaser, Shared, Tunables, TICK_MS,
 };
 use history::Recorder;
@@ -192,7 +191,7 @@ impl Control {
             pr_err!("record: already caching\n");
             return Err(EBUSY);
         }
-        let plan = Plan::record_only(engine::root_volume())?;
+        let plan = Plan::record_only(disk::root_volume())?;
         self.start_plan(&mut g, plan, true, wait)
     }
 
@@ -239,7 +238,7 @@ impl Control {
             GFP_KERNEL,
         )?;
         let cap = ram / 2;
-        let built = engine::build_disks(&plan, &shared, cap, None, &[])?;
+        let built = disk::build_disks(&plan, &shared, cap, None, &[])?;
         if !built.refused.is_empty() {
             pr_err!("start: a volume of the playlist is on a disk bootcache does not cache\n");
             return Err(EOPNOTSUPP);
@@ -321,7 +320,7 @@ impl Control {
         for att in a.disks.iter() {
             in_use.push(att.disk.bdev.disk_dev(), GFP_KERNEL)?;
         }
-        let built = engine::build_disks(plan, &a.shared, a.budget(), Some(&a.pending), &in_use)?;
+        let built = disk::build_disks(plan, &a.shared, a.budget(), Some(&a.pending), &in_use)?;
         let mut still = KVec::with_capacity(a.pending.len(), GFP_KERNEL)?;
         for &v in built.missing.iter() {
             still.push(v, GFP_KERNEL)?;
@@ -381,7 +380,7 @@ impl Control {
         let shift = old.batches;
         // The new extents of volumes on disks in use, and the volumes to
         // look for later.
-        let mut found: KVVec<(usize, engine::Part, format::Extent)> = KVVec::new();
+        let mut found: KVVec<(usize, disk::Part, format::Extent)> = KVVec::new();
         let mut later: KVec<u32> = KVec::new();
         for (i, &m) in map.iter().enumerate() {
             if map[..i].contains(&m) {
@@ -401,7 +400,7 @@ impl Control {
             let place = match on_disk {
                 Some(x) => Some(x),
                 None => merged.volumes.get(usize::from(m)).and_then(|v| {
-                    let (part, disk) = engine::locate(m, v).ok()?;
+                    let (part, disk) = disk::locate(m, v).ok()?;
                     let di = a
                         .disks
                         .iter()
@@ -419,14 +418,14 @@ impl Control {
                 }
             }
         }
-        let capped = engine::cap_extents(&mut found, a.budget());
+        let capped = disk::cap_extents(&mut found, a.budget());
         // Everything that can fail comes before anything changes.
         let mut prepared = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
         for (di, att) in a.disks.iter().enumerate() {
             let mut parts = KVec::new();
             let mut extents = KVVec::new();
             for (_, part, x) in found.iter().filter(|(i, _, _)| *i == di) {
-                if !parts.iter().any(|p: &engine::Part| p.volume == part.volume) {
+                if !parts.iter().any(|p: &disk::Part| p.volume == part.volume) {
                     parts.push(*part, GFP_KERNEL)?;
                 }
                 extents.push((*part, *x), GFP_KERNEL)?;
@@ -473,7 +472,7 @@ impl Control {
         let Some(plan) = g.in_use.as_ref() else {
             return Err(EINVAL);
         };
-        let room = engine::HistoryRoom::new(plan.volumes.len(), &rec)?;
+        let room = disk::HistoryRoom::new(plan.volumes.len(), &rec)?;
         rec.stop();
         let blob = match room.write(&plan.volumes, &rec) {
             Ok(blob) => blob,
@@ -765,7 +764,7 @@ tunable!(
     wait_limit_ms,
     u32,
     0,
-    bootparam::MAX_WAIT_MS as u64
+    boot::param::MAX_WAIT_MS as u64
 );
 tunable!(show_misses, store_misses, miss_limit, u64, 1, u64::MAX);
 tunable!(
@@ -892,9 +891,9 @@ struct BootCache {
 fn boot_params() -> BootParams {
     let Some(value) = kernel::cmdline::get(c_str!("bootcache")) else {
         // No parameter: nothing to report.
-        return bootparam::parse(b"", |_| ());
+        return boot::param::parse(b"", |_| ());
     };
-    bootparam::parse(value, |p| {
+    boot::param::parse(value, |p| {
         let (what, word) = match p {
             Problem::UnknownMode(w) => ("unknown mode", w),
             Problem::UnknownOption(w) => ("unknown option", w),

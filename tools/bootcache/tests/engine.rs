@@ -6,13 +6,13 @@
 // completed later), reads and writes happens, no read is ever served data
 // that differs from what the disk holds at that moment.
 
-#[path = "../../../drivers/block/bootcache/bootparam.rs"]
+#[path = "../../../drivers/block/bootcache/boot/param.rs"]
 #[allow(dead_code)]
 mod bootparam;
 #[path = "../../../drivers/block/bootcache/cache.rs"]
 #[allow(dead_code)]
 mod cache;
-#[path = "../../../drivers/block/bootcache/format.rs"]
+#[path = "../../../drivers/block/bootcache/format/mod.rs"]
 #[allow(dead_code)]
 mod format;
 #[path = "../../../drivers/block/bootcache/history.rs"]

@@ -30,7 +30,7 @@
 //! ran out, whatever the control path (which may hold the mutex across
 //! queue freezes and block device opens) is doing.
 
-use crate::bootparam;
+use crate::boot;
 use crate::cache::{self, CachePage, DiskCache, NewExtent, ReadDecision, PAGE, SECTOR};
 use crate::compat;
 use crate::format::{self, Entry, Playlist, VolumeId};
@@ -888,10 +888,10 @@ pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
 /// Finds the partition `root=` names, by PARTUUID or `/dev/NAME`.
 fn root_from_cmdline() -> Result<DevT> {
     let root = kernel::cmdline::get(kernel::c_str!("root")).ok_or(ENODEV)?;
-    if let Some(id) = bootparam::root_partuuid(root) {
+    if let Some(id) = boot::param::root_partuuid(root) {
         return DevT::find_by_partuuid(core::str::from_utf8(id).map_err(|_| ENODEV)?);
     }
-    let name = bootparam::root_dev_name(root).ok_or(ENODEV)?;
+    let name = boot::param::root_dev_name(root).ok_or(ENODEV)?;
     let name = CString::try_from_fmt(fmt!("{}", kernel::str::BStr::from_bytes(name)))?;
     DevT::find_by_name(&name)
 }
@@ -902,7 +902,7 @@ fn root_from_cmdline() -> Result<DevT> {
 /// called), and otherwise as `root`.
 pub(crate) fn root_volume() -> format::Volume {
     let id = kernel::cmdline::get(kernel::c_str!("root"))
-        .and_then(bootparam::root_partuuid)
+        .and_then(boot::param::root_partuuid)
         .and_then(|id| core::str::from_utf8(id).ok())
         .and_then(VolumeId::parse)
         .unwrap_or(VolumeId::Root);
