@@ -1,7 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! How bootcache starts at boot.
+//! How bootcache starts at boot: the `bootcache=` parameter and the playlist
+//! built into the kernel image.
 
 // Shared with the host's tests, so its items are `pub` for the host's sake.
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod param;
+
+use crate::format;
+use crate::plan::Plan;
+use crate::session::Control;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use param::{BootParams, Problem};
+
+/// Reads `bootcache=`, reporting what it ignores.
+pub(crate) fn params() -> BootParams {
+    let Some(value) = kernel::cmdline::get(c_str!("bootcache")) else {
+        // No parameter: nothing to report.
+        return param::parse(b"", |_| ());
+    };
+    param::parse(value, |p| {
+        let (what, word) = match p {
+            Problem::UnknownMode(w) => ("unknown mode", w),
+            Problem::UnknownOption(w) => ("unknown option", w),
+            Problem::BadWait(w) => ("wait= wants milliseconds up to 600000, not", w),
+            Problem::Useless(w) => ("option means nothing with this mode", w),
+        };
+        pr_warn!(
+            "bootcache=: {} '{}'; ignored\n",
+            what,
+            kernel::str::BStr::from_bytes(word)
+        );
+    })
+}
+
+impl Control {
+    /// Starts caching with the playlist built into the kernel image. Runs in
+    /// the module's init, while the playlist's init memory is still there;
+    /// what goes wrong is logged and the boot goes on without bootcache.
+    pub(crate) fn autostart_embedded(self: &Arc<Self>, record: bool) {
+        let bytes: KVVec<u8> = match kernel::bootcache::copy_embedded_playlist(GFP_KERNEL) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                pr_info!("no playlist is built in; waiting for userspace\n");
+                return;
+            }
+            Err(e) => {
+                pr_err!("cannot copy the built-in playlist: {:?}\n", e);
+                return;
+            }
+        };
+        let plan = match format::Playlist::parse(&bytes) {
+            Ok(p) => Plan::from_playlist(&p),
+            Err(e) => {
+                pr_err!("built-in playlist refused: {}; booting without it\n", e);
+                return;
+            }
+        };
+        let res = plan.and_then(|plan| {
+            let mut g = self.inner.lock();
+            self.start_plan(&mut g, plan, record, true)
+        });
+        if let Err(e) = res {
+            pr_err!("cannot start with the built-in playlist: {:?}\n", e);
+        }
+    }
+}
