@@ -45,7 +45,7 @@ mod cache;
 mod compat;
 mod disk;
 mod filter;
-#[allow(dead_code, unreachable_pub)]
+#[allow(unreachable_pub)]
 mod format;
 #[allow(dead_code, unreachable_pub)]
 mod history;
