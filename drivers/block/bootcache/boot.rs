@@ -21,12 +21,12 @@ pub(crate) fn params() -> BootParams {
         // No parameter: nothing to report.
         return param::parse(b"", |_| ());
     };
-    param::parse(value, |p| {
-        let (what, word) = match p {
-            Problem::UnknownMode(w) => ("unknown mode", w),
-            Problem::UnknownOption(w) => ("unknown option", w),
-            Problem::BadWait(w) => ("wait= wants milliseconds up to 600000, not", w),
-            Problem::Useless(w) => ("option means nothing with this mode", w),
+    param::parse(value, |problem| {
+        let (what, word) = match problem {
+            Problem::UnknownMode(word) => ("unknown mode", word),
+            Problem::UnknownOption(word) => ("unknown option", word),
+            Problem::BadWait(word) => ("wait= wants milliseconds up to 600000, not", word),
+            Problem::Useless(word) => ("option means nothing with this mode", word),
         };
         pr_warn!(
             "bootcache=: {} '{}'; ignored\n",
@@ -42,29 +42,29 @@ impl Control {
     /// what goes wrong is logged and the boot goes on without bootcache.
     pub(crate) fn autostart_embedded(self: &Arc<Self>, record: bool) {
         let bytes: KVVec<u8> = match kernel::bootcache::copy_embedded_playlist(GFP_KERNEL) {
-            Ok(Some(b)) => b,
+            Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 pr_info!("no playlist is built in; waiting for userspace\n");
                 return;
             }
-            Err(e) => {
-                pr_err!("cannot copy the built-in playlist: {:?}\n", e);
+            Err(err) => {
+                pr_err!("cannot copy the built-in playlist: {:?}\n", err);
                 return;
             }
         };
         let plan = match format::Playlist::parse(&bytes) {
-            Ok(p) => Plan::from_playlist(&p),
-            Err(e) => {
-                pr_err!("built-in playlist refused: {}; booting without it\n", e);
+            Ok(playlist) => Plan::from_playlist(&playlist),
+            Err(err) => {
+                pr_err!("built-in playlist refused: {}; booting without it\n", err);
                 return;
             }
         };
         let res = plan.and_then(|plan| {
-            let mut g = self.inner.lock();
-            self.start_plan(&mut g, plan, record, true)
+            let mut inner = self.inner.lock();
+            self.start_plan(&mut inner, plan, record, true)
         });
-        if let Err(e) = res {
-            pr_err!("cannot start with the built-in playlist: {:?}\n", e);
+        if let Err(err) = res {
+            pr_err!("cannot start with the built-in playlist: {:?}\n", err);
         }
     }
 }

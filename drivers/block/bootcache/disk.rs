@@ -21,8 +21,8 @@ use crate::cache::{self, DiskCache, NewExtent, ReadDecision, PAGE, SECTOR};
 use crate::compat;
 use crate::filter::{serve, DiskFilter};
 use crate::format;
-use crate::readahead::{read_ahead_key, sort_read_ahead, CPage};
-use crate::session::{reason, Shared};
+use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage};
+use crate::session::{Reason, Session};
 use crate::volume::Part;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::block::bdev::BlockDevice;
@@ -39,9 +39,13 @@ pub(crate) const TICK_MS: u32 = 100;
 
 /// A bio waiting for read-ahead.
 pub(crate) struct Parked {
+    /// The read, taken from its submitter.
     pub(crate) bio: Bio,
+    /// The first byte it reads, on the disk.
     pub(crate) start: u64,
+    /// The bytes it reads.
     pub(crate) len: u64,
+    /// When it was parked ([`Session::now_ns`]): its wait is bounded.
     pub(crate) since_ns: u64,
     /// The submitter, for the history.
     pub(crate) pid: u32,
@@ -49,42 +53,60 @@ pub(crate) struct Parked {
 
 /// A disk's state, under its lock.
 pub(crate) struct DiskInner {
-    pub(crate) cache: DiskCache<CPage>,
+    /// The state of every cached sector, and the pages.
+    pub(crate) cache: DiskCache<CachedPage>,
+    /// Reads waiting for read-ahead, in no order.
     pub(crate) parked: KVec<Parked>,
     /// Extent indices in read-ahead order.
     pub(crate) order: KVVec<u32>,
     /// Position in `order` and offset in that extent of the next read.
     pub(crate) pos: usize,
     pub(crate) offset: u64,
+    /// Read-ahead bios submitted and not completed yet.
     pub(crate) in_flight: u32,
+    /// Set when the disk is shut down: nothing more is read ahead, parked
+    /// or served.
     pub(crate) stopped: bool,
 }
 
 /// One cached disk.
 #[pin_data]
 pub(crate) struct Disk {
+    /// The whole disk, open for reading.
     pub(crate) bdev: Arc<BlockDevice>,
     /// The partitions of its volumes; changed only under the control mutex
     /// (an appended playlist may add one).
     #[pin]
     parts: SpinLock<KVec<Part>>,
-    pub(crate) shared: Arc<Shared>,
+    /// The session it is cached in.
+    pub(crate) session: Arc<Session>,
+    /// The most read-ahead bios in flight: two on a rotational disk, whose
+    /// head the boot's own reads share, and four on others.
     pub(crate) max_in_flight: u32,
+    /// The size of a read-ahead bio, in bytes: what the disk takes at once,
+    /// between 64 KiB and 1 MiB.
     pub(crate) chunk: u64,
     /// Bytes of playlist extents it caches; appends add to it.
     pub(crate) bytes: AtomicU64,
     /// Bytes of its volumes' extents that the memory cap left out.
     pub(crate) capped: u64,
+    /// The disk's state, under its spin lock (see the module's
+    /// documentation).
     #[pin]
     pub(crate) inner: SpinLock<DiskInner>,
 }
 
 /// Extents to add to a disk in use, with all the memory that takes.
 pub(crate) struct Append {
-    extents: KVVec<cache::Extent<CPage>>,
-    room: KVVec<cache::Extent<CPage>>,
+    /// The new extents, clipped to what the cache does not hold yet.
+    extents: KVVec<cache::Extent<CachedPage>>,
+    /// Room for all the extents, old and new.
+    room: KVVec<cache::Extent<CachedPage>>,
+    /// Room for the read-ahead order of all the extents.
     order: KVVec<u32>,
+    /// The partitions of the disk's volumes, old and new.
     parts: KVec<Part>,
+    /// The bytes the new extents add.
     bytes: u64,
     /// The read-ahead key of the first new extent.
     first: Option<(bool, u8, u64)>,
@@ -94,34 +116,34 @@ pub(crate) struct Append {
 /// to end, and those to hand to the disk. Collecting them allocates
 /// nothing, so no bio is ever held back for want of memory.
 #[derive(Default)]
-pub(crate) struct Finish {
+pub(crate) struct Settled {
     end: BioList,
     pass: BioList,
 }
 
-impl Finish {
+impl Settled {
     /// Ends and resubmits the bios. Process context: resubmitting may sleep.
-    pub(crate) fn run(self) {
-        let Finish { end, pass } = self;
-        for b in end {
-            b.end(Ok(()));
+    pub(crate) fn finish(self) {
+        let Settled { end, pass } = self;
+        for bio in end {
+            bio.end(Ok(()));
         }
-        for b in pass {
-            b.resubmit();
+        for bio in pass {
+            bio.resubmit();
         }
     }
 }
 
 /// Extent `x` of the volume on `part`, in bytes of the disk, widened to
 /// whole sectors (the unit of sector state and of reads).
-fn disk_extent(part: &Part, x: &format::Extent) -> NewExtent {
-    let start = (part.start + x.offset) & !(SECTOR - 1);
-    let end = (part.start + x.offset + x.length).next_multiple_of(SECTOR);
+fn disk_extent(part: &Part, extent: &format::Extent) -> NewExtent {
+    let start = (part.start + extent.offset) & !(SECTOR - 1);
+    let end = (part.start + extent.offset + extent.length).next_multiple_of(SECTOR);
     NewExtent {
         start,
         len: end - start,
-        batch: x.batch,
-        low_priority: x.is_low_priority(),
+        batch: extent.batch,
+        low_priority: extent.is_low_priority(),
         volume: part.volume,
     }
 }
@@ -133,25 +155,31 @@ fn disk_extent(part: &Part, x: &format::Extent) -> NewExtent {
 fn make_extents(
     existing: &[(u64, u64)],
     extents: &[(Part, format::Extent)],
-) -> Result<(KVVec<cache::Extent<CPage>>, u64)> {
+) -> Result<(KVVec<cache::Extent<CachedPage>>, u64)> {
     let mut wanted = KVVec::with_capacity(extents.len(), GFP_KERNEL)?;
-    for (part, x) in extents {
-        if x.offset.saturating_add(x.length) > part.len {
+    for (part, extent) in extents {
+        if extent.offset.saturating_add(extent.length) > part.len {
             continue;
         }
-        wanted.push(disk_extent(part, x), GFP_KERNEL)?;
+        wanted.push(disk_extent(part, extent), GFP_KERNEL)?;
     }
     let mut pieces = KVVec::new();
     cache::clip_new(existing, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
     let mut made = KVVec::with_capacity(pieces.len(), GFP_KERNEL)?;
     let mut bytes = 0;
-    for p in pieces.iter() {
+    for piece in pieces.iter() {
         made.push(
-            cache::Extent::new(p.start, p.len, p.batch, p.low_priority, p.volume)
-                .map_err(|_| ENOMEM)?,
+            cache::Extent::new(
+                piece.start,
+                piece.len,
+                piece.batch,
+                piece.low_priority,
+                piece.volume,
+            )
+            .map_err(|_| ENOMEM)?,
             GFP_KERNEL,
         )?;
-        bytes += p.len;
+        bytes += piece.len;
     }
     Ok((made, bytes))
 }
@@ -163,17 +191,17 @@ impl Disk {
     pub(crate) fn new(
         bdev: Arc<BlockDevice>,
         parts: KVec<Part>,
-        shared: Arc<Shared>,
+        session: Arc<Session>,
         extents: &[(Part, format::Extent)],
         capped: u64,
     ) -> Result<Arc<Self>> {
         let (made, bytes) = make_extents(&[], extents)?;
-        let n = made.len();
+        let count = made.len();
         let mut cache = DiskCache::new();
-        if !cache.absorb(made, KVVec::with_capacity(n, GFP_KERNEL)?) {
+        if !cache.absorb(made, KVVec::with_capacity(count, GFP_KERNEL)?) {
             return Err(EINVAL);
         }
-        let mut order = KVVec::with_capacity(n, GFP_KERNEL)?;
+        let mut order = KVVec::with_capacity(count, GFP_KERNEL)?;
         sort_read_ahead(&mut order, &cache);
         let rotational = bdev.is_rotational();
         let chunk =
@@ -182,7 +210,7 @@ impl Disk {
             pin_init!(Disk {
                 bdev,
                 parts <- new_spinlock!(parts),
-                shared,
+                session,
                 max_in_flight: if rotational { 2 } else { 4 },
                 chunk,
                 bytes: AtomicU64::new(bytes),
@@ -203,34 +231,41 @@ impl Disk {
 
     /// Serves or passes parked bios that no longer wait. Called with the lock
     /// held; returns what to finish after it is dropped.
-    pub(crate) fn settle(&self, g: &mut DiskInner) -> Finish {
-        let mut fin = Finish::default();
-        let now = self.shared.now_ns();
-        let limit = self.shared.wait_limit_ns;
-        let stats = &self.shared.stats;
-        let mut i = 0;
-        while i < g.parked.len() {
-            let p = &g.parked[i];
-            let decision = if g.stopped {
+    pub(crate) fn settle(&self, inner: &mut DiskInner) -> Settled {
+        let mut settled = Settled::default();
+        let now = self.session.now_ns();
+        let limit = self.session.wait_limit_ns;
+        let stats = &self.session.stats;
+        let mut index = 0;
+        while index < inner.parked.len() {
+            let parked = &inner.parked[index];
+            let decision = if inner.stopped {
                 ReadDecision::Miss
             } else {
-                g.cache.classify_read(p.start, p.len)
+                inner.cache.classify_read(parked.start, parked.len)
             };
-            let expired = now.saturating_sub(p.since_ns) >= limit;
+            let expired = now.saturating_sub(parked.since_ns) >= limit;
             if decision == ReadDecision::Wait && !expired {
-                i += 1;
+                index += 1;
                 continue;
             }
-            let Some(mut p) = g.parked.swap_remove(i) else {
+            let Some(mut parked) = inner.parked.swap_remove(index) else {
                 break;
             };
             stats
                 .parked_wait_ns
-                .fetch_add(now.saturating_sub(p.since_ns), Ordering::Relaxed);
-            if decision == ReadDecision::Hit && serve(&mut g.cache, &mut p.bio, p.start, p.len) {
+                .fetch_add(now.saturating_sub(parked.since_ns), Ordering::Relaxed);
+            if decision == ReadDecision::Hit
+                && serve(&mut inner.cache, &mut parked.bio, parked.start, parked.len)
+            {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
-                self.count_hit(&p.bio, format::ENTRY_WAITED, p.since_ns, p.pid);
-                fin.end.push(p.bio);
+                self.count_hit(
+                    &parked.bio,
+                    format::ENTRY_WAITED,
+                    parked.since_ns,
+                    parked.pid,
+                );
+                settled.end.push(parked.bio);
                 continue;
             }
             if decision == ReadDecision::Wait {
@@ -239,33 +274,33 @@ impl Disk {
                 stats.parked_passed.fetch_add(1, Ordering::Relaxed);
             }
             // It waited, but the data came from the disk: a plain read.
-            self.count_miss(&p.bio, p.since_ns, p.pid);
-            fin.pass.push(p.bio);
+            self.count_miss(&parked.bio, parked.since_ns, parked.pid);
+            settled.pass.push(parked.bio);
         }
-        fin
+        settled
     }
 
     /// The releaser's visit: passes parked bios whose wait ran out (or
     /// whose blocks a write or the shrinker took away meanwhile).
     pub(crate) fn tick(&self) {
-        let fin = {
-            let mut g = self.inner.lock();
-            self.settle(&mut g)
+        let settled = {
+            let mut inner = self.inner.lock();
+            self.settle(&mut inner)
         };
-        fin.run();
+        settled.finish();
     }
 
     /// Stops read-ahead, drops the cache and hands every parked bio to the
     /// disk. The filter must be detached (or stop parking: `stopped` is set
     /// here, under the lock the filter takes).
     pub(crate) fn shut_down(&self) {
-        let fin = {
-            let mut g = self.inner.lock();
-            g.stopped = true;
-            g.cache.clear();
-            self.settle(&mut g)
+        let settled = {
+            let mut inner = self.inner.lock();
+            inner.stopped = true;
+            inner.cache.clear();
+            self.settle(&mut inner)
         };
-        fin.run();
+        settled.finish();
     }
 
     /// Gives memory back (the shrinker): `want` bytes of pages, from the
@@ -276,14 +311,14 @@ impl Disk {
     /// disk: this runs in reclaim, where submitting I/O is not allowed.
     /// Returns the bytes given up and, of those, the bytes freed.
     pub(crate) fn shrink(&self, want: u64) -> (u64, u64) {
-        let mut g = self.inner.lock();
-        let g = &mut *g;
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
         let (mut given, mut freed) = (0, 0);
-        for &i in g.order.iter().rev() {
+        for &index in inner.order.iter().rev() {
             if given >= want {
                 break;
             }
-            let (gave, fr) = g.cache.shed(i as usize, want - given);
+            let (gave, fr) = inner.cache.shed(index as usize, want - given);
             given += gave;
             freed += fr;
         }
@@ -303,14 +338,14 @@ impl Disk {
     /// Returns the volumes it holds.
     pub(crate) fn volumes(&self) -> Result<KVec<u32>> {
         let n = self.parts.lock().len();
-        let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
-        for p in self.parts.lock().iter() {
+        let mut volumes = KVec::with_capacity(n, GFP_KERNEL)?;
+        for part in self.parts.lock().iter() {
             // Room is reserved: no allocation under the lock.
-            if v.len() < v.capacity() {
-                v.push(u32::from(p.volume), GFP_ATOMIC)?;
+            if volumes.len() < volumes.capacity() {
+                volumes.push(u32::from(part.volume), GFP_ATOMIC)?;
             }
         }
-        Ok(v)
+        Ok(volumes)
     }
 
     /// Returns the partition of volume `volume`, if it is on this disk.
@@ -331,28 +366,31 @@ impl Disk {
         parts: &[Part],
         extents: &[(Part, format::Extent)],
     ) -> Result<Append> {
-        let n_old = self.inner.lock().cache.extents().len();
-        let mut ranges: KVVec<(u64, u64)> = KVVec::with_capacity(n_old, GFP_KERNEL)?;
-        for r in self.inner.lock().cache.ranges() {
+        let old_count = self.inner.lock().cache.extents().len();
+        let mut ranges: KVVec<(u64, u64)> = KVVec::with_capacity(old_count, GFP_KERNEL)?;
+        for range in self.inner.lock().cache.ranges() {
             // Room is reserved: no allocation under the lock.
-            if compat::push_within(&mut ranges, r).is_err() {
+            if compat::push_within(&mut ranges, range).is_err() {
                 break;
             }
         }
         let (new, bytes) = make_extents(&ranges, extents)?;
         let first = new.iter().map(read_ahead_key).min();
-        let total = n_old + new.len();
-        let n_parts = self.parts.lock().len();
-        let mut all_parts = KVec::with_capacity(n_parts + parts.len(), GFP_KERNEL)?;
-        for p in self.parts.lock().iter() {
+        let total = old_count + new.len();
+        let part_count = self.parts.lock().len();
+        let mut all_parts = KVec::with_capacity(part_count + parts.len(), GFP_KERNEL)?;
+        for part in self.parts.lock().iter() {
             // Room is reserved: no allocation under the lock.
-            if all_parts.len() < n_parts {
-                all_parts.push(*p, GFP_ATOMIC)?;
+            if all_parts.len() < part_count {
+                all_parts.push(*part, GFP_ATOMIC)?;
             }
         }
-        for p in parts {
-            if !all_parts.iter().any(|q: &Part| q.volume == p.volume) {
-                all_parts.push(*p, GFP_KERNEL)?;
+        for part in parts {
+            if !all_parts
+                .iter()
+                .any(|known: &Part| known.volume == part.volume)
+            {
+                all_parts.push(*part, GFP_KERNEL)?;
             }
         }
         Ok(Append {
@@ -369,7 +407,7 @@ impl Disk {
     /// are read ahead after everything queued now (their batches come after
     /// the current ones). Returns the bytes added (none if the cache is
     /// being shut down).
-    pub(crate) fn append(self: &Arc<Self>, a: Append) -> u64 {
+    pub(crate) fn append(self: &Arc<Self>, prepared: Append) -> u64 {
         let Append {
             extents,
             room,
@@ -377,27 +415,27 @@ impl Disk {
             parts,
             bytes,
             first,
-        } = a;
+        } = prepared;
         let Some(first) = first else {
             *self.parts.lock() = parts;
             return 0;
         };
         {
-            let mut g = self.inner.lock();
-            if g.stopped {
+            let mut inner = self.inner.lock();
+            if inner.stopped {
                 return 0;
             }
             // Where the walk is: the key of the extent it is in.
-            let here = g
+            let here = inner
                 .order
-                .get(g.pos)
-                .and_then(|&i| g.cache.extent(i as usize))
+                .get(inner.pos)
+                .and_then(|&i| inner.cache.extent(i as usize))
                 .map(read_ahead_key);
-            if !g.cache.absorb(extents, room) {
+            if !inner.cache.absorb(extents, room) {
                 return 0;
             }
-            sort_read_ahead(&mut order, &g.cache);
-            let ext = g.cache.extents();
+            sort_read_ahead(&mut order, &inner.cache);
+            let ext = inner.cache.extents();
             let key = read_ahead_key;
             // Go on where the walk was, unless a new extent comes first;
             // extents behind the walk hold nothing left to read but what is
@@ -408,10 +446,10 @@ impl Disk {
             };
             let pos = order.partition_point(|&i| key(&ext[i as usize]) < resume);
             if here != Some(resume) {
-                g.offset = 0;
+                inner.offset = 0;
             }
-            g.pos = pos;
-            g.order = order;
+            inner.pos = pos;
+            inner.order = order;
         }
         *self.parts.lock() = parts;
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -453,19 +491,19 @@ impl DiskList {
 
     /// Adds a disk into room made by [`DiskList::reserve`].
     pub(crate) fn add(&self, mut room: KVec<Arc<Disk>>, disk: &Arc<Disk>) {
-        let mut g = self.disks.lock();
-        if room.capacity() < g.len() + 1 {
+        let mut disks = self.disks.lock();
+        if room.capacity() < disks.len() + 1 {
             // Cannot happen: see `reserve`. The disk is then visited by
             // neither the shrinker nor the releaser, but the ticker still
             // ends its session.
             return;
         }
         // There is room for all: these pushes allocate nothing.
-        for d in g.iter() {
-            let _ = room.push(d.clone(), GFP_ATOMIC);
+        for disk in disks.iter() {
+            let _ = room.push(disk.clone(), GFP_ATOMIC);
         }
         let _ = room.push(disk.clone(), GFP_ATOMIC);
-        *g = room;
+        *disks = room;
     }
 
     /// Returns disk `i`, if there is one.
@@ -524,10 +562,10 @@ impl DelayedWorkItem for Releaser {
         }
         // Disks are only ever added, so walking by index sees each once,
         // and needs no memory.
-        let mut i = 0;
-        while let Some(d) = this.list.get(i) {
-            d.tick();
-            i += 1;
+        let mut index = 0;
+        while let Some(disk) = this.list.get(index) {
+            disk.tick();
+            index += 1;
         }
         DelayedWork::schedule(this, TICK_MS);
     }
@@ -537,7 +575,7 @@ impl DelayedWorkItem for Releaser {
 /// cache jettisoned once it holds nothing more.
 pub(crate) struct CacheShrinker {
     pub(crate) list: Arc<DiskList>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) session: Arc<Session>,
 }
 
 impl Shrinker for CacheShrinker {
@@ -551,19 +589,19 @@ impl Shrinker for CacheShrinker {
         // serve last: see `Disk::shrink`.
         let want = nr_to_scan as u64 * PAGE;
         let (mut given, mut freed, mut held) = (0, 0, 0);
-        let mut i = 0;
-        while let Some(d) = self.list.get(i) {
+        let mut index = 0;
+        while let Some(disk) = self.list.get(index) {
             if given < want {
-                let (gave, fr) = d.shrink(want - given);
+                let (gave, fr) = disk.shrink(want - given);
                 given += gave;
                 freed += fr;
             }
-            held += d.held();
-            i += 1;
+            held += disk.held();
+            index += 1;
         }
         if held == 0 {
             // Reclaim took everything: the cache has nothing left to give.
-            self.shared.request_jettison(reason::MEMORY);
+            self.session.request_jettison(Reason::Memory);
         }
         ScanResult::Freed((freed / PAGE) as usize)
     }

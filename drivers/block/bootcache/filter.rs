@@ -9,10 +9,10 @@
 //! Every bio is counted, and recorded in the history while recording.
 
 use crate::cache::{DiskCache, ReadDecision, SECTOR};
-use crate::disk::{Disk, Finish, Parked};
+use crate::disk::{Disk, Parked, Settled};
 use crate::format::{self, Entry};
-use crate::readahead::CPage;
-use crate::session::reason;
+use crate::readahead::CachedPage;
+use crate::session::Reason;
 use core::sync::atomic::Ordering;
 use kernel::block::bio::{Bio, BioRef, Op};
 use kernel::block::filter::{Filter, Gone};
@@ -21,13 +21,13 @@ use kernel::sync::Arc;
 
 impl Disk {
     pub(crate) fn record(&self, bio: &Bio, flags: u16) {
-        self.record_at(bio, flags, self.shared.now_ns(), current_pid());
+        self.record_at(bio, flags, self.session.now_ns(), current_pid());
     }
 
     /// Records a bio that `pid` submitted at `timestamp_ns`. Bios without
     /// data (an empty flush) are not recorded.
     fn record_at(&self, bio: &Bio, flags: u16, timestamp_ns: u64, pid: u32) {
-        let rec = &self.shared.recorder;
+        let rec = &self.session.recorder;
         if bio.size() == 0 {
             return;
         }
@@ -38,7 +38,7 @@ impl Disk {
             return;
         };
         let start = bio.sector() * 512;
-        let e = Entry {
+        let entry = Entry {
             offset: start.saturating_sub(part.start),
             length: u64::from(bio.size()),
             timestamp_ns,
@@ -46,13 +46,13 @@ impl Disk {
             flags,
             volume: part.volume,
         };
-        if rec.record(&e) {
-            self.shared
+        if rec.record(&entry) {
+            self.session
                 .stats
                 .history_events
                 .fetch_add(1, Ordering::Relaxed);
         } else {
-            self.shared
+            self.session
                 .stats
                 .history_dropped
                 .fetch_add(1, Ordering::Relaxed);
@@ -62,19 +62,19 @@ impl Disk {
     /// Counts and records a read served from the cache (`extra`: more
     /// history flags, such as waited), submitted by `pid` at `at`.
     pub(crate) fn count_hit(&self, bio: &Bio, extra: u16, at: u64, pid: u32) {
-        let stats = &self.shared.stats;
+        let stats = &self.session.stats;
         stats.hits.fetch_add(1, Ordering::Relaxed);
         stats
             .hit_bytes
             .fetch_add(u64::from(bio.size()), Ordering::Relaxed);
-        self.shared.misses_since_hit.store(0, Ordering::Relaxed);
+        self.session.misses_since_hit.store(0, Ordering::Relaxed);
         self.record_at(bio, format::ENTRY_HIT | extra, at, pid);
     }
 
     /// Counts and records a read sent to the disk, submitted by `pid` at
     /// `at`, towards the miss limit too.
     pub(crate) fn count_miss(&self, bio: &Bio, at: u64, pid: u32) {
-        let stats = &self.shared.stats;
+        let stats = &self.session.stats;
         stats.misses.fetch_add(1, Ordering::Relaxed);
         stats
             .miss_bytes
@@ -84,11 +84,11 @@ impl Disk {
     }
 
     fn note_miss(&self) {
-        let s = &self.shared;
-        if s.count_misses.load(Ordering::Relaxed)
-            && s.misses_since_hit.fetch_add(1, Ordering::Relaxed) + 1 >= s.miss_limit
+        let session = &self.session;
+        if session.count_misses.load(Ordering::Relaxed)
+            && session.misses_since_hit.fetch_add(1, Ordering::Relaxed) + 1 >= session.miss_limit
         {
-            s.request_jettison(reason::MISSES);
+            session.request_jettison(Reason::Misses);
         }
     }
 }
@@ -98,10 +98,15 @@ fn current_pid() -> u32 {
 }
 
 /// Copies a hit into the bio. Returns `false` if it was not a hit.
-pub(crate) fn serve(cache: &mut DiskCache<CPage>, bio: &mut Bio, start: u64, len: u64) -> bool {
-    let mut w = bio.data_writer();
+pub(crate) fn serve(
+    cache: &mut DiskCache<CachedPage>,
+    bio: &mut Bio,
+    start: u64,
+    len: u64,
+) -> bool {
+    let mut writer = bio.data_writer();
     cache.serve(start, len, |_, data| {
-        w.write(data);
+        writer.write(data);
     })
 }
 
@@ -112,60 +117,60 @@ pub(crate) struct DiskFilter {
 
 impl Filter for DiskFilter {
     fn submit_bio(&self, mut bio: Bio) -> Option<Bio> {
-        let d = &self.disk;
-        let stats = &d.shared.stats;
+        let disk = &self.disk;
+        let stats = &disk.session.stats;
         let op = bio.op();
         let start = bio.sector() * 512;
         let len = u64::from(bio.size());
         if op.is_write() {
             stats.writes.fetch_add(1, Ordering::Relaxed);
-            d.record(&bio, format::ENTRY_WRITE);
+            disk.record(&bio, format::ENTRY_WRITE);
             if len > 0 {
                 let nowait = bio.is_nowait();
-                let fin = {
-                    let mut g = d.inner.lock();
-                    let lost = g.cache.invalidate(start, len);
+                let settled = {
+                    let mut inner = disk.inner.lock();
+                    let lost = inner.cache.invalidate(start, len);
                     stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
                     // Parked reads of those blocks now go to the disk, but
                     // not from a submitter that must not sleep: for it the
                     // releaser passes them at its next visit.
                     if nowait {
-                        Finish::default()
+                        Settled::default()
                     } else {
-                        d.settle(&mut g)
+                        disk.settle(&mut inner)
                     }
                 };
-                fin.run();
+                settled.finish();
             }
             return Some(bio);
         }
         if op != Op::Read || len == 0 || bio.has_crypt_or_integrity() {
             return Some(bio);
         }
-        let mut g = d.inner.lock();
-        let decision = if g.stopped {
+        let mut inner = disk.inner.lock();
+        let decision = if inner.stopped {
             ReadDecision::Miss
         } else {
-            g.cache.classify_read(start, len)
+            inner.cache.classify_read(start, len)
         };
         match decision {
-            ReadDecision::Hit if serve(&mut g.cache, &mut bio, start, len) => {
-                drop(g);
-                d.count_hit(&bio, 0, d.shared.now_ns(), current_pid());
+            ReadDecision::Hit if serve(&mut inner.cache, &mut bio, start, len) => {
+                drop(inner);
+                disk.count_hit(&bio, 0, disk.session.now_ns(), current_pid());
                 bio.end(Ok(()));
                 None
             }
-            ReadDecision::Wait if !bio.is_nowait() && d.shared.wait_limit_ns > 0 => {
-                if g.parked.reserve(1, GFP_ATOMIC).is_err() {
+            ReadDecision::Wait if !bio.is_nowait() && disk.session.wait_limit_ns > 0 => {
+                if inner.parked.reserve(1, GFP_ATOMIC).is_err() {
                     // No memory to park it: to the disk it goes.
-                    drop(g);
-                    d.count_miss(&bio, d.shared.now_ns(), current_pid());
+                    drop(inner);
+                    disk.count_miss(&bio, disk.session.now_ns(), current_pid());
                     return Some(bio);
                 }
                 // Recorded when it is served or passed on.
-                let since_ns = d.shared.now_ns();
+                let since_ns = disk.session.now_ns();
                 // Room is reserved: this push cannot fail.
-                let _ = g.parked.push(
+                let _ = inner.parked.push(
                     Parked {
                         bio,
                         start,
@@ -179,8 +184,8 @@ impl Filter for DiskFilter {
                 None
             }
             _ => {
-                drop(g);
-                d.count_miss(&bio, d.shared.now_ns(), current_pid());
+                drop(inner);
+                disk.count_miss(&bio, disk.session.now_ns(), current_pid());
                 Some(bio)
             }
         }
@@ -194,18 +199,22 @@ impl Filter for DiskFilter {
         if !bio.op().is_write() || len == 0 {
             return;
         }
-        let d = &self.disk;
-        let lost = d.inner.lock().cache.invalidate(bio.sector() * SECTOR, len);
-        let stats = &d.shared.stats;
+        let disk = &self.disk;
+        let lost = disk
+            .inner
+            .lock()
+            .cache
+            .invalidate(bio.sector() * SECTOR, len);
+        let stats = &disk.session.stats;
         stats.writes.fetch_add(1, Ordering::Relaxed);
         stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
     }
 
     fn gone(&self, why: Gone) {
         self.disk.shut_down();
-        self.disk.shared.request_jettison(match why {
-            Gone::MediaChanged => reason::MEDIUM_CHANGED,
-            _ => reason::DISK_GONE,
+        self.disk.session.request_jettison(match why {
+            Gone::MediaChanged => Reason::MediumChanged,
+            _ => Reason::DiskGone,
         });
     }
 }

@@ -22,19 +22,19 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// The plan of a validated playlist.
-    pub(crate) fn from_playlist(p: &Playlist<'_>) -> Result<Self> {
-        let mut volumes = KVec::with_capacity(p.volume_count() as usize, GFP_KERNEL)?;
-        for v in p.volumes() {
-            volumes.push(v, GFP_KERNEL)?;
+    pub(crate) fn from_playlist(playlist: &Playlist<'_>) -> Result<Self> {
+        let mut volumes = KVec::with_capacity(playlist.volume_count() as usize, GFP_KERNEL)?;
+        for volume in playlist.volumes() {
+            volumes.push(volume, GFP_KERNEL)?;
         }
-        let mut extents = KVVec::with_capacity(p.extent_count() as usize, GFP_KERNEL)?;
-        for x in p.extents() {
-            extents.push(x, GFP_KERNEL)?;
+        let mut extents = KVVec::with_capacity(playlist.extent_count() as usize, GFP_KERNEL)?;
+        for extent in playlist.extents() {
+            extents.push(extent, GFP_KERNEL)?;
         }
         Ok(Self {
             volumes,
             extents,
-            batches: p.batch_count(),
+            batches: playlist.batch_count(),
         })
     }
 
@@ -73,23 +73,23 @@ impl Plan {
             return Err(E2BIG);
         }
         let mut volumes: KVec<format::Volume> = KVec::new();
-        for v in self.volumes.iter() {
-            volumes.push(*v, GFP_KERNEL)?;
+        for volume in self.volumes.iter() {
+            volumes.push(*volume, GFP_KERNEL)?;
         }
         let mut map: KVec<u16> = KVec::new();
-        for v in new.volumes() {
-            let i = match volumes.iter().position(|o| o.id == v.id) {
-                Some(i) => {
-                    if volumes[i].block_size != v.block_size {
+        for volume in new.volumes() {
+            let index = match volumes.iter().position(|known| known.id == volume.id) {
+                Some(index) => {
+                    if volumes[index].block_size != volume.block_size {
                         pr_err!(
                             "playlist: volume {} has block size {}, but {} in the playlist in use\n",
-                            v.id,
-                            v.block_size,
-                            volumes[i].block_size
+                            volume.id,
+                            volume.block_size,
+                            volumes[index].block_size
                         );
                         return Err(EINVAL);
                     }
-                    i
+                    index
                 }
                 None => {
                     if volumes.len() >= format::MAX_VOLUMES as usize {
@@ -99,32 +99,36 @@ impl Plan {
                         );
                         return Err(E2BIG);
                     }
-                    volumes.push(v, GFP_KERNEL)?;
+                    volumes.push(volume, GFP_KERNEL)?;
                     volumes.len() - 1
                 }
             };
-            map.push(i as u16, GFP_KERNEL)?;
+            map.push(index as u16, GFP_KERNEL)?;
         }
         let mut extents: KVVec<format::Extent> = KVVec::new();
         let mut batches = shift;
-        for vi in 0..volumes.len() as u32 {
-            let olds = self.volume_extents(vi);
+        for volume_index in 0..volumes.len() as u32 {
+            let olds = self.volume_extents(volume_index);
             let mut ranges: KVVec<(u64, u64)> = KVVec::with_capacity(olds.len(), GFP_KERNEL)?;
-            for x in olds {
-                ranges.push((x.offset, x.end()), GFP_KERNEL)?;
+            for extent in olds {
+                ranges.push((extent.offset, extent.end()), GFP_KERNEL)?;
             }
             let mut wanted: KVVec<NewExtent> = KVVec::new();
-            for (ni, _) in map.iter().enumerate().filter(|(_, &m)| u32::from(m) == vi) {
-                for x in new.volume_extents(ni as u32).into_iter().flatten() {
-                    let batch = (shift + u32::from(x.batch)).min(format::MAX_BATCHES - 1);
+            for (new_volume, _) in map
+                .iter()
+                .enumerate()
+                .filter(|(_, &merged_index)| u32::from(merged_index) == volume_index)
+            {
+                for extent in new.volume_extents(new_volume as u32).into_iter().flatten() {
+                    let batch = (shift + u32::from(extent.batch)).min(format::MAX_BATCHES - 1);
                     batches = batches.max(batch + 1);
                     wanted.push(
                         NewExtent {
-                            start: x.offset,
-                            len: x.length,
+                            start: extent.offset,
+                            len: extent.length,
                             batch: batch as u8,
-                            low_priority: x.is_low_priority(),
-                            volume: vi as u16,
+                            low_priority: extent.is_low_priority(),
+                            volume: volume_index as u16,
                         },
                         GFP_KERNEL,
                     )?;
@@ -133,32 +137,32 @@ impl Plan {
             let mut pieces: KVVec<NewExtent> = KVVec::new();
             cache::clip_new(&ranges, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
             // Both are sorted by offset and do not overlap: merge them.
-            let mut a = olds.iter().peekable();
-            let mut b = pieces.iter().peekable();
+            let mut old_iter = olds.iter().peekable();
+            let mut new_iter = pieces.iter().peekable();
             loop {
-                let take_old = match (a.peek(), b.peek()) {
-                    (Some(x), Some(y)) => x.offset <= y.start,
+                let take_old = match (old_iter.peek(), new_iter.peek()) {
+                    (Some(extent), Some(next_new)) => extent.offset <= next_new.start,
                     (Some(_), None) => true,
                     (None, Some(_)) => false,
                     (None, None) => break,
                 };
-                let x = if take_old {
-                    a.next().copied()
+                let extent = if take_old {
+                    old_iter.next().copied()
                 } else {
-                    b.next().map(|p| format::Extent {
-                        offset: p.start,
-                        length: p.len,
-                        volume: p.volume,
-                        flags: if p.low_priority {
+                    new_iter.next().map(|piece| format::Extent {
+                        offset: piece.start,
+                        length: piece.len,
+                        volume: piece.volume,
+                        flags: if piece.low_priority {
                             format::EXTENT_LOW_PRIORITY
                         } else {
                             0
                         },
-                        batch: p.batch,
+                        batch: piece.batch,
                     })
                 };
-                if let Some(x) = x {
-                    extents.push(x, GFP_KERNEL)?;
+                if let Some(extent) = extent {
+                    extents.push(extent, GFP_KERNEL)?;
                 }
             }
         }
@@ -169,7 +173,7 @@ impl Plan {
             );
             return Err(E2BIG);
         }
-        let total: u64 = extents.iter().map(|x| x.length).sum();
+        let total: u64 = extents.iter().map(|extent| extent.length).sum();
         if total > format::MAX_TOTAL_BYTES {
             pr_err!(
                 "playlist: more than {} bytes with the playlist in use\n",
@@ -189,19 +193,20 @@ impl Plan {
 /// Keeps the extents of `list` that fit in `budget` bytes, whole batches
 /// in read-ahead order (low priority last), and returns the bytes left out.
 pub(crate) fn cap_extents<T>(list: &mut KVVec<(T, Part, format::Extent)>, budget: u64) -> u64 {
-    list.sort_unstable_by_key(|(_, _, x)| (x.is_low_priority(), x.batch));
+    list.sort_unstable_by_key(|(_, _, extent)| (extent.is_low_priority(), extent.batch));
     let mut sum = 0u64;
     let mut cut = list.len();
-    for (i, (_, _, x)) in list.iter().enumerate() {
-        if sum.saturating_add(x.length) > budget {
+    for (index, (_, _, extent)) in list.iter().enumerate() {
+        if sum.saturating_add(extent.length) > budget {
             // The whole batch goes.
-            let key = (x.is_low_priority(), x.batch);
-            cut = list[..i].partition_point(|(_, _, y)| (y.is_low_priority(), y.batch) < key);
+            let key = (extent.is_low_priority(), extent.batch);
+            cut = list[..index]
+                .partition_point(|(_, _, other)| (other.is_low_priority(), other.batch) < key);
             break;
         }
-        sum += x.length;
+        sum += extent.length;
     }
-    let capped = list[cut..].iter().map(|(_, _, x)| x.length).sum();
+    let capped = list[cut..].iter().map(|(_, _, extent)| extent.length).sum();
     list.truncate(cut);
     capped
 }

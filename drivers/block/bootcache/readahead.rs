@@ -29,12 +29,12 @@ use kernel::sync::Arc;
 
 /// A page of read-ahead data. It counts itself in `stats/cache_bytes` for
 /// as long as it lives, so that figure is the memory the cache really holds.
-pub(crate) struct CPage {
+pub(crate) struct CachedPage {
     page: Page,
     stats: Arc<Stats>,
 }
 
-impl CPage {
+impl CachedPage {
     fn new(page: Page, stats: &Arc<Stats>) -> Self {
         let held = stats.cache_bytes.fetch_add(PAGE, Ordering::Relaxed) + PAGE;
         stats.cache_peak_bytes.fetch_max(held, Ordering::Relaxed);
@@ -45,13 +45,13 @@ impl CPage {
     }
 }
 
-impl Drop for CPage {
+impl Drop for CachedPage {
     fn drop(&mut self) {
         self.stats.cache_bytes.fetch_sub(PAGE, Ordering::Relaxed);
     }
 }
 
-impl CachePage for CPage {
+impl CachePage for CachedPage {
     fn read(&self, offset: usize, dst: &mut [u8]) {
         // The cache only asks for ranges within the page.
         let _ = bio::read_page(&self.page, offset, dst);
@@ -60,21 +60,21 @@ impl CachePage for CPage {
 
 /// The read-ahead order of extents: batch by batch (low-priority extents
 /// last), in disk order within a batch.
-pub(crate) fn read_ahead_key(e: &cache::Extent<CPage>) -> (bool, u8, u64) {
+pub(crate) fn read_ahead_key(e: &cache::Extent<CachedPage>) -> (bool, u8, u64) {
     (e.low_priority, e.batch, e.start)
 }
 
 /// Fills `order`, which is empty with room for every extent of `cache`,
 /// with their indices in read-ahead order. Allocates nothing.
-pub(crate) fn sort_read_ahead(order: &mut KVVec<u32>, cache: &DiskCache<CPage>) {
-    for i in 0..cache.extents().len() {
-        if compat::push_within(order, i as u32).is_err() {
+pub(crate) fn sort_read_ahead(order: &mut KVVec<u32>, cache: &DiskCache<CachedPage>) {
+    for index in 0..cache.extents().len() {
+        if compat::push_within(order, index as u32).is_err() {
             // Cannot happen: the caller made room for every extent.
             break;
         }
     }
     let ext = cache.extents();
-    order.sort_unstable_by_key(|&i| read_ahead_key(&ext[i as usize]));
+    order.sort_unstable_by_key(|&index| read_ahead_key(&ext[index as usize]));
 }
 
 impl Disk {
@@ -84,51 +84,51 @@ impl Disk {
         loop {
             // Choose the next run under the lock.
             let next = {
-                let mut g = self.inner.lock();
-                if g.stopped || g.in_flight >= self.max_in_flight {
+                let mut inner = self.inner.lock();
+                if inner.stopped || inner.in_flight >= self.max_in_flight {
                     return;
                 }
                 let mut found = None;
-                while let Some(&i) = g.order.get(g.pos) {
-                    let Some(e) = g.cache.extent(i as usize) else {
+                while let Some(&index) = inner.order.get(inner.pos) {
+                    let Some(extent) = inner.cache.extent(index as usize) else {
                         break;
                     };
                     // Low-priority extents only when nothing else is going.
-                    if e.low_priority && g.in_flight > 0 {
+                    if extent.low_priority && inner.in_flight > 0 {
                         return;
                     }
-                    if let Some((off, len)) = e.next_expected(g.offset, self.chunk) {
-                        found = Some((e.start, off, len));
-                        g.offset = off + len;
+                    if let Some((off, len)) = extent.next_expected(inner.offset, self.chunk) {
+                        found = Some((extent.start, off, len));
+                        inner.offset = off + len;
                         break;
                     }
-                    g.pos += 1;
-                    g.offset = 0;
+                    inner.pos += 1;
+                    inner.offset = 0;
                 }
                 let Some(found) = found else {
                     return;
                 };
-                g.in_flight += 1;
+                inner.in_flight += 1;
                 found
             };
             let (start, off, len) = next;
             if self.read_ahead(start + off, len).is_err() {
                 // Could not read it ahead: those reads go to the disk.
-                let fin = {
-                    let mut g = self.inner.lock();
-                    g.in_flight -= 1;
-                    g.cache.invalidate(start + off, len);
-                    self.settle(&mut g)
+                let settled = {
+                    let mut inner = self.inner.lock();
+                    inner.in_flight -= 1;
+                    inner.cache.invalidate(start + off, len);
+                    self.settle(&mut inner)
                 };
-                fin.run();
+                settled.finish();
             }
         }
     }
 
     fn read_ahead(self: &Arc<Self>, disk_off: u64, len: u64) -> Result {
-        let n = len.div_ceil(PAGE) as usize;
-        let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
+        let count = len.div_ceil(PAGE) as usize;
+        let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
+        for _ in 0..count {
             // The cache yields to the system: when memory is short its pages
             // are not worth reclaiming hard or waking the OOM killer for.
             // Those reads then simply go to the disk.
@@ -145,7 +145,7 @@ impl Disk {
         // Exactly the extent's bytes: never past its end (nor the disk's).
         match bio::submit_read(&self.bdev, disk_off / SECTOR, pages, len as usize, done) {
             Ok(()) => {
-                self.shared
+                self.session
                     .stats
                     .readahead_bios
                     .fetch_add(1, Ordering::Relaxed);
@@ -158,31 +158,34 @@ impl Disk {
 
 /// The completion of one read-ahead bio.
 struct ReadAhead {
+    /// The disk read from.
     disk: Arc<Disk>,
+    /// The first byte read, on the disk.
     disk_off: u64,
+    /// The bytes read.
     len: u64,
 }
 
 impl ReadDone for ReadAhead {
     fn read_done(self, result: Result, pages: KVec<Page>) {
-        let d = &self.disk;
-        let stats = &d.shared.stats;
-        let fin = {
-            let mut g = d.inner.lock();
-            g.in_flight -= 1;
-            if g.stopped {
+        let disk = &self.disk;
+        let stats = &disk.session.stats;
+        let settled = {
+            let mut inner = disk.inner.lock();
+            inner.in_flight -= 1;
+            if inner.stopped {
                 // Jettisoned meanwhile: the pages just go.
             } else if result.is_ok() {
-                let pages = pages.into_iter().map(|p| CPage::new(p, stats));
-                let filled = g.cache.fill(self.disk_off, pages);
+                let pages = pages.into_iter().map(|page| CachedPage::new(page, stats));
+                let filled = inner.cache.fill(self.disk_off, pages);
                 stats.readahead_bytes.fetch_add(filled, Ordering::Relaxed);
             } else {
                 stats.readahead_errors.fetch_add(1, Ordering::Relaxed);
-                g.cache.invalidate(self.disk_off, self.len);
+                inner.cache.invalidate(self.disk_off, self.len);
             }
-            d.settle(&mut g)
+            disk.settle(&mut inner)
         };
-        fin.run();
-        d.pump();
+        settled.finish();
+        disk.pump();
     }
 }

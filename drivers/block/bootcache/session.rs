@@ -55,58 +55,115 @@ impl Tunables {
     }
 }
 
-/// What every disk of one cache session shares.
-pub(crate) struct Shared {
+/// What every disk of one cache session shares: the state its I/O path
+/// reads and changes.
+pub(crate) struct Session {
+    /// The session's counters.
     pub(crate) stats: Arc<Stats>,
+    /// The history log.
     pub(crate) recorder: Arc<Recorder>,
+    /// How long a read may wait for read-ahead (`wait_limit_ms` at start).
     pub(crate) wait_limit_ns: u64,
+    /// Misses in a row that end the session (`miss_limit` at start).
     pub(crate) miss_limit: u64,
     /// When recording (and caching) started.
     pub(crate) t0: Ktime,
     /// Set when the cache should go; the ticker acts on it.
-    pub(crate) jettison: AtomicU32,
+    pub(crate) jettison: JettisonRequest,
     /// Misses are counted towards the limit only after the first `stop`.
     pub(crate) count_misses: AtomicBool,
+    /// Reads sent to the disk since the last one served from the cache.
     pub(crate) misses_since_hit: AtomicU64,
 }
 
-/// Why the cache ended (the value of `jettison`), as the `reason` file
-/// shows it.
-pub(crate) mod reason {
-    pub(crate) const NONE: u32 = 0;
-    pub(crate) const COMMAND: u32 = 1;
-    pub(crate) const MISSES: u32 = 2;
-    pub(crate) const MEMORY: u32 = 3;
-    pub(crate) const DISK_GONE: u32 = 4;
+/// Why a session ended, as the `reason` file shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum Reason {
+    /// `jettison` was written to `control`.
+    Command = 1,
+    /// Reads missed `miss_limit` times in a row.
+    Misses = 2,
+    /// Reclaim took everything the cache held.
+    Memory = 3,
+    /// A cached disk went away.
+    DiskGone = 4,
     /// Recording stopped, and there was nothing to cache.
-    pub(crate) const RECORDED: u32 = 5;
+    Recorded = 5,
     /// The medium in a cached drive changed (an eject, a new disc, a loop
     /// device bound to another file).
-    pub(crate) const MEDIUM_CHANGED: u32 = 6;
+    MediumChanged = 6,
+}
 
-    pub(crate) fn name(r: u32) -> &'static str {
-        match r {
-            COMMAND => "command",
-            MISSES => "misses",
-            MEMORY => "memory",
-            DISK_GONE => "disk-gone",
-            RECORDED => "recorded",
-            MEDIUM_CHANGED => "medium-changed",
-            _ => "none",
+impl Reason {
+    const ALL: [Reason; 6] = [
+        Reason::Command,
+        Reason::Misses,
+        Reason::Memory,
+        Reason::DiskGone,
+        Reason::Recorded,
+        Reason::MediumChanged,
+    ];
+
+    /// Returns the word the `reason` file shows.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Reason::Command => "command",
+            Reason::Misses => "misses",
+            Reason::Memory => "memory",
+            Reason::DiskGone => "disk-gone",
+            Reason::Recorded => "recorded",
+            Reason::MediumChanged => "medium-changed",
+        }
+    }
+
+    /// Returns the word the `reason` file shows for the last session's end,
+    /// `none` if no session ended yet.
+    pub(crate) fn name_of(reason: Option<Reason>) -> &'static str {
+        reason.map_or("none", Reason::name)
+    }
+
+    /// Returns the `stats/jettison_*` counter of this reason, if it has one.
+    fn counter(self, stats: &Stats) -> Option<&AtomicU64> {
+        match self {
+            Reason::Command => Some(&stats.jettison_command),
+            Reason::Misses => Some(&stats.jettison_misses),
+            Reason::Memory => Some(&stats.jettison_memory),
+            Reason::DiskGone | Reason::MediumChanged => Some(&stats.jettison_disk_gone),
+            Reason::Recorded => None,
         }
     }
 }
 
-impl Shared {
+/// A jettison the I/O path asks for and the ticker carries out: the first
+/// reason asked for is the one kept.
+#[derive(Default)]
+pub(crate) struct JettisonRequest(AtomicU32);
+
+impl JettisonRequest {
+    /// Asks for a jettison, unless one was asked for already.
+    pub(crate) fn request(&self, why: Reason) {
+        let _ = self
+            .0
+            .compare_exchange(0, why as u32, Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// Returns the reason asked for, if any.
+    pub(crate) fn get(&self) -> Option<Reason> {
+        let raw = self.0.load(Ordering::Acquire);
+        Reason::ALL.into_iter().find(|&r| r as u32 == raw)
+    }
+}
+
+impl Session {
     pub(crate) fn now_ns(&self) -> u64 {
         let d = Ktime::ktime_get().to_ns() - self.t0.to_ns();
         d.max(0) as u64
     }
 
-    pub(crate) fn request_jettison(&self, why: u32) {
-        let _ =
-            self.jettison
-                .compare_exchange(reason::NONE, why, Ordering::AcqRel, Ordering::Relaxed);
+    /// Asks the ticker to end the session, unless that was asked already.
+    pub(crate) fn request_jettison(&self, why: Reason) {
+        self.jettison.request(why);
     }
 }
 
@@ -115,10 +172,14 @@ pub(crate) struct Active {
     /// Dropped first when the session ends: no shrinker call runs once its
     /// disks are torn down.
     shrinker: shrinker::Registration<CacheShrinker>,
+    /// Passes parked bios whose wait ran out.
     releaser: Arc<Releaser>,
+    /// The disks, with their filters attached.
     disks: KVec<Attached>,
+    /// The same disks, for the shrinker and the releaser.
     list: Arc<DiskList>,
-    shared: Arc<Shared>,
+    /// What the disks share.
+    session: Arc<Session>,
     /// Volumes not found yet; the ticker looks for them while recording.
     pending: KVec<u32>,
     /// The most the cache may hold, in bytes.
@@ -130,7 +191,7 @@ impl Active {
     fn cached_bytes(&self) -> u64 {
         self.disks
             .iter()
-            .map(|a| a.disk.bytes.load(Ordering::Relaxed))
+            .map(|attached| attached.disk.bytes.load(Ordering::Relaxed))
             .sum()
     }
 
@@ -142,11 +203,15 @@ impl Active {
     /// Sets the figures that follow from the session's disks and missing
     /// volumes: recomputed whole after every change, never adjusted.
     fn refresh_sizes(&self, plan: &Plan) {
-        let stats = &self.shared.stats;
+        let stats = &self.session.stats;
         stats
             .playlist_bytes
             .store(self.cached_bytes(), Ordering::Relaxed);
-        let missing = self.pending.iter().map(|&v| plan.volume_bytes(v)).sum();
+        let missing = self
+            .pending
+            .iter()
+            .map(|&volume| plan.volume_bytes(volume))
+            .sum();
         stats.missing_volume_bytes.store(missing, Ordering::Relaxed);
     }
 }
@@ -164,7 +229,7 @@ pub(crate) struct ControlInner {
     pub(crate) recorder: Option<Arc<Recorder>>,
     /// The history, written out once recording stopped.
     pub(crate) history: Option<KVVec<u8>>,
-    pub(crate) last_reason: u32,
+    pub(crate) last_reason: Option<Reason>,
     /// Bumped by every start and jettison; a ticker of an older session
     /// stops.
     generation: u64,
@@ -206,7 +271,7 @@ impl Control {
                     active: None,
                     recorder: None,
                     history: None,
-                    last_reason: reason::NONE,
+                    last_reason: None,
                     generation: 0,
                 }),
             }),
@@ -220,18 +285,18 @@ impl Control {
     }
 
     pub(crate) fn start(self: &Arc<Self>) -> Result {
-        let mut g = self.inner.lock();
-        if g.active.is_some() {
+        let mut inner = self.inner.lock();
+        if inner.active.is_some() {
             pr_err!("start: already caching\n");
             return Err(EBUSY);
         }
-        let Some(bytes) = g.ready.take() else {
-            if g.staged.is_empty() {
+        let Some(bytes) = inner.ready.take() else {
+            if inner.staged.is_empty() {
                 pr_err!("start: no playlist\n");
             } else {
                 pr_err!(
                     "start: the playlist is incomplete ({} bytes)\n",
-                    g.staged.len()
+                    inner.staged.len()
                 );
             }
             return Err(EINVAL);
@@ -240,10 +305,10 @@ impl Control {
         let plan = format::Playlist::parse(&bytes)
             .map_err(|_| EINVAL)
             .and_then(|p| Plan::from_playlist(&p));
-        let res = plan.and_then(|plan| self.start_plan(&mut g, plan, true, false));
+        let res = plan.and_then(|plan| self.start_plan(&mut inner, plan, true, false));
         if res.is_err() {
             // Nothing changed: the playlist stays ready for another try.
-            g.ready = Some(bytes);
+            inner.ready = Some(bytes);
         }
         res
     }
@@ -252,13 +317,13 @@ impl Control {
     /// to read ahead (`record` in `control`, and `bootcache=record`). With
     /// `wait`, the partition may appear later.
     pub(crate) fn record(self: &Arc<Self>, wait: bool) -> Result {
-        let mut g = self.inner.lock();
-        if g.active.is_some() {
+        let mut inner = self.inner.lock();
+        if inner.active.is_some() {
             pr_err!("record: already caching\n");
             return Err(EBUSY);
         }
         let plan = Plan::record_only(volume::root_volume())?;
-        self.start_plan(&mut g, plan, true, wait)
+        self.start_plan(&mut inner, plan, true, wait)
     }
 
     /// Starts a session: finds the plan's volumes, attaches to their disks,
@@ -267,7 +332,7 @@ impl Control {
     /// Everything that can fail comes first: on an error nothing changed.
     pub(crate) fn start_plan(
         self: &Arc<Self>,
-        g: &mut ControlInner,
+        inner: &mut ControlInner,
         plan: Plan,
         record: bool,
         wait: bool,
@@ -281,21 +346,22 @@ impl Control {
             );
             return Err(ENOMEM);
         }
-        let t = &self.tunables;
+        let tunables = &self.tunables;
         // Without a history to keep, the log stays at its smallest.
         let entries = if record {
-            t.history_entries.load(Ordering::Relaxed) as usize
+            tunables.history_entries.load(Ordering::Relaxed) as usize
         } else {
             MIN_HISTORY_ENTRIES
         };
         let recorder = Arc::new(Recorder::new(entries).map_err(|_| ENOMEM)?, GFP_KERNEL)?;
         let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
-        let shared = Arc::new(
-            Shared {
+        let session = Arc::new(
+            Session {
                 stats: stats.clone(),
                 recorder: recorder.clone(),
-                wait_limit_ns: u64::from(t.wait_limit_ms.load(Ordering::Relaxed)) * 1_000_000,
-                miss_limit: t.miss_limit.load(Ordering::Relaxed),
+                wait_limit_ns: u64::from(tunables.wait_limit_ms.load(Ordering::Relaxed))
+                    * 1_000_000,
+                miss_limit: tunables.miss_limit.load(Ordering::Relaxed),
                 t0: Ktime::ktime_get(),
                 jettison: Default::default(),
                 count_misses: Default::default(),
@@ -304,7 +370,7 @@ impl Control {
             GFP_KERNEL,
         )?;
         let cap = ram / 2;
-        let built = volume::build_disks(&plan, &shared, cap, None, &[])?;
+        let built = volume::build_disks(&plan, &session, cap, None, &[])?;
         if !built.refused.is_empty() {
             pr_err!("start: a volume of the playlist is on a disk bootcache does not cache\n");
             return Err(EOPNOTSUPP);
@@ -316,48 +382,48 @@ impl Control {
         let list = DiskList::new()?;
         // On an error below, dropping `disks` detaches what was attached.
         let mut disks = KVec::with_capacity(built.disks.len(), GFP_KERNEL)?;
-        for d in built.disks.iter() {
+        for disk in built.disks.iter() {
             let room = list.reserve()?;
-            disks.push(attach(d, "start")?, GFP_KERNEL)?;
-            list.add(room, d);
+            disks.push(attach(disk, "start")?, GFP_KERNEL)?;
+            list.add(room, disk);
         }
         let shrinker = shrinker::Registration::new(
             c_str!("bootcache"),
             CacheShrinker {
                 list: list.clone(),
-                shared: shared.clone(),
+                session: session.clone(),
             },
         )?;
         let releaser = Releaser::new(list.clone())?;
-        let ticker = Ticker::new(self.clone(), g.generation + 1)?;
+        let ticker = Ticker::new(self.clone(), inner.generation + 1)?;
 
         // Nothing fails from here on.
         stats.cache_limit_bytes.store(cap, Ordering::Relaxed);
-        for a in disks.iter() {
+        for attached in disks.iter() {
             stats
                 .capped_bytes
-                .fetch_add(a.disk.capped, Ordering::Relaxed);
+                .fetch_add(attached.disk.capped, Ordering::Relaxed);
         }
         *self.stats.lock() = stats.clone();
         if record {
             recorder.start();
         }
-        g.generation += 1;
-        g.recorder = Some(recorder);
-        g.history = None;
-        g.last_reason = reason::NONE;
+        inner.generation += 1;
+        inner.recorder = Some(recorder);
+        inner.history = None;
+        inner.last_reason = None;
         let active = Active {
             shrinker,
             releaser,
             disks,
             list,
-            shared,
+            session,
             pending: built.missing,
             cap,
         };
         active.refresh_sizes(&plan);
-        for a in active.disks.iter() {
-            a.disk.pump();
+        for attached in active.disks.iter() {
+            attached.disk.pump();
         }
         Releaser::start(&active.releaser);
         pr_info!(
@@ -366,8 +432,8 @@ impl Control {
             active.disks.len(),
             if record { ", recording" } else { "" }
         );
-        g.active = Some(active);
-        g.in_use = Some(plan);
+        inner.active = Some(active);
+        inner.in_use = Some(plan);
         DelayedWork::schedule(ticker, TICK_MS);
         Ok(())
     }
@@ -375,61 +441,68 @@ impl Control {
     /// Looks for volumes that were missing at `start`, and caches those that
     /// appeared, on disks not cached yet. A volume leaves the missing ones
     /// only once its disk is attached (or bootcache refused that disk).
-    fn find_late_volumes(&self, g: &mut ControlInner) -> Result {
-        let (Some(plan), Some(a)) = (g.in_use.as_ref(), g.active.as_mut()) else {
+    fn find_late_volumes(&self, inner: &mut ControlInner) -> Result {
+        let (Some(plan), Some(active)) = (inner.in_use.as_ref(), inner.active.as_mut()) else {
             return Ok(());
         };
-        if a.pending.is_empty() {
+        if active.pending.is_empty() {
             return Ok(());
         }
-        let mut in_use = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
-        for att in a.disks.iter() {
-            in_use.push(att.disk.bdev.disk_dev(), GFP_KERNEL)?;
+        let mut in_use = KVec::with_capacity(active.disks.len(), GFP_KERNEL)?;
+        for attached in active.disks.iter() {
+            in_use.push(attached.disk.bdev.disk_dev(), GFP_KERNEL)?;
         }
-        let built = volume::build_disks(plan, &a.shared, a.budget(), Some(&a.pending), &in_use)?;
-        let mut still = KVec::with_capacity(a.pending.len(), GFP_KERNEL)?;
-        for &v in built.missing.iter() {
-            still.push(v, GFP_KERNEL)?;
+        let built = volume::build_disks(
+            plan,
+            &active.session,
+            active.budget(),
+            Some(&active.pending),
+            &in_use,
+        )?;
+        let mut still = KVec::with_capacity(active.pending.len(), GFP_KERNEL)?;
+        for &volume in built.missing.iter() {
+            still.push(volume, GFP_KERNEL)?;
         }
-        for &v in built.refused.iter() {
+        for &volume in built.refused.iter() {
             pr_err!(
                 "volume {} is on a disk bootcache does not cache; left out\n",
-                v
+                volume
             );
         }
-        a.disks.reserve(built.disks.len(), GFP_KERNEL)?;
-        for d in built.disks.iter() {
-            let volumes = d.volumes()?;
-            match a
+        active.disks.reserve(built.disks.len(), GFP_KERNEL)?;
+        for disk in built.disks.iter() {
+            let volumes = disk.volumes()?;
+            match active
                 .list
                 .reserve()
-                .and_then(|room| Ok((room, attach(d, "appeared")?)))
+                .and_then(|room| Ok((room, attach(disk, "appeared")?)))
             {
-                Ok((room, att)) => {
-                    a.list.add(room, d);
-                    a.shared
+                Ok((room, attached)) => {
+                    active.list.add(room, disk);
+                    active
+                        .session
                         .stats
                         .capped_bytes
-                        .fetch_add(d.capped, Ordering::Relaxed);
+                        .fetch_add(disk.capped, Ordering::Relaxed);
                     // Room was reserved above.
-                    a.disks.push(att, GFP_KERNEL)?;
-                    for v in volumes.iter() {
-                        pr_info!("volume {} appeared\n", v);
+                    active.disks.push(attached, GFP_KERNEL)?;
+                    for volume in volumes.iter() {
+                        pr_info!("volume {} appeared\n", volume);
                     }
-                    d.pump();
+                    disk.pump();
                 }
                 // A disk bootcache cannot cache is not tried again.
-                Err(e) if e == EOPNOTSUPP => {}
+                Err(err) if err == EOPNOTSUPP => {}
                 Err(_) => {
                     // Tried again at the next tick.
-                    for &v in volumes.iter() {
-                        still.push(v, GFP_KERNEL)?;
+                    for &volume in volumes.iter() {
+                        still.push(volume, GFP_KERNEL)?;
                     }
                 }
             }
         }
-        a.pending = still;
-        a.refresh_sizes(plan);
+        active.pending = still;
+        active.refresh_sizes(plan);
         Ok(())
     }
 
@@ -437,8 +510,8 @@ impl Control {
     /// ahead after everything queued (in batches after the current ones),
     /// on the disks in use now and on disks found later. Either all of it is
     /// taken or, with an error, nothing changes.
-    pub(crate) fn append(&self, g: &mut ControlInner, bytes: &[u8]) -> Result {
-        let (Some(old), Some(a)) = (g.in_use.as_ref(), g.active.as_mut()) else {
+    pub(crate) fn append(&self, inner: &mut ControlInner, bytes: &[u8]) -> Result {
+        let (Some(old), Some(active)) = (inner.in_use.as_ref(), inner.active.as_mut()) else {
             return Err(EINVAL);
         };
         let new = format::Playlist::parse(bytes).map_err(|_| EINVAL)?;
@@ -448,66 +521,68 @@ impl Control {
         // look for later.
         let mut found: KVVec<(usize, Part, format::Extent)> = KVVec::new();
         let mut later: KVec<u32> = KVec::new();
-        for (i, &m) in map.iter().enumerate() {
-            if map[..i].contains(&m) {
+        for (new_index, &volume) in map.iter().enumerate() {
+            if map[..new_index].contains(&volume) {
                 continue;
             }
-            if a.pending.contains(&u32::from(m)) {
+            if active.pending.contains(&u32::from(volume)) {
                 // Still missing: all its extents, old and new, join when it
                 // appears.
-                later.push(u32::from(m), GFP_KERNEL)?;
+                later.push(u32::from(volume), GFP_KERNEL)?;
                 continue;
             }
-            let on_disk = a
+            let on_disk = active
                 .disks
                 .iter()
                 .enumerate()
-                .find_map(|(di, att)| att.disk.part(m).map(|p| (di, p)));
+                .find_map(|(disk_index, attached)| {
+                    attached.disk.part(volume).map(|known| (disk_index, known))
+                });
             let place = match on_disk {
-                Some(x) => Some(x),
-                None => merged.volumes.get(usize::from(m)).and_then(|v| {
-                    let (part, disk) = volume::locate(m, v).ok()?;
-                    let di = a
+                Some(extent) => Some(extent),
+                None => merged.volumes.get(usize::from(volume)).and_then(|desc| {
+                    let (part, disk) = volume::locate(volume, desc).ok()?;
+                    let disk_index = active
                         .disks
                         .iter()
-                        .position(|att| att.disk.bdev.disk_dev() == disk)?;
-                    Some((di, part))
+                        .position(|attached| attached.disk.bdev.disk_dev() == disk)?;
+                    Some((disk_index, part))
                 }),
             };
-            let Some((di, part)) = place else {
-                later.push(u32::from(m), GFP_KERNEL)?;
+            let Some((disk_index, part)) = place else {
+                later.push(u32::from(volume), GFP_KERNEL)?;
                 continue;
             };
-            for x in merged.volume_extents(u32::from(m)) {
-                if u32::from(x.batch) >= shift {
-                    found.push((di, part, *x), GFP_KERNEL)?;
+            for extent in merged.volume_extents(u32::from(volume)) {
+                if u32::from(extent.batch) >= shift {
+                    found.push((disk_index, part, *extent), GFP_KERNEL)?;
                 }
             }
         }
-        let capped = plan::cap_extents(&mut found, a.budget());
+        let capped = plan::cap_extents(&mut found, active.budget());
         // Everything that can fail comes before anything changes.
-        let mut prepared = KVec::with_capacity(a.disks.len(), GFP_KERNEL)?;
-        for (di, att) in a.disks.iter().enumerate() {
+        let mut prepared = KVec::with_capacity(active.disks.len(), GFP_KERNEL)?;
+        for (disk_index, attached) in active.disks.iter().enumerate() {
             let mut parts = KVec::new();
             let mut extents = KVVec::new();
-            for (_, part, x) in found.iter().filter(|(i, _, _)| *i == di) {
-                if !parts.iter().any(|p: &Part| p.volume == part.volume) {
+            for (_, part, extent) in found.iter().filter(|(on, _, _)| *on == disk_index) {
+                if !parts.iter().any(|known: &Part| known.volume == part.volume) {
                     parts.push(*part, GFP_KERNEL)?;
                 }
-                extents.push((*part, *x), GFP_KERNEL)?;
+                extents.push((*part, *extent), GFP_KERNEL)?;
             }
-            prepared.push(att.disk.prepare_append(&parts, &extents)?, GFP_KERNEL)?;
+            prepared.push(attached.disk.prepare_append(&parts, &extents)?, GFP_KERNEL)?;
         }
-        a.pending.reserve(later.len(), GFP_KERNEL)?;
-        for (prep, att) in prepared.into_iter().zip(a.disks.iter()) {
-            att.disk.append(prep);
+        active.pending.reserve(later.len(), GFP_KERNEL)?;
+        for (prep, attached) in prepared.into_iter().zip(active.disks.iter()) {
+            attached.disk.append(prep);
         }
-        let stats = &a.shared.stats;
+        let stats = &active.session.stats;
         stats.capped_bytes.fetch_add(capped, Ordering::Relaxed);
-        for &m in later.iter() {
-            if !a.pending.contains(&m) {
+        for &volume in later.iter() {
+            if !active.pending.contains(&volume) {
                 // Room was reserved above.
-                a.pending.push(m, GFP_KERNEL)?;
+                active.pending.push(volume, GFP_KERNEL)?;
             }
         }
         stats.playlist_appends.fetch_add(1, Ordering::Relaxed);
@@ -516,11 +591,11 @@ impl Control {
             new.total_bytes(),
             new.extent_count()
         );
-        a.refresh_sizes(&merged);
-        g.in_use = Some(merged);
+        active.refresh_sizes(&merged);
+        inner.in_use = Some(merged);
         // Volumes that are on disks not in use yet join now.
-        if let Err(e) = self.find_late_volumes(g) {
-            pr_err!("appended volumes on other disks: {:?}\n", e);
+        if let Err(err) = self.find_late_volumes(inner) {
+            pr_err!("appended volumes on other disks: {:?}\n", err);
         }
         Ok(())
     }
@@ -528,14 +603,14 @@ impl Control {
     /// Ends recording and writes the history out. All or nothing: the
     /// memory the history takes is allocated while recording goes on, so a
     /// failure leaves recording on and a later `stop` can succeed.
-    pub(crate) fn stop_recording(&self, g: &mut ControlInner) -> Result {
-        let Some(rec) = g.recorder.clone() else {
+    pub(crate) fn stop_recording(&self, inner: &mut ControlInner) -> Result {
+        let Some(rec) = inner.recorder.clone() else {
             return Err(EINVAL);
         };
         if !rec.is_recording() {
             return Ok(());
         }
-        let Some(plan) = g.in_use.as_ref() else {
+        let Some(plan) = inner.in_use.as_ref() else {
             return Err(EINVAL);
         };
         let room = HistoryRoom::new(plan.volumes.len(), &rec)?;
@@ -547,29 +622,29 @@ impl Control {
                 return Err(e);
             }
         };
-        if let Some(a) = g.active.as_ref() {
+        if let Some(active) = inner.active.as_ref() {
             // From now on a run of misses ends the cache; a session that only
             // recorded has nothing left to do.
-            a.shared.count_misses.store(true, Ordering::Relaxed);
+            active.session.count_misses.store(true, Ordering::Relaxed);
             if plan.extents.is_empty() {
-                a.shared.request_jettison(reason::RECORDED);
+                active.session.request_jettison(Reason::Recorded);
             }
         }
-        g.history = Some(blob);
+        inner.history = Some(blob);
         Ok(())
     }
 
     pub(crate) fn tag(&self) -> Result {
-        let g = self.inner.lock();
-        let (Some(rec), Some(a)) = (g.recorder.as_ref(), g.active.as_ref()) else {
+        let inner = self.inner.lock();
+        let (Some(rec), Some(active)) = (inner.recorder.as_ref(), inner.active.as_ref()) else {
             return Err(EINVAL);
         };
         if !rec.is_recording() {
             return Err(EINVAL);
         }
-        let e = format::Entry::tag(a.shared.now_ns(), kernel::current!().pid() as u32);
-        let stats = &a.shared.stats;
-        if rec.record(&e) {
+        let entry = format::Entry::tag(active.session.now_ns(), kernel::current!().pid() as u32);
+        let stats = &active.session.stats;
+        if rec.record(&entry) {
             stats.history_events.fetch_add(1, Ordering::Relaxed);
         } else {
             stats.history_dropped.fetch_add(1, Ordering::Relaxed);
@@ -579,10 +654,10 @@ impl Control {
 
     /// Leaves the I/O path: detaches the filters, hands parked bios to the
     /// disk and frees the cache. Process context, never inside a filter call.
-    pub(crate) fn jettison(&self, why: u32) -> Result {
+    pub(crate) fn jettison(&self, why: Reason) -> Result {
         let active = {
-            let mut g = self.inner.lock();
-            self.end_session(&mut g, why)?
+            let mut inner = self.inner.lock();
+            self.end_session(&mut inner, why)?
         };
         self.tear_down(active, why);
         Ok(())
@@ -590,24 +665,24 @@ impl Control {
 
     /// Takes the session out of the control state, under the mutex, so that
     /// the decision to end it and its end are one step.
-    fn end_session(&self, g: &mut ControlInner, why: u32) -> Result<Active> {
-        let Some(active) = g.active.take() else {
+    fn end_session(&self, inner: &mut ControlInner, why: Reason) -> Result<Active> {
+        let Some(active) = inner.active.take() else {
             return Err(EINVAL);
         };
-        let _ = self.stop_recording(g);
-        g.last_reason = why;
-        g.generation += 1;
+        let _ = self.stop_recording(inner);
+        inner.last_reason = Some(why);
+        inner.generation += 1;
         Ok(active)
     }
 
     /// Tears down a session [`Control::end_session`] took out, after the
     /// mutex is dropped: it waits for filter calls and the shrinker.
-    fn tear_down(&self, active: Active, why: u32) {
+    fn tear_down(&self, active: Active, why: Reason) {
         let Active {
             shrinker,
             releaser,
             disks,
-            shared,
+            session,
             ..
         } = active;
         // No more shrinker calls (this waits for a running one).
@@ -615,18 +690,11 @@ impl Control {
         releaser.stop();
         // Each disk: detach, then hand the parked bios to the disk.
         drop(disks);
-        let stats = &shared.stats;
-        let counter = match why {
-            reason::MISSES => Some(&stats.jettison_misses),
-            reason::MEMORY => Some(&stats.jettison_memory),
-            reason::DISK_GONE | reason::MEDIUM_CHANGED => Some(&stats.jettison_disk_gone),
-            reason::COMMAND => Some(&stats.jettison_command),
-            _ => None,
-        };
-        if let Some(c) = counter {
-            c.fetch_add(1, Ordering::Relaxed);
+        let stats = &session.stats;
+        if let Some(counter) = why.counter(stats) {
+            counter.fetch_add(1, Ordering::Relaxed);
         }
-        pr_info!("jettisoned ({})\n", reason::name(why));
+        pr_info!("jettisoned ({})\n", why.name());
     }
 
     pub(crate) fn state(&self) -> &'static str {
@@ -640,10 +708,10 @@ impl Control {
 
 /// Attaches a filter to `d`, saying why not if it cannot (`what`: the
 /// occasion, for the message).
-fn attach(d: &Arc<Disk>, what: &str) -> Result<Attached> {
-    Attached::new(d).inspect_err(|&e| {
-        let dev = d.bdev.disk_dev();
-        if e == EOPNOTSUPP {
+fn attach(disk: &Arc<Disk>, what: &str) -> Result<Attached> {
+    Attached::new(disk).inspect_err(|&err| {
+        let dev = disk.bdev.disk_dev();
+        if err == EOPNOTSUPP {
             pr_err!(
                 "{}: disk {}:{} is bio-based (device-mapper, md): its writes in flight cannot be seen, so bootcache does not cache it\n",
                 what,
@@ -656,7 +724,7 @@ fn attach(d: &Arc<Disk>, what: &str) -> Result<Attached> {
                 what,
                 dev.major(),
                 dev.minor(),
-                e
+                err
             );
         }
     })
@@ -692,43 +760,51 @@ impl Ticker {
 
 impl DelayedWorkItem for Ticker {
     fn run(this: Arc<Self>) {
-        let c = &this.control;
+        let control = &this.control;
         let (ended, next) = {
-            let mut g = c.inner.lock();
-            if g.generation != this.generation {
+            let mut inner = control.inner.lock();
+            if inner.generation != this.generation {
                 return;
             }
-            let Some(a) = g.active.as_ref() else {
+            let Some(active) = inner.active.as_ref() else {
                 return;
             };
-            let shared = a.shared.clone();
-            let why = shared.jettison.load(Ordering::Acquire);
-            if why != reason::NONE {
+            let session = active.session.clone();
+            if let Some(why) = session.jettison.get() {
                 // Decided and done under one hold of the mutex: a `jettison`
                 // and `start` in between cannot make this end the next
                 // session.
-                (c.end_session(&mut g, why).ok().map(|a| (a, why)), 0)
+                (
+                    control
+                        .end_session(&mut inner, why)
+                        .ok()
+                        .map(|active| (active, why)),
+                    0,
+                )
             } else {
-                let elapsed_ms = shared.now_ns() / 1_000_000;
-                let limit = u64::from(c.tunables.record_limit_ms.load(Ordering::Relaxed));
-                let recording = g.recorder.as_ref().is_some_and(|r| r.is_recording());
+                let elapsed_ms = session.now_ns() / 1_000_000;
+                let limit = u64::from(control.tunables.record_limit_ms.load(Ordering::Relaxed));
+                let recording = inner.recorder.as_ref().is_some_and(|r| r.is_recording());
                 let young = limit == 0 || elapsed_ms < limit;
                 // Disks that appear while recording, or early in a session,
                 // join it.
                 if recording || young {
-                    if let Err(e) = c.find_late_volumes(&mut g) {
-                        pr_err!("looking for volumes that appeared: {:?}\n", e);
+                    if let Err(err) = control.find_late_volumes(&mut inner) {
+                        pr_err!("looking for volumes that appeared: {:?}\n", err);
                     }
                 }
                 if !young {
                     // A session that does not record counts misses from here.
-                    shared.count_misses.store(true, Ordering::Relaxed);
+                    session.count_misses.store(true, Ordering::Relaxed);
                 }
                 if recording && !young {
                     pr_info!("recording stopped at its time limit\n");
-                    let _ = c.stop_recording(&mut g);
+                    let _ = control.stop_recording(&mut inner);
                 }
-                let missing = g.active.as_ref().is_some_and(|a| !a.pending.is_empty());
+                let missing = inner
+                    .active
+                    .as_ref()
+                    .is_some_and(|active| !active.pending.is_empty());
                 let next = if missing && young && elapsed_ms < FAST_TICK_FOR_MS {
                     FAST_TICK_MS
                 } else {
@@ -738,7 +814,7 @@ impl DelayedWorkItem for Ticker {
             }
         };
         if let Some((active, why)) = ended {
-            c.tear_down(active, why);
+            control.tear_down(active, why);
             return;
         }
         DelayedWork::schedule(this, next);

@@ -4,7 +4,7 @@
 
 use crate::boot;
 use crate::format;
-use crate::session::{reason, Control};
+use crate::session::{Control, Reason};
 use crate::stats;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
@@ -46,7 +46,7 @@ fn show_recording(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
 }
 
 fn show_reason(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
-    writeln!(buf, "{}", reason::name(c.inner.lock().last_reason))?;
+    writeln!(buf, "{}", Reason::name_of(c.inner.lock().last_reason))?;
     Ok(())
 }
 
@@ -60,7 +60,7 @@ fn store_control(c: &Arc<Control>, input: &[u8]) -> Result {
             c.stop_recording(&mut g)
         }
         b"tag" => c.tag(),
-        b"jettison" => c.jettison(reason::COMMAND),
+        b"jettison" => c.jettison(Reason::Command),
         _ => {
             pr_err!("control: unknown command (start, record, stop, tag or jettison)\n");
             Err(EINVAL)
@@ -122,16 +122,16 @@ tunable!(
 /// Takes a playlist in chunks; validates it whole once its header's size
 /// has arrived.
 fn write_playlist(c: &Arc<Control>, offset: u64, data: &[u8]) -> Result<usize> {
-    let mut g = c.inner.lock();
+    let mut inner = c.inner.lock();
     if offset == 0 {
         // A new playlist; one already validated stays until this one is.
-        g.staged.truncate(0);
+        inner.staged.truncate(0);
     }
-    if offset != g.staged.len() as u64 {
+    if offset != inner.staged.len() as u64 {
         pr_err!(
             "playlist: write at {} but {} bytes arrived so far\n",
             offset,
-            g.staged.len()
+            inner.staged.len()
         );
         return Err(EINVAL);
     }
@@ -141,54 +141,56 @@ fn write_playlist(c: &Arc<Control>, offset: u64, data: &[u8]) -> Result<usize> {
         format::MAX_VOLUMES,
         format::MAX_EXTENTS,
     );
-    if (g.staged.len() + data.len()) as u64 > max {
+    if (inner.staged.len() + data.len()) as u64 > max {
         pr_err!("playlist: larger than the {} byte limit\n", max);
-        g.staged.truncate(0);
+        inner.staged.truncate(0);
         return Err(EFBIG);
     }
-    g.staged.extend_from_slice(data, GFP_KERNEL)?;
-    let verdict = match format::Playlist::parse(&g.staged) {
+    inner.staged.extend_from_slice(data, GFP_KERNEL)?;
+    let verdict = match format::Playlist::parse(&inner.staged) {
         Err(format::Error::Truncated { .. }) => None,
         Ok(_) => Some(Ok(())),
-        Err(e) => {
-            pr_err!("playlist refused: {}\n", e);
+        Err(err) => {
+            pr_err!("playlist refused: {}\n", err);
             Some(Err(EINVAL))
         }
     };
     match verdict {
         None => {}
         Some(Ok(())) => {
-            let bytes = core::mem::replace(&mut g.staged, KVVec::new());
-            if g.active.is_some() {
+            let bytes = core::mem::replace(&mut inner.staged, KVVec::new());
+            if inner.active.is_some() {
                 // While caching, a playlist is appended at once.
-                c.append(&mut g, &bytes)?;
+                c.append(&mut inner, &bytes)?;
             } else {
-                g.ready = Some(bytes);
+                inner.ready = Some(bytes);
             }
         }
-        Some(Err(e)) => {
-            g.staged.truncate(0);
-            return Err(e);
+        Some(Err(err)) => {
+            inner.staged.truncate(0);
+            return Err(err);
         }
     }
     Ok(data.len())
 }
 
 fn read_history(c: &Arc<Control>, offset: u64, out: &mut [u8]) -> Result<usize> {
-    let g = c.inner.lock();
-    let Some(h) = g.history.as_ref() else {
-        return Err(if g.recorder.as_ref().is_some_and(|r| r.is_recording()) {
-            EBUSY
-        } else {
-            Error::from_errno(-(uapi::ENODATA as i32))
-        });
+    let inner = c.inner.lock();
+    let Some(history) = inner.history.as_ref() else {
+        return Err(
+            if inner.recorder.as_ref().is_some_and(|r| r.is_recording()) {
+                EBUSY
+            } else {
+                Error::from_errno(-(uapi::ENODATA as i32))
+            },
+        );
     };
-    let Some(rest) = h.get(offset as usize..) else {
+    let Some(rest) = history.get(offset as usize..) else {
         return Ok(0);
     };
-    let n = rest.len().min(out.len());
-    out[..n].copy_from_slice(&rest[..n]);
-    Ok(n)
+    let count = rest.len().min(out.len());
+    out[..count].copy_from_slice(&rest[..count]);
+    Ok(count)
 }
 
 static ATTRS: [Attribute<Arc<Control>>; 11] = [

@@ -7,7 +7,7 @@ use crate::boot;
 use crate::disk::Disk;
 use crate::format::{self, VolumeId};
 use crate::plan::Plan;
-use crate::session::Shared;
+use crate::session::Session;
 use kernel::block::bdev::{BlockDevice, DevT};
 use kernel::fmt;
 use kernel::prelude::*;
@@ -67,17 +67,17 @@ pub(crate) fn root_volume() -> format::Volume {
 }
 
 /// Finds the partition of volume `vi` (`v`) and returns it and its disk.
-pub(crate) fn locate(vi: u16, v: &format::Volume) -> Result<(Part, DevT)> {
-    let dev = find_volume(&v.id)?;
-    let b = BlockDevice::open_read(dev)?;
+pub(crate) fn locate(index: u16, desc: &format::Volume) -> Result<(Part, DevT)> {
+    let dev = find_volume(&desc.id)?;
+    let bdev = BlockDevice::open_read(dev)?;
     Ok((
         Part {
-            volume: vi,
+            volume: index,
             dev,
-            start: b.start_sector() * 512,
-            len: b.nr_sectors() * 512,
+            start: bdev.start_sector() * 512,
+            len: bdev.nr_sectors() * 512,
         },
-        b.disk_dev(),
+        bdev.disk_dev(),
     ))
 }
 
@@ -102,8 +102,8 @@ pub(crate) struct Built {
 /// appeared after `start`), and disks in `skip` are left alone: a volume
 /// found on one of them is neither cached nor missing.
 pub(crate) fn build_disks(
-    p: &Plan,
-    shared: &Arc<Shared>,
+    plan: &Plan,
+    session: &Arc<Session>,
     cap: u64,
     only: Option<&[u32]>,
     skip: &[DevT],
@@ -111,27 +111,27 @@ pub(crate) fn build_disks(
     // Each volume's partition, or `None` if it is not there.
     let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
     let mut missing: KVec<u32> = KVec::new();
-    for (vi, v) in p.volumes.iter().enumerate() {
-        if only.is_some_and(|o| !o.contains(&(vi as u32))) {
+    for (index, desc) in plan.volumes.iter().enumerate() {
+        if only.is_some_and(|o| !o.contains(&(index as u32))) {
             parts.push(None, GFP_KERNEL)?;
             continue;
         }
-        match locate(vi as u16, v) {
+        match locate(index as u16, desc) {
             Ok((_, disk)) if skip.contains(&disk) => {
                 // A disk being cached already gains no extents on the way.
                 pr_info!(
                     "volume {} ({}) appeared on a disk in use; skipped\n",
-                    vi,
-                    v.id
+                    index,
+                    desc.id
                 );
                 parts.push(None, GFP_KERNEL)?;
             }
-            Ok(x) => parts.push(Some(x), GFP_KERNEL)?,
+            Ok(found) => parts.push(Some(found), GFP_KERNEL)?,
             Err(_) => {
                 if only.is_none() {
-                    pr_info!("volume {} ({}) not found yet\n", vi, v.id);
+                    pr_info!("volume {} ({}) not found yet\n", index, desc.id);
                 }
-                missing.push(vi as u32, GFP_KERNEL)?;
+                missing.push(index as u32, GFP_KERNEL)?;
                 parts.push(None, GFP_KERNEL)?;
             }
         }
@@ -139,12 +139,15 @@ pub(crate) fn build_disks(
     // The first (priority, batch) that does not fit whole under the cap: it
     // and everything after it are left out.
     let mut wanted: KVVec<(bool, u8, u64)> = KVVec::new();
-    for (vi, x) in parts.iter().enumerate() {
-        if x.is_none() {
+    for (index, found) in parts.iter().enumerate() {
+        if found.is_none() {
             continue;
         }
-        for e in p.volume_extents(vi as u32) {
-            wanted.push((e.is_low_priority(), e.batch, e.length), GFP_KERNEL)?;
+        for extent in plan.volume_extents(index as u32) {
+            wanted.push(
+                (extent.is_low_priority(), extent.batch, extent.length),
+                GFP_KERNEL,
+            )?;
         }
     }
     wanted.sort_unstable_by_key(|&(low, batch, _)| (low, batch));
@@ -157,9 +160,9 @@ pub(crate) fn build_disks(
         }
         sum += len;
     }
-    let keep = |e: &format::Extent| match limit {
+    let keep = |extent: &format::Extent| match limit {
         None => true,
-        Some(l) => (e.is_low_priority(), e.batch) < l,
+        Some(first_left_out) => (extent.is_low_priority(), extent.batch) < first_left_out,
     };
 
     let mut disks: KVec<Arc<Disk>> = KVec::new();
@@ -173,16 +176,16 @@ pub(crate) fn build_disks(
         let mut on_disk: KVec<Part> = KVec::new();
         let mut extents: KVVec<(Part, format::Extent)> = KVVec::new();
         let mut capped = 0;
-        for (vi, x) in parts.iter().enumerate() {
-            if let Some((part, d)) = x {
+        for (index, found) in parts.iter().enumerate() {
+            if let Some((part, d)) = found {
                 if d == disk_dev {
                     on_disk.push(*part, GFP_KERNEL)?;
                     refused.reserve(1, GFP_KERNEL)?;
-                    for e in p.volume_extents(vi as u32) {
-                        if keep(e) {
-                            extents.push((*part, *e), GFP_KERNEL)?;
+                    for extent in plan.volume_extents(index as u32) {
+                        if keep(extent) {
+                            extents.push((*part, *extent), GFP_KERNEL)?;
                         } else {
-                            capped += e.length;
+                            capped += extent.length;
                         }
                     }
                 }
@@ -205,7 +208,7 @@ pub(crate) fn build_disks(
             continue;
         }
         disks.push(
-            Disk::new(bdev, on_disk, shared.clone(), &extents, capped)?,
+            Disk::new(bdev, on_disk, session.clone(), &extents, capped)?,
             GFP_KERNEL,
         )?;
     }
