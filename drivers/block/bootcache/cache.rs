@@ -476,44 +476,30 @@ impl<P: CachePage> DiskCache<P> {
             return false;
         }
         // The merged sequence must be sorted and without overlap.
-        let (mut i, mut j, mut prev_end) = (0, 0, 0);
-        while i < self.extents.len() || j < new.len() {
-            let e = match (self.extents.get(i), new.get(j)) {
-                (Some(a), Some(b)) if a.start <= b.start => {
-                    i += 1;
-                    a
+        let mut prev_end = 0;
+        let sorted = merge_sorted(
+            self.extents.iter(),
+            new.iter(),
+            |e| e.start,
+            |e| {
+                if e.start < prev_end || e.len == 0 {
+                    return Err(());
                 }
-                (_, Some(b)) => {
-                    j += 1;
-                    b
-                }
-                (Some(a), None) => {
-                    i += 1;
-                    a
-                }
-                (None, None) => break,
-            };
-            if e.start < prev_end || e.len == 0 {
-                return false;
-            }
-            prev_end = e.end();
+                prev_end = e.end();
+                Ok(())
+            },
+        );
+        if sorted.is_err() {
+            return false;
         }
         let old = core::mem::replace(&mut self.extents, room);
-        let mut a = old.into_iter().peekable();
-        let mut b = new.into_iter().peekable();
-        loop {
-            let take_old = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x.start <= y.start,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            let next = if take_old { a.next() } else { b.next() };
-            if let Some(e) = next {
-                // Room was checked: this cannot fail.
-                let _ = compat::push_within(&mut self.extents, e);
-            }
-        }
+        // Room was checked: these pushes cannot fail.
+        let _ = merge_sorted(
+            old,
+            new,
+            |e| e.start,
+            |e| compat::push_within(&mut self.extents, e).map_err(|_| ()),
+        );
         true
     }
 
@@ -593,4 +579,29 @@ pub fn clip_new(
         covered_to = covered_to.max(end);
     }
     Ok(())
+}
+
+/// Calls `f` with every item of `a` and of `b`, which are both sorted by
+/// `key`, in the order of `key` (an item of `a` first when two are equal),
+/// and stops at the first error `f` returns.
+pub fn merge_sorted<T, K: Ord, E>(
+    a: impl IntoIterator<Item = T>,
+    b: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    mut f: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => key(x) <= key(y),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return Ok(()),
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        if let Some(item) = next {
+            f(item)?;
+        }
+    }
 }

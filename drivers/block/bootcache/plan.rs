@@ -137,34 +137,23 @@ impl Plan {
             let mut pieces: KVVec<NewExtent> = KVVec::new();
             cache::clip_new(&ranges, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;
             // Both are sorted by offset and do not overlap: merge them.
-            let mut old_iter = olds.iter().peekable();
-            let mut new_iter = pieces.iter().peekable();
-            loop {
-                let take_old = match (old_iter.peek(), new_iter.peek()) {
-                    (Some(extent), Some(next_new)) => extent.offset <= next_new.start,
-                    (Some(_), None) => true,
-                    (None, Some(_)) => false,
-                    (None, None) => break,
-                };
-                let extent = if take_old {
-                    old_iter.next().copied()
+            let new_extents = pieces.iter().map(|piece| format::Extent {
+                offset: piece.start,
+                length: piece.len,
+                volume: piece.volume,
+                flags: if piece.low_priority {
+                    format::EXTENT_LOW_PRIORITY
                 } else {
-                    new_iter.next().map(|piece| format::Extent {
-                        offset: piece.start,
-                        length: piece.len,
-                        volume: piece.volume,
-                        flags: if piece.low_priority {
-                            format::EXTENT_LOW_PRIORITY
-                        } else {
-                            0
-                        },
-                        batch: piece.batch,
-                    })
-                };
-                if let Some(extent) = extent {
-                    extents.push(extent, GFP_KERNEL)?;
-                }
-            }
+                    0
+                },
+                batch: piece.batch,
+            });
+            cache::merge_sorted(
+                olds.iter().copied(),
+                new_extents,
+                |extent| extent.offset,
+                |extent| extents.push(extent, GFP_KERNEL),
+            )?;
         }
         if extents.len() > format::MAX_EXTENTS as usize {
             pr_err!(
@@ -193,20 +182,44 @@ impl Plan {
 /// Keeps the extents of `list` that fit in `budget` bytes, whole batches
 /// in read-ahead order (low priority last), and returns the bytes left out.
 pub(crate) fn cap_extents<T>(list: &mut KVVec<(T, Part, format::Extent)>, budget: u64) -> u64 {
-    list.sort_unstable_by_key(|(_, _, extent)| (extent.is_low_priority(), extent.batch));
-    let mut sum = 0u64;
-    let mut cut = list.len();
-    for (index, (_, _, extent)) in list.iter().enumerate() {
-        if sum.saturating_add(extent.length) > budget {
-            // The whole batch goes.
-            let key = (extent.is_low_priority(), extent.batch);
-            cut = list[..index]
-                .partition_point(|(_, _, other)| (other.is_low_priority(), other.batch) < key);
-            break;
-        }
-        sum += extent.length;
-    }
+    list.sort_unstable_by_key(|(_, _, extent)| batch_key(extent));
+    let cut = match first_batch_over(
+        list.iter()
+            .map(|(_, _, extent)| (batch_key(extent), extent.length)),
+        budget,
+    ) {
+        // The whole batch goes.
+        Some(left_out) => list.partition_point(|(_, _, extent)| batch_key(extent) < left_out),
+        None => list.len(),
+    };
     let capped = list[cut..].iter().map(|(_, _, extent)| extent.length).sum();
     list.truncate(cut);
     capped
+}
+
+/// Where an extent comes in the read-ahead order: by batch, low-priority
+/// extents after all others.
+pub(crate) type BatchKey = (bool, u8);
+
+/// Returns the [`BatchKey`] of `extent`.
+pub(crate) fn batch_key(extent: &format::Extent) -> BatchKey {
+    (extent.is_low_priority(), extent.batch)
+}
+
+/// Of extents given as `(key, length)` in read-ahead order, returns the key
+/// of the first batch that does not fit whole in `budget` bytes after the
+/// batches before it: it and every batch after it are left out. Returns
+/// `None` if everything fits.
+pub(crate) fn first_batch_over(
+    sorted: impl IntoIterator<Item = (BatchKey, u64)>,
+    budget: u64,
+) -> Option<BatchKey> {
+    let mut sum = 0u64;
+    for (key, length) in sorted {
+        if sum.saturating_add(length) > budget {
+            return Some(key);
+        }
+        sum += length;
+    }
+    None
 }

@@ -9,6 +9,7 @@ use crate::format::{self, Entry};
 use crate::history::Recorder;
 use crate::plan::{self, Plan};
 use crate::stats::Stats;
+use crate::sysfs::Tunables;
 use crate::volume::{self, Part};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
@@ -31,29 +32,6 @@ const FAST_TICK_MS: u32 = 5;
 
 /// How long into a session the ticker may look that often.
 const FAST_TICK_FOR_MS: u64 = 30_000;
-
-/// The tunables, in `/sys/kernel/bootcache/`.
-pub(crate) struct Tunables {
-    /// How long a read may wait for read-ahead, in milliseconds.
-    pub(crate) wait_limit_ms: AtomicU32,
-    /// Reads since the last hit after which the cache jettisons itself.
-    pub(crate) miss_limit: AtomicU64,
-    /// Recording stops by itself after this many milliseconds (0: never).
-    pub(crate) record_limit_ms: AtomicU32,
-    /// Events the history holds.
-    pub(crate) history_entries: AtomicU32,
-}
-
-impl Tunables {
-    pub(crate) const fn new() -> Self {
-        Self {
-            wait_limit_ms: AtomicU32::new(10_000),
-            miss_limit: AtomicU64::new(10_000),
-            record_limit_ms: AtomicU32::new(240_000),
-            history_entries: AtomicU32::new(65_536),
-        }
-    }
-}
 
 /// What every disk of one cache session shares: the state its I/O path
 /// reads and changes.

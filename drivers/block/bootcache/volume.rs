@@ -6,7 +6,7 @@
 use crate::boot;
 use crate::disk::Disk;
 use crate::format::{self, VolumeId};
-use crate::plan::Plan;
+use crate::plan::{batch_key, first_batch_over, BatchKey, Plan};
 use crate::session::Session;
 use kernel::block::bdev::{BlockDevice, DevT};
 use kernel::fmt;
@@ -136,33 +136,22 @@ pub(crate) fn build_disks(
             }
         }
     }
-    // The first (priority, batch) that does not fit whole under the cap: it
-    // and everything after it are left out.
-    let mut wanted: KVVec<(bool, u8, u64)> = KVVec::new();
+    // The first batch that does not fit whole under the cap: it and every
+    // batch after it are left out.
+    let mut wanted: KVVec<(BatchKey, u64)> = KVVec::new();
     for (index, found) in parts.iter().enumerate() {
         if found.is_none() {
             continue;
         }
         for extent in plan.volume_extents(index as u32) {
-            wanted.push(
-                (extent.is_low_priority(), extent.batch, extent.length),
-                GFP_KERNEL,
-            )?;
+            wanted.push((batch_key(extent), extent.length), GFP_KERNEL)?;
         }
     }
-    wanted.sort_unstable_by_key(|&(low, batch, _)| (low, batch));
-    let mut sum = 0u64;
-    let mut limit: Option<(bool, u8)> = None;
-    for &(low, batch, len) in wanted.iter() {
-        if sum.saturating_add(len) > cap {
-            limit = Some((low, batch));
-            break;
-        }
-        sum += len;
-    }
+    wanted.sort_unstable_by_key(|&(key, _)| key);
+    let limit = first_batch_over(wanted.iter().copied(), cap);
     let keep = |extent: &format::Extent| match limit {
         None => true,
-        Some(first_left_out) => (extent.is_low_priority(), extent.batch) < first_left_out,
+        Some(left_out) => batch_key(extent) < left_out,
     };
 
     let mut disks: KVec<Arc<Disk>> = KVec::new();

@@ -4,8 +4,8 @@
 //! playlists, and a few helpers. The kernel never builds this file (see `mod.rs`).
 
 use super::bytes::{crc32c_update, put, put_u16, put_u64};
-use super::layout::{entry as le, extent as lx, volume as lv};
-use super::reader::check_history;
+use super::layout::extent as lx;
+use super::reader::{check_history, Records, Volumes};
 use super::writer::{record_buf, write_file};
 use super::*;
 
@@ -24,6 +24,9 @@ pub fn crc32c(data: &[u8]) -> u32 {
 pub fn record_offset(format: Format, volume_count: u32, index: u32) -> u64 {
     file_size(format, volume_count, index)
 }
+
+/// An iterator over history entries.
+pub type Entries<'a> = Records<'a, Entry>;
 
 impl Extent {
     /// Writes this record, as it is, into the first [`layout::extent::SIZE`] bytes of `out`.
@@ -104,7 +107,7 @@ impl<'a> History<'a> {
 
     /// Returns the volumes in index order.
     pub fn volumes(&self) -> Volumes<'a> {
-        Volumes(self.volumes.chunks_exact(lv::SIZE))
+        Volumes::new(self.volumes)
     }
 
     /// Returns volume `index`, if it exists.
@@ -114,31 +117,9 @@ impl<'a> History<'a> {
 
     /// Returns the entries in time order.
     pub fn entries(&self) -> Entries<'a> {
-        Entries(self.entries.chunks_exact(le::SIZE))
+        Entries::new(self.entries)
     }
 }
-
-/// An iterator over history entries.
-#[derive(Clone, Debug)]
-pub struct Entries<'a>(core::slice::ChunksExact<'a, u8>);
-
-impl Iterator for Entries<'_> {
-    type Item = Entry;
-
-    fn next(&mut self) -> Option<Entry> {
-        self.0.next().map(Entry::decode)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
-    }
-
-    fn nth(&mut self, n: usize) -> Option<Entry> {
-        self.0.nth(n).map(Entry::decode)
-    }
-}
-
-impl ExactSizeIterator for Entries<'_> {}
 
 /// Writes a playlist with `volumes` and `extents` into `buf` and returns its length.
 ///
@@ -156,15 +137,7 @@ pub fn write_playlist(
         total = total.saturating_add(x.length);
         batches = batches.max(u32::from(x.batch).saturating_add(1));
     }
-    let header = Header {
-        format: Format::Playlist,
-        flags: 0,
-        checksum: 0,
-        volume_count: 0,
-        record_count: 0,
-        bytes: total,
-        extra: batches,
-    };
+    let header = Header::for_writing(Format::Playlist, 0, total, batches);
     let len = write_file(
         buf,
         header,

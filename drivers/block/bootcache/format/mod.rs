@@ -107,7 +107,7 @@ pub use {
     bytes::{crc32c_update, file_checksum},
     host::{crc32c, record_offset, write_playlist, Entries, History},
     layout::volume_offset,
-    reader::{Extents, Volumes},
+    reader::{Extents, Records, Volumes},
     writer::seal,
 };
 

@@ -4,7 +4,9 @@
 
 use super::bytes::{file_checksum, get_u16, get_u32, get_u64, get_u8, put, reserved_ok};
 use super::layout::{entry as le, extent as lx, header as lh, volume as lv};
+use super::record::Decode;
 use super::*;
+use core::marker::PhantomData;
 
 /// Checks the header, the size and the checksum, and splits off the volume and record
 /// areas.
@@ -155,21 +157,15 @@ fn check_range(
     if length == 0 {
         return Err(Error::ZeroLength { record });
     }
-    if offset & u64::from(align).wrapping_sub(1) != 0 {
-        return Err(Error::Misaligned {
-            record,
-            field: Field::Offset,
-            value: offset,
-            align,
-        });
-    }
-    if length & u64::from(align).wrapping_sub(1) != 0 {
-        return Err(Error::Misaligned {
-            record,
-            field: Field::Length,
-            value: length,
-            align,
-        });
+    for (field, value) in [(Field::Offset, offset), (Field::Length, length)] {
+        if value & u64::from(align).wrapping_sub(1) != 0 {
+            return Err(Error::Misaligned {
+                record,
+                field,
+                value,
+                align,
+            });
+        }
     }
     match offset.checked_add(length) {
         Some(end) if end <= MAX_VOLUME_BYTES => Ok(()),
@@ -181,24 +177,46 @@ fn check_range(
     }
 }
 
-fn close_volume(volumes: &[u8], volume: u32, count: u32, bytes: u64) -> Result<(), Error> {
-    let rec = volumes
-        .get((volume as usize).saturating_mul(lv::SIZE)..)
-        .unwrap_or(&[]);
-    let stored = get_u32(rec, lv::RECORD_COUNT);
-    if stored != count {
-        return Err(Error::VolumeCountMismatch {
-            volume,
-            stored,
-            counted: count,
-        });
+/// Checks every volume record's count and byte sum against `counts` and `sums`, those of
+/// the records that name it, and the header's byte total against `total`. With
+/// `nonempty` (a playlist), every volume must have records.
+fn check_sums(
+    volumes: &[u8],
+    header: &Header,
+    counts: &[u32],
+    sums: &[u64],
+    total: u64,
+    nonempty: bool,
+) -> Result<(), Error> {
+    let vcount = header.volume_count;
+    for ((&count, &bytes), volume) in counts.iter().zip(sums.iter()).zip(0..vcount) {
+        if nonempty && count == 0 {
+            return Err(Error::VolumeEmpty { volume });
+        }
+        let rec = volumes
+            .get((volume as usize).saturating_mul(lv::SIZE)..)
+            .unwrap_or(&[]);
+        let stored = get_u32(rec, lv::RECORD_COUNT);
+        if stored != count {
+            return Err(Error::VolumeCountMismatch {
+                volume,
+                stored,
+                counted: count,
+            });
+        }
+        let stored = get_u64(rec, lv::BYTES);
+        if stored != bytes {
+            return Err(Error::VolumeBytesMismatch {
+                volume,
+                stored,
+                counted: bytes,
+            });
+        }
     }
-    let stored = get_u64(rec, lv::BYTES);
-    if stored != bytes {
-        return Err(Error::VolumeBytesMismatch {
-            volume,
-            stored,
-            counted: bytes,
+    if total != header.bytes {
+        return Err(Error::TotalBytesMismatch {
+            stored: header.bytes,
+            counted: total,
         });
     }
     Ok(())
@@ -299,18 +317,7 @@ impl<'a> Playlist<'a> {
             total = total.saturating_add(x.length);
             max_batch = max_batch.max(u32::from(x.batch).saturating_add(1));
         }
-        for ((&count, &bytes), volume) in counts.iter().zip(sums.iter()).zip(0..vcount) {
-            if count == 0 {
-                return Err(Error::VolumeEmpty { volume });
-            }
-            close_volume(volumes, volume, count, bytes)?;
-        }
-        if total != header.bytes {
-            return Err(Error::TotalBytesMismatch {
-                stored: header.bytes,
-                counted: total,
-            });
-        }
+        check_sums(volumes, &header, &counts, &sums, total, true)?;
         if max_batch != header.extra {
             return Err(Error::BatchCountMismatch {
                 stored: header.extra,
@@ -347,7 +354,7 @@ impl<'a> Playlist<'a> {
 
     /// Returns the volumes in index order.
     pub fn volumes(&self) -> Volumes<'a> {
-        Volumes(self.volumes.chunks_exact(lv::SIZE))
+        Volumes::new(self.volumes)
     }
 
     /// Returns volume `index`, if it exists.
@@ -357,7 +364,7 @@ impl<'a> Playlist<'a> {
 
     /// Returns all extents in file order.
     pub fn extents(&self) -> Extents<'a> {
-        Extents(self.extents.chunks_exact(lx::SIZE))
+        Extents::new(self.extents)
     }
 
     /// Returns the extents of volume `index`, sorted by offset, if the volume exists.
@@ -373,9 +380,7 @@ impl<'a> Playlist<'a> {
         let count = self.volume(index)?.record_count as usize;
         let start = first.checked_mul(lx::SIZE)?;
         let end = first.checked_add(count)?.checked_mul(lx::SIZE)?;
-        Some(Extents(
-            self.extents.get(start..end)?.chunks_exact(lx::SIZE),
-        ))
+        Some(Extents::new(self.extents.get(start..end)?))
     }
 }
 
@@ -440,15 +445,7 @@ pub(super) fn check_history(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), Erro
             reads = reads.saturating_add(e.length);
         }
     }
-    for ((&count, &bytes), volume) in counts.iter().zip(sums.iter()).zip(0..vcount) {
-        close_volume(volumes, volume, count, bytes)?;
-    }
-    if reads != header.bytes {
-        return Err(Error::TotalBytesMismatch {
-            stored: header.bytes,
-            counted: reads,
-        });
-    }
+    check_sums(volumes, &header, &counts, &sums, reads, false)?;
     if tags != header.extra {
         return Err(Error::TagCountMismatch {
             stored: header.extra,
@@ -458,46 +455,44 @@ pub(super) fn check_history(bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), Erro
     Ok((header, volumes, entries))
 }
 
-/// An iterator over volume records.
+/// An iterator over the records of one kind (volumes, extents or entries) of a validated
+/// file, decoding each on demand.
 #[derive(Clone, Debug)]
-pub struct Volumes<'a>(pub(super) core::slice::ChunksExact<'a, u8>);
+pub struct Records<'a, R> {
+    chunks: core::slice::ChunksExact<'a, u8>,
+    kind: PhantomData<fn() -> R>,
+}
 
-impl Iterator for Volumes<'_> {
-    type Item = Volume;
-
-    fn next(&mut self) -> Option<Volume> {
-        self.0.next().map(Volume::decode)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
-    }
-
-    fn nth(&mut self, n: usize) -> Option<Volume> {
-        self.0.nth(n).map(Volume::decode)
+impl<'a, R: Decode> Records<'a, R> {
+    /// Walks `bytes`, a whole number of records of kind `R`.
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            chunks: bytes.chunks_exact(R::SIZE),
+            kind: PhantomData,
+        }
     }
 }
 
-impl ExactSizeIterator for Volumes<'_> {}
+impl<R: Decode> Iterator for Records<'_, R> {
+    type Item = R;
+
+    fn next(&mut self) -> Option<R> {
+        self.chunks.next().map(R::decode)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.chunks.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<R> {
+        self.chunks.nth(n).map(R::decode)
+    }
+}
+
+impl<R: Decode> ExactSizeIterator for Records<'_, R> {}
+
+/// An iterator over volume records.
+pub type Volumes<'a> = Records<'a, Volume>;
 
 /// An iterator over playlist extents.
-#[derive(Clone, Debug)]
-pub struct Extents<'a>(core::slice::ChunksExact<'a, u8>);
-
-impl Iterator for Extents<'_> {
-    type Item = Extent;
-
-    fn next(&mut self) -> Option<Extent> {
-        self.0.next().map(Extent::decode)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
-    }
-
-    fn nth(&mut self, n: usize) -> Option<Extent> {
-        self.0.nth(n).map(Extent::decode)
-    }
-}
-
-impl ExactSizeIterator for Extents<'_> {}
+pub type Extents<'a> = Records<'a, Extent>;

@@ -138,6 +138,15 @@ impl fmt::Display for VolumeId {
     }
 }
 
+/// A kind of record that files hold a run of: its size, and how to decode one.
+pub trait Decode {
+    /// Size of a record in a file, in bytes.
+    const SIZE: usize;
+
+    /// Decodes a record from a validated file.
+    fn decode(b: &[u8]) -> Self;
+}
+
 /// A volume record (`struct bootcache_volume`), decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Volume {
@@ -151,9 +160,11 @@ pub struct Volume {
     pub block_size: u32,
 }
 
-impl Volume {
-    /// Decodes a record from a validated file. Invalid ids read as [`VolumeId::Root`].
-    pub(super) fn decode(b: &[u8]) -> Volume {
+impl Decode for Volume {
+    const SIZE: usize = lv::SIZE;
+
+    /// Invalid ids read as [`VolumeId::Root`].
+    fn decode(b: &[u8]) -> Volume {
         let mut id = [0u8; 16];
         put(&mut id, 0, b.get(lv::ID..lv::ID + 16).unwrap_or(&[]));
         Volume {
@@ -180,8 +191,10 @@ pub struct Extent {
     pub batch: u8,
 }
 
-impl Extent {
-    pub(super) fn decode(b: &[u8]) -> Extent {
+impl Decode for Extent {
+    const SIZE: usize = lx::SIZE;
+
+    fn decode(b: &[u8]) -> Extent {
         Extent {
             offset: get_u64(b, lx::OFFSET),
             length: get_u64(b, lx::LENGTH),
@@ -190,7 +203,9 @@ impl Extent {
             batch: get_u8(b, lx::BATCH),
         }
     }
+}
 
+impl Extent {
     /// Returns the first byte after the extent.
     pub fn end(&self) -> u64 {
         self.offset.saturating_add(self.length)
@@ -219,8 +234,10 @@ pub struct Entry {
     pub volume: u16,
 }
 
-impl Entry {
-    pub(super) fn decode(b: &[u8]) -> Entry {
+impl Decode for Entry {
+    const SIZE: usize = le::SIZE;
+
+    fn decode(b: &[u8]) -> Entry {
         Entry {
             offset: get_u64(b, le::OFFSET),
             length: get_u64(b, le::LENGTH),
@@ -230,7 +247,9 @@ impl Entry {
             volume: get_u16(b, le::VOLUME),
         }
     }
+}
 
+impl Entry {
     /// Returns a tag entry recorded at `timestamp_ns` by `pid`.
     pub fn tag(timestamp_ns: u64, pid: u32) -> Entry {
         Entry {

@@ -60,6 +60,19 @@ impl Entry {
 }
 
 impl Header {
+    /// Returns the header of a file to write: `write_file` sets its counts and checksum.
+    pub(super) fn for_writing(format: Format, flags: u32, bytes: u64, extra: u32) -> Header {
+        Header {
+            format,
+            flags,
+            checksum: 0,
+            volume_count: 0,
+            record_count: 0,
+            bytes,
+            extra,
+        }
+    }
+
     /// Writes this header, with the magic, version and header size of its format and the
     /// checksum as it is, into the first 40 bytes of `out`.
     pub fn write_to(&self, out: &mut [u8]) -> Result<(), Error> {
@@ -166,15 +179,7 @@ pub fn write_history(
             reads = reads.saturating_add(e.length);
         }
     }
-    let header = Header {
-        format: Format::History,
-        flags,
-        checksum: 0,
-        volume_count: 0,
-        record_count: 0,
-        bytes: reads,
-        extra: tags,
-    };
+    let header = Header::for_writing(Format::History, flags, reads, tags);
     let len = write_file(
         buf,
         header,
