@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! How bootcache starts at boot: the `bootcache=` parameter and the playlist
+//! How bootcache starts at boot: the `bootcache=` parameter, the `root=`
+//! parameter (the volume to record without a playlist), and the playlist
 //! built into the kernel image.
+//!
+//! The kernel's command line is read through `kernel::cmdline`, which splits
+//! it with the kernel's own parser; `param.c` claims `bootcache=` so that
+//! the kernel does not pass it on to init.
 
 // Shared with the host's tests, so its items are `pub` for the host's sake.
 #[allow(dead_code, unreachable_pub)]
@@ -17,9 +22,14 @@ use param::{BootParams, Problem};
 
 /// Reads `bootcache=`, reporting what it ignores.
 pub(crate) fn params() -> BootParams {
-    let Some(value) = kernel::cmdline::get(c_str!("bootcache")) else {
+    let value = match kernel::cmdline::get(c_str!("bootcache")) {
+        Ok(Some(value)) => value,
         // No parameter: nothing to report.
-        return param::parse(b"", |_| ());
+        Ok(None) => return param::parse(b"", |_| ()),
+        Err(err) => {
+            pr_err!("cannot read bootcache=: {:?}; ignored\n", err);
+            return param::parse(b"", |_| ());
+        }
     };
     param::parse(value, |problem| {
         let (what, word) = match problem {
@@ -67,4 +77,9 @@ impl Control {
             pr_err!("cannot start with the built-in playlist: {:?}\n", err);
         }
     }
+}
+
+/// Returns the value of `root=`, if the command line has one.
+pub(crate) fn root_arg() -> Result<Option<&'static [u8]>> {
+    kernel::cmdline::get(c_str!("root"))
 }

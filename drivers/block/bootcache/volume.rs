@@ -39,7 +39,7 @@ pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
 
 /// Finds the partition `root=` names, by PARTUUID or `/dev/NAME`.
 fn root_from_cmdline() -> Result<DevT> {
-    let root = kernel::cmdline::get(kernel::c_str!("root")).ok_or(ENODEV)?;
+    let root = boot::root_arg()?.ok_or(ENODEV)?;
     if let Some(id) = boot::param::root_partuuid(root) {
         return DevT::find_by_partuuid(core::str::from_utf8(id).map_err(|_| ENODEV)?);
     }
@@ -53,7 +53,9 @@ fn root_from_cmdline() -> Result<DevT> {
 /// made from the history finds it at the next boot, whatever the device is
 /// called), and otherwise as `root`.
 pub(crate) fn root_volume() -> format::Volume {
-    let id = kernel::cmdline::get(kernel::c_str!("root"))
+    let id = boot::root_arg()
+        .ok()
+        .flatten()
         .and_then(boot::param::root_partuuid)
         .and_then(|id| core::str::from_utf8(id).ok())
         .and_then(VolumeId::parse)
