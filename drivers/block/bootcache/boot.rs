@@ -6,7 +6,8 @@
 //!
 //! The kernel's command line is read through `kernel::cmdline`, which splits
 //! it with the kernel's own parser; `param.c` claims `bootcache=` so that
-//! the kernel does not pass it on to init.
+//! the kernel does not pass it on to init. The built-in playlist's bytes are
+//! init data, copied by `embedded.c` while they are there.
 
 // Shared with the host's tests, so its items are `pub` for the host's sake.
 #[allow(dead_code, unreachable_pub)]
@@ -51,7 +52,7 @@ impl Control {
     /// the module's init, while the playlist's init memory is still there;
     /// what goes wrong is logged and the boot goes on without bootcache.
     pub(crate) fn autostart_embedded(self: &Arc<Self>, record: bool) {
-        let bytes: KVVec<u8> = match kernel::bootcache::copy_embedded_playlist(GFP_KERNEL) {
+        let bytes = match embedded_playlist() {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 pr_info!("no playlist is built in; waiting for userspace\n");
@@ -77,6 +78,24 @@ impl Control {
             pr_err!("cannot start with the built-in playlist: {:?}\n", err);
         }
     }
+}
+
+/// Returns the size of the playlist built into the kernel image (0 if there
+/// is none); it stays known after the bytes are freed.
+pub(crate) fn embedded_playlist_len() -> usize {
+    kernel::bootcache::embedded_playlist_len()
+}
+
+/// Copies the playlist built into the kernel image, `None` if there is none.
+/// Only an initcall can (`EPERM` elsewhere): the bytes are init data.
+fn embedded_playlist() -> Result<Option<KVVec<u8>>> {
+    let len = embedded_playlist_len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut bytes = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+    kernel::bootcache::copy_embedded_playlist(&mut bytes)?;
+    Ok(Some(bytes))
 }
 
 /// Returns the value of `root=`, if the command line has one.

@@ -87,7 +87,7 @@ impl kernel::Module for BootCache {
             pr_info!("off (bootcache=off)\n");
             return Ok(BootCache { _sysfs: None });
         }
-        let control = Control::new(params.mode, kernel::bootcache::embedded_playlist_len())?;
+        let control = Control::new(params.mode, boot::embedded_playlist_len())?;
         if let Some(ms) = params.wait_ms {
             control.tunables.wait_limit_ms.store(ms, Ordering::Relaxed);
         }
