@@ -24,6 +24,7 @@ use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{__GFP_NORETRY, __GFP_NOWARN};
 use kernel::block::bio::{self, ReadDone};
 use kernel::page::Page;
+use kernel::pr_warn_ratelimited;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -170,9 +171,10 @@ impl ReadDone for ReadAhead {
     fn read_done(self, result: Result, pages: KVec<Page>) {
         let disk = &self.disk;
         let stats = &disk.session.stats;
-        let settled = {
+        let (settled, failed) = {
             let mut inner = disk.inner.lock();
             inner.in_flight -= 1;
+            let failed = !inner.stopped && result.is_err();
             if inner.stopped {
                 // Jettisoned meanwhile: the pages just go.
             } else if result.is_ok() {
@@ -183,8 +185,19 @@ impl ReadDone for ReadAhead {
                 stats.readahead_errors.fetch_add(1, Ordering::Relaxed);
                 inner.cache.invalidate(self.disk_off, self.len);
             }
-            disk.settle(&mut inner)
+            (disk.settle(&mut inner), failed)
         };
+        if failed {
+            // A failing disk fails every read-ahead: say so, not that often.
+            let dev = disk.bdev.disk_dev();
+            pr_warn_ratelimited!(
+                "disk {}:{}: read-ahead of {} bytes at sector {} failed; those reads go to the disk\n",
+                dev.major(),
+                dev.minor(),
+                self.len,
+                self.disk_off / SECTOR
+            );
+        }
         settled.finish();
         disk.pump();
     }

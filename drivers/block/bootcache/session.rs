@@ -14,6 +14,7 @@ use crate::volume::{self, Part};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
 use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
+use kernel::pr_err_ratelimited;
 use kernel::prelude::*;
 use kernel::shrinker;
 use kernel::sync::{new_mutex, new_spinlock, Arc, Mutex, SpinLock};
@@ -697,7 +698,8 @@ fn attach(disk: &Arc<Disk>, what: &str) -> Result<Attached> {
                 dev.minor()
             );
         } else {
-            pr_err!(
+            // The ticker tries again at every tick while the disk fails.
+            pr_err_ratelimited!(
                 "{}: cannot attach to disk {}:{}: {:?}\n",
                 what,
                 dev.major(),
@@ -768,7 +770,7 @@ impl DelayedWorkItem for Ticker {
                 // join it.
                 if recording || young {
                     if let Err(err) = control.find_late_volumes(&mut inner) {
-                        pr_err!("looking for volumes that appeared: {:?}\n", err);
+                        pr_err_ratelimited!("looking for volumes that appeared: {:?}\n", err);
                     }
                 }
                 if !young {
