@@ -133,13 +133,7 @@ impl<P: CachePage> Extent<P> {
     /// Frees the page holding sector `sector` if none of its sectors can be
     /// served any more. Returns the bytes freed.
     fn maybe_free_page(&mut self, page: usize) -> u64 {
-        let first = page * SECTORS_PER_PAGE as usize;
-        let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
-        let live = self.states.get(first..last).is_some_and(|s| {
-            s.iter()
-                .any(|&v| v == SectorState::Present as u8 || v == SectorState::Expected as u8)
-        });
-        if live {
+        if self.page_is_live(page) {
             return 0;
         }
         match self.pages.get_mut(page).and_then(|p| p.take()) {
@@ -188,6 +182,17 @@ impl<P: CachePage> Extent<P> {
         freed
     }
 
+    /// Returns `true` if page `page` holds a sector that may still be
+    /// served: one `Present` or `Expected`.
+    fn page_is_live(&self, page: usize) -> bool {
+        let first = page * SECTORS_PER_PAGE as usize;
+        let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
+        self.states.get(first..last).is_some_and(|s| {
+            s.iter()
+                .any(|&v| v == SectorState::Present as u8 || v == SectorState::Expected as u8)
+        })
+    }
+
     fn page_has(&self, page: usize, s: SectorState) -> bool {
         let first = page * SECTORS_PER_PAGE as usize;
         let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
@@ -195,6 +200,14 @@ impl<P: CachePage> Extent<P> {
             .get(first..last)
             .is_some_and(|v| v.contains(&(s as u8)))
     }
+}
+
+/// A page of a read served from the cache (see [`DiskCache::serve_pages`]).
+pub enum Served<'a, P> {
+    /// A page the cache keeps: other sectors in it are still to be served.
+    Kept(&'a P),
+    /// A page with nothing left to serve, which the cache let go of.
+    Released(P),
 }
 
 /// What to do with a read.
@@ -327,10 +340,40 @@ impl<P: CachePage> DiskCache<P> {
     /// the sectors become `Consumed` and emptied pages are freed. Returns
     /// `false` (and changes nothing) if it is not a hit any more.
     pub fn serve(&mut self, start: u64, len: u64, mut copy: impl FnMut(u64, &[u8])) -> bool {
+        let mut buf = [0u8; 512];
+        self.serve_pages(start, len, |at, offset, len, page| {
+            let page = match &page {
+                Served::Kept(page) => *page,
+                Served::Released(page) => page,
+            };
+            let mut done = 0;
+            while done < len {
+                let dst = &mut buf[..(len - done).min(512)];
+                page.read(offset + done, dst);
+                copy(at + done as u64, dst);
+                done += dst.len();
+            }
+        })
+    }
+
+    /// Serves a read that [`DiskCache::classify_read`] called a `Hit`, as
+    /// [`DiskCache::serve`] does, but hands out its data as pages:
+    /// `piece(offset in the read, offset in the page, length, page)` is
+    /// called with every piece in order. A page that still holds sectors to
+    /// serve is [`Served::Kept`]: copy from it before the cache is changed
+    /// again. A page with nothing left to serve is [`Served::Released`] to
+    /// the caller, who may copy from it later (a page is never written once
+    /// its sectors are `Present`) and then drops it. Returns `false` (and
+    /// changes nothing) if it is not a hit any more.
+    pub fn serve_pages(
+        &mut self,
+        start: u64,
+        len: u64,
+        mut piece: impl FnMut(u64, usize, usize, Served<'_, P>),
+    ) -> bool {
         if self.classify_read(start, len) != ReadDecision::Hit {
             return false;
         }
-        let mut buf = [0u8; 512];
         let end = start + len;
         let mut i = self.extents.partition_point(|e| e.end() <= start);
         let mut pos = start;
@@ -339,22 +382,27 @@ impl<P: CachePage> DiskCache<P> {
             let Some(e) = self.extents.get_mut(i) else {
                 break;
             };
-            let off = pos - e.start;
-            let n = e.end().min(end) - pos;
-            let mut o = off;
-            while o < off + n {
-                let page = (o / PAGE) as usize;
-                let in_page = o % PAGE;
-                let chunk = (PAGE - in_page).min(off + n - o).min(buf.len() as u64);
-                let dst = &mut buf[..chunk as usize];
-                if let Some(Some(p)) = e.pages.get(page) {
-                    p.read(in_page as usize, dst);
+            let piece_end = e.end().min(end) - e.start;
+            let mut offset = pos - e.start;
+            while offset < piece_end {
+                let page = (offset / PAGE) as usize;
+                let in_page = offset % PAGE;
+                let chunk = (PAGE - in_page).min(piece_end - offset);
+                for sector in offset / SECTOR..(offset + chunk).div_ceil(SECTOR) {
+                    e.set(sector as usize, SectorState::Consumed);
                 }
-                copy(pos - start + (o - off), dst);
-                o += chunk;
+                let at = pos - start + (offset - (pos - e.start));
+                if e.page_is_live(page) {
+                    if let Some(Some(p)) = e.pages.get(page) {
+                        piece(at, in_page as usize, chunk as usize, Served::Kept(p));
+                    }
+                } else if let Some(p) = e.pages.get_mut(page).and_then(|p| p.take()) {
+                    self.bytes_held -= PAGE;
+                    piece(at, in_page as usize, chunk as usize, Served::Released(p));
+                }
+                offset += chunk;
             }
-            self.bytes_held -= e.set_range(off, n, SectorState::Consumed);
-            pos += n;
+            pos = e.end().min(end);
             i += 1;
         }
         true

@@ -255,8 +255,17 @@ impl Disk {
             stats
                 .parked_wait_ns
                 .fetch_add(now.saturating_sub(parked.since_ns), Ordering::Relaxed);
+            // Settling runs under the lock, where nothing may allocate: a
+            // parked bio's data is copied here, with no room for released
+            // pages to copy later.
             if decision == ReadDecision::Hit
-                && serve(&mut inner.cache, &mut parked.bio, parked.start, parked.len)
+                && serve(
+                    &mut inner.cache,
+                    &mut parked.bio,
+                    parked.start,
+                    parked.len,
+                    &mut KVVec::new(),
+                )
             {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
                 self.count_hit(
