@@ -29,6 +29,8 @@
 #include <linux/mutex.h>
 #include <linux/srcu.h>
 
+#include "blk-filter.h"
+
 DEFINE_STATIC_KEY_FALSE(blk_filter_active);
 DEFINE_STATIC_SRCU(blk_filter_srcu);
 static DEFINE_MUTEX(blk_filter_mutex);
