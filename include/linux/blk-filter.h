@@ -65,15 +65,17 @@ enum blk_filter_gone {
  *	(bounce buffers, the blk-crypto fallback). Optional.
  * @disk_gone: called once when the core detaches the filter by itself,
  *	with the reason: the disk is being deleted, or its medium changed.
- *	By then filter->disk is %NULL again and no call to @submit_bio or
- *	@missed_bio is running or can start. Before it returns, the filter
- *	must complete or resubmit every bio it still owns and must forget
- *	what it knows of the disk's content. Called in process context with
- *	the filter lock held, and for %BLK_FILTER_MEDIA_CHANGED with the
- *	locks of whoever reports the change (the disk's ->open_mutex, a
- *	driver's configuration lock): it may sleep briefly, but must not
- *	open or close a block device, wait for I/O, call blk_filter_attach()
- *	or blk_filter_detach(), nor wait for a task that does. Optional.
+ *	By then no call to @submit_bio or @missed_bio is running or can
+ *	start; filter->disk still names the disk, and becomes %NULL when
+ *	this returns. Before it returns, the filter must complete or
+ *	resubmit every bio it still owns and must forget what it knows of
+ *	the disk's content. Called in process context, without the filter
+ *	core's lock: it may sleep, and resubmitting may wait for a free
+ *	request of the disk. For %BLK_FILTER_MEDIA_CHANGED, whoever reports
+ *	the change holds its locks (the disk's ->open_mutex, a driver's
+ *	configuration lock). So it must not open or close a block device,
+ *	call blk_filter_attach() or blk_filter_detach(), nor wait for a task
+ *	that does. Optional.
  */
 struct blk_filter_ops {
 	enum blk_filter_result (*submit_bio)(struct blk_filter *filter,
@@ -88,7 +90,8 @@ struct blk_filter_ops {
  * @disk: the disk the filter is attached to, or %NULL; owned by the filter
  *	core. The owner initialises it to %NULL and otherwise only reads it:
  *	in the callbacks, or with READ_ONCE() to learn whether the filter is
- *	still attached (the core may detach it by itself, see @ops->disk_gone).
+ *	still attached. The core may detach the filter by itself (see
+ *	@ops->disk_gone); @disk is %NULL once that has returned.
  */
 struct blk_filter {
 	const struct blk_filter_ops *ops;

@@ -155,12 +155,12 @@ pub trait Filter: Send + Sync {
     ///
     /// # Context
     ///
-    /// Process context, with the filter core's lock held and, for
-    /// [`Gone::MediaChanged`], the locks of whoever reports the change (the
-    /// disk's `open_mutex`, the loop driver's locks). May sleep briefly;
-    /// must not open or close a block device (so must not drop a
-    /// [`BlockDevice`] or a [`Registration`]), wait for I/O, nor wait for a
-    /// task that does.
+    /// Process context, without the filter core's lock; for
+    /// [`Gone::MediaChanged`], with the locks of whoever reports the change
+    /// (the disk's `open_mutex`, the loop driver's locks). May sleep, and
+    /// [`Bio::resubmit`] may wait for a free request of the disk; must not
+    /// open or close a block device (so must not drop a [`BlockDevice`] or
+    /// a [`Registration`]), nor wait for a task that does.
     fn gone(&self, _reason: Gone) {}
 }
 
@@ -248,8 +248,8 @@ impl<T: Filter> Registration<T> {
     }
 
     /// Returns `true` while the filter is attached: until the registration
-    /// is dropped, or the block layer detached it by itself (before calling
-    /// [`Filter::gone`]).
+    /// is dropped, or the block layer detached it by itself and
+    /// [`Filter::gone`] has returned.
     ///
     /// The answer may be stale by the time the caller looks at it.
     pub fn is_attached(&self) -> bool {
@@ -320,8 +320,8 @@ impl<T: Filter> Registration<T> {
         filter: *mut bindings::blk_filter,
         why: bindings::blk_filter_gone,
     ) {
-        // SAFETY: The registration is alive: dropping it would have detached
-        // the filter first, and the core serialises the two.
+        // SAFETY: The registration is alive: dropping it detaches the filter
+        // first, and `blk_filter_detach()` waits until this call has returned.
         let this = unsafe { Self::from_filter(filter) };
         this.data.gone(Gone::from_raw(why));
     }
