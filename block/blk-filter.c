@@ -63,6 +63,41 @@
  * wake_up_var() looks for waiters, against the barrier in
  * prepare_to_wait_event() (store_release_wake_up() in later kernels).
  *
+ * Bios that went past the filter. BIO_FILTERED says that a filter of the
+ * bio's disk was offered the bio (or told of it, or made it, or handed it
+ * back), not which filter. A bio offered to one filter can wait between
+ * the hook and the queue (in blk-throttle, on a preempted submitter's
+ * way, on a stacking driver's current->bio_list), or in the filter that
+ * consumed it, across that filter's detach and the next attach on the
+ * same disk. If the missed-bio check skipped every flagged bio, such a
+ * write would reach the driver unseen by the new filter, which may have
+ * read the old blocks ahead: a cache would serve them after the write
+ * completed. struct bio has no room to name the filter: no field is the
+ * filter's while the bio travels from submit_bio_noacct() to the queue
+ * (bio_poll() reads bi_cookie meanwhile, for one), and the one spare flag
+ * bit cannot count attaches without wrapping.
+ *
+ * So __blk_filter_missed_bio() skips a flagged bio only if it changes no
+ * data. A data-changing bio (op_is_write(): write, discard, write zeroes,
+ * secure erase, zone append and the zone management operations) is shown
+ * to ->missed_bio() whenever it enters the queue of a disk with a filter,
+ * flag or not. With the freeze argument in blk_filter_attach(): a
+ * data-changing bio that reaches the driver after blk_filter_attach() has
+ * returned entered the queue after the unfreeze, found the filter at the
+ * check and was shown to it there, before it was split or reached the
+ * driver, whichever filter it passed before. A cache that forgets those
+ * blocks for good, even while a read-ahead of them is in flight, never
+ * serves data older than the write once it has completed.
+ *
+ * The cost falls on disks with a filter only. The filter hears again, at
+ * the queue, of every data-changing bio it was offered, handed back or
+ * made itself, once more for each remainder of a split, so its
+ * ->missed_bio() must take repeats (forgetting blocks twice is harmless).
+ * The core sets BIO_FILTERED only after calling ->missed_bio(), so a set
+ * flag tells the filter that it, or an earlier filter of the disk, has
+ * seen the bio before. Reads keep the skip: one an earlier filter was
+ * offered is neither offered nor shown, which costs a cache nothing.
+ *
  * What a filter, and a reader of the hooks, may assume:
  *  - ->submit_bio() and ->missed_bio() are called only while the filter is
  *    published, possibly on several CPUs at once (the filter does its own
@@ -78,9 +113,15 @@
  *    race: disk_del_events() waits for the events work, del_gendisk() takes
  *    ->open_mutex, which ->open() holds, and loop, nbd and floppy do not
  *    delete a disk while they report a change.)
- *  - Every bio of the disk that was not offered to the filter has completed
- *    when blk_filter_attach() returns, or is shown to ->missed_bio() before
- *    it reaches the driver; see blk_filter_attach() for the exception.
+ *  - A data-changing bio of the disk that reaches the driver after
+ *    blk_filter_attach() has returned was shown to ->missed_bio() first,
+ *    whether this filter, an earlier one or none was offered it. A read
+ *    that reaches it was offered to this filter or shown to ->missed_bio(),
+ *    unless it is the filter's own or an earlier filter was offered it.
+ *  - ->missed_bio() may run for a data-changing bio inside the filter's
+ *    own blk_filter_resubmit_bio() and blk_filter_submit_own_bio() calls
+ *    (so inside its ->submit_bio(), if that submits one): a filter must
+ *    not hold a lock across those calls that its ->missed_bio() takes.
  */
 #include <linux/bio.h>
 #include <linux/blk-filter.h>
@@ -148,8 +189,13 @@ bool __blk_filter_bio(struct bio *bio)
  * reaches the queue of a disk with a filter was submitted before the filter
  * was published: blk-throttle held it, or its submitter read "no filter" in
  * __blk_filter_bio() and was preempted before it entered the queue. Such a
- * bio is reported to ->missed_bio() and marked %BIO_FILTERED, so that it is
- * reported once, and the remainder of a split is not offered afterwards.
+ * bio is reported to ->missed_bio() and then marked %BIO_FILTERED, so that
+ * the remainder of a split is not offered afterwards.
+ *
+ * A data-changing bio is reported even if it carries %BIO_FILTERED: the
+ * flag does not say which filter of the disk saw it, and an earlier one may
+ * have (see "Bios that went past the filter" above). So the filter hears
+ * again of the writes it was offered, and of each remainder of a split.
  *
  * Why this catches every such bio, with blk_filter_attach(): see there.
  *
@@ -162,7 +208,7 @@ void __blk_filter_missed_bio(struct bio *bio)
 	struct blk_filter *filter;
 	int idx;
 
-	if (bio_flagged(bio, BIO_FILTERED))
+	if (bio_flagged(bio, BIO_FILTERED) && !op_is_write(bio_op(bio)))
 		return;
 	/*
 	 * Order the load of the queue reference's state (in bio_queue_enter()
@@ -177,9 +223,10 @@ void __blk_filter_missed_bio(struct bio *bio)
 	idx = srcu_read_lock(&blk_filter_srcu);
 	filter = srcu_dereference(disk->bio_filter, &blk_filter_srcu);
 	if (filter) {
-		bio_set_flag(bio, BIO_FILTERED);
+		/* Flag it after the call: the filter may look for a repeat. */
 		if (filter->ops->missed_bio)
 			filter->ops->missed_bio(filter, bio);
+		bio_set_flag(bio, BIO_FILTERED);
 	}
 	srcu_read_unlock(&blk_filter_srcu, idx);
 }
@@ -200,9 +247,9 @@ void __blk_filter_missed_bio(struct bio *bio)
  * @filter->ops->missed_bio() when it enters the queue, before it is split or
  * reaches the driver: a write held by blk-throttle, or one whose submitter
  * was between the filter hook and the queue, is not lost to the filter.
- * The exception is a bio that an earlier filter of @disk was offered, or
- * that such a filter hands back late: it carries %BIO_FILTERED, and is
- * neither offered nor reported.
+ * That holds for a data-changing bio that an earlier filter of @disk was
+ * offered, or that such a filter hands back late, too; only a read an
+ * earlier filter was offered is neither offered nor reported.
  *
  * Only disks with a blk-mq request queue can be filtered: the bios in
  * flight on a bio-based disk (device mapper, md, an NVMe multipath head,
@@ -271,7 +318,9 @@ int blk_filter_attach(struct gendisk *disk, struct blk_filter *filter)
 	 * store, in atomic mode with a fully ordered atomic_long_inc_not_zero()
 	 * after it; the smp_mb() above orders the publication before it, so
 	 * the check sees the filter. A frozen counter admits nobody: the
-	 * freeze is the dividing line. A bio released from a zone write plug
+	 * freeze is the dividing line. The check reports a data-changing bio
+	 * whatever filter of this disk it passed before, see "Bios that went
+	 * past the filter" at the top. A bio released from a zone write plug
 	 * skips the check, but was checked when it entered the queue first,
 	 * and holds that reference while plugged.
 	 */

@@ -40,12 +40,13 @@ static inline bool blk_filter_bio(struct bio *bio)
 }
 
 /**
- * blk_filter_missed_bio - report a bio the disk's filter was not offered
+ * blk_filter_missed_bio - report a bio the disk's filter may not have seen
  * @bio: a bio in blk_mq_submit_bio(), which holds a queue reference for it
  *
  * Called by blk_mq_submit_bio() once the bio has entered its queue, before
- * it is split. While no filter is attached anywhere this is one patched-out
- * branch.
+ * it is split. Reports the bio if the disk's filter was not offered it, and
+ * every data-changing bio. While no filter is attached anywhere this is one
+ * patched-out branch.
  *
  * Context: as blk_mq_submit_bio().
  */

@@ -54,15 +54,24 @@ enum blk_filter_gone {
  * @missed_bio: called for a bio that reached the disk's request queue
  *	without having been offered to @submit_bio, because it was submitted
  *	before the filter was attached (it was held by blk-throttle, or its
- *	submitter was between the filter hook and the queue). The bio is not
- *	the filter's: it may look at it (bio_op(), ->bi_iter, ->bi_bdev) but
- *	must not change, complete or resubmit it. It has not been split or
- *	sent to the driver yet. A caching filter forgets the blocks a missed
- *	write covers. Called once per such bio, with the queue entered, in the
- *	context of blk_mq_submit_bio(): it must not sleep, allocate other than
- *	with %GFP_ATOMIC or %GFP_NOWAIT, or submit I/O. Rarely it is also
- *	called for a bio the block layer made from one the filter passed
- *	(bounce buffers, the blk-crypto fallback). Optional.
+ *	submitter was between the filter hook and the queue). Also called for
+ *	every data-changing bio (op_is_write()) that reaches the queue, even
+ *	one that was offered to @submit_bio, handed back or made by the
+ *	filter: the core cannot tell whether this filter or an earlier one of
+ *	the disk saw it, so the filter hears again of its own writes, and of
+ *	each remainder of a split, and must take repeats. %BIO_FILTERED is
+ *	set on the bio if a filter of the disk saw it before this call. The
+ *	bio is not the filter's: it may look at it (bio_op(), ->bi_iter,
+ *	->bi_bdev, ->bi_flags) but must not change, complete or resubmit it.
+ *	It has not been split or sent to the driver yet. A caching filter
+ *	forgets the blocks a data-changing bio covers. Called with the queue
+ *	entered, in the context of blk_mq_submit_bio(), which may be inside
+ *	the filter's own blk_filter_resubmit_bio() or
+ *	blk_filter_submit_own_bio() call: it must not sleep, allocate other
+ *	than with %GFP_ATOMIC or %GFP_NOWAIT, submit I/O, or take a lock the
+ *	filter holds across those calls. Rarely it is also called for a bio
+ *	the block layer made from one the filter passed (bounce buffers, the
+ *	blk-crypto fallback). Optional.
  * @disk_gone: called once when the core detaches the filter by itself,
  *	with the reason: the disk is being deleted, or its medium changed.
  *	By then no call to @submit_bio or @missed_bio is running or can
