@@ -8,11 +8,9 @@
 #ifndef __LINUX_BLK_FILTER_H
 #define __LINUX_BLK_FILTER_H
 
-#include <linux/blk_types.h>
-#include <linux/jump_label.h>
-
-struct gendisk;
+struct bio;
 struct blk_filter;
+struct gendisk;
 
 /**
  * enum blk_filter_result - what a filter did with a bio
@@ -56,26 +54,37 @@ enum blk_filter_gone {
  * @missed_bio: called for a bio that reached the disk's request queue
  *	without having been offered to @submit_bio, because it was submitted
  *	before the filter was attached (it was held by blk-throttle, or its
- *	submitter was between the filter hook and the queue). The bio is not
- *	the filter's: it may look at it (bio_op(), ->bi_iter, ->bi_bdev) but
- *	must not change, complete or resubmit it. It has not been split or
- *	sent to the driver yet. A caching filter forgets the blocks a missed
- *	write covers. Called once per such bio, with the queue entered, in the
- *	context of blk_mq_submit_bio(): it must not sleep, allocate other than
- *	with %GFP_ATOMIC or %GFP_NOWAIT, or submit I/O. Rarely it is also
- *	called for a bio the block layer made from one the filter passed
- *	(bounce buffers, the blk-crypto fallback). Optional.
+ *	submitter was between the filter hook and the queue). Also called for
+ *	every data-changing bio (op_is_write()) that reaches the queue, even
+ *	one that was offered to @submit_bio, handed back or made by the
+ *	filter: the core cannot tell whether this filter or an earlier one of
+ *	the disk saw it, so the filter hears again of its own writes, and of
+ *	each remainder of a split, and must take repeats. %BIO_FILTERED is
+ *	set on the bio if a filter of the disk saw it before this call. The
+ *	bio is not the filter's: it may look at it (bio_op(), ->bi_iter,
+ *	->bi_bdev, ->bi_flags) but must not change, complete or resubmit it.
+ *	It has not been split or sent to the driver yet. A caching filter
+ *	forgets the blocks a data-changing bio covers. Called with the queue
+ *	entered, in the context of blk_mq_submit_bio(), which may be inside
+ *	the filter's own blk_filter_resubmit_bio() or
+ *	blk_filter_submit_own_bio() call: it must not sleep, allocate other
+ *	than with %GFP_ATOMIC or %GFP_NOWAIT, submit I/O, or take a lock the
+ *	filter holds across those calls. Rarely it is also called for a bio
+ *	the block layer made from one the filter passed (bounce buffers, the
+ *	blk-crypto fallback). Optional.
  * @disk_gone: called once when the core detaches the filter by itself,
  *	with the reason: the disk is being deleted, or its medium changed.
- *	By then filter->disk is %NULL again and no call to @submit_bio or
- *	@missed_bio is running or can start. Before it returns, the filter
- *	must complete or resubmit every bio it still owns and must forget
- *	what it knows of the disk's content. Called in process context with
- *	the filter lock held, and for %BLK_FILTER_MEDIA_CHANGED with the
- *	locks of whoever reports the change (the disk's ->open_mutex, a
- *	driver's configuration lock): it may sleep briefly, but must not
- *	open or close a block device, wait for I/O, call blk_filter_attach()
- *	or blk_filter_detach(), nor wait for a task that does. Optional.
+ *	By then no call to @submit_bio or @missed_bio is running or can
+ *	start; filter->disk still names the disk, and becomes %NULL when
+ *	this returns. Before it returns, the filter must complete or
+ *	resubmit every bio it still owns and must forget what it knows of
+ *	the disk's content. Called in process context, without the filter
+ *	core's lock: it may sleep, and resubmitting may wait for a free
+ *	request of the disk. For %BLK_FILTER_MEDIA_CHANGED, whoever reports
+ *	the change holds its locks (the disk's ->open_mutex, a driver's
+ *	configuration lock). So it must not open or close a block device,
+ *	call blk_filter_attach() or blk_filter_detach(), nor wait for a task
+ *	that does. Optional.
  */
 struct blk_filter_ops {
 	enum blk_filter_result (*submit_bio)(struct blk_filter *filter,
@@ -90,80 +99,17 @@ struct blk_filter_ops {
  * @disk: the disk the filter is attached to, or %NULL; owned by the filter
  *	core. The owner initialises it to %NULL and otherwise only reads it:
  *	in the callbacks, or with READ_ONCE() to learn whether the filter is
- *	still attached (the core may detach it by itself, see @ops->disk_gone).
+ *	still attached. The core may detach the filter by itself (see
+ *	@ops->disk_gone); @disk is %NULL once that has returned.
  */
 struct blk_filter {
 	const struct blk_filter_ops *ops;
 	struct gendisk *disk;
 };
 
-#ifdef CONFIG_BLK_FILTER
-
-DECLARE_STATIC_KEY_FALSE(blk_filter_active);
-
 int blk_filter_attach(struct gendisk *disk, struct blk_filter *filter);
 void blk_filter_detach(struct blk_filter *filter);
 void blk_filter_resubmit_bio(struct bio *bio);
 void blk_filter_submit_own_bio(struct bio *bio);
-
-bool __blk_filter_bio(struct bio *bio);
-void __blk_filter_missed_bio(struct bio *bio);
-void blk_filter_disk_gone(struct gendisk *disk);
-void blk_filter_media_changed(struct gendisk *disk);
-
-/**
- * blk_filter_bio - offer a bio to the disk's filter
- * @bio: the bio being submitted
- *
- * Called by submit_bio_noacct(). While no filter is attached anywhere this
- * is one patched-out branch.
- *
- * Context: process context, from submit_bio_noacct().
- * Return: %true if the filter took the bio (the caller must not touch it),
- * %false if the bio continues down the submit path.
- */
-static inline bool blk_filter_bio(struct bio *bio)
-{
-	if (static_branch_unlikely(&blk_filter_active))
-		return __blk_filter_bio(bio);
-	return false;
-}
-
-/**
- * blk_filter_missed_bio - report a bio the disk's filter was not offered
- * @bio: a bio in blk_mq_submit_bio(), which holds a queue reference for it
- *
- * Called by blk_mq_submit_bio() once the bio has entered its queue, before
- * it is split. While no filter is attached anywhere this is one patched-out
- * branch.
- *
- * Context: as blk_mq_submit_bio().
- */
-static inline void blk_filter_missed_bio(struct bio *bio)
-{
-	if (static_branch_unlikely(&blk_filter_active))
-		__blk_filter_missed_bio(bio);
-}
-
-#else /* CONFIG_BLK_FILTER */
-
-static inline bool blk_filter_bio(struct bio *bio)
-{
-	return false;
-}
-
-static inline void blk_filter_missed_bio(struct bio *bio)
-{
-}
-
-static inline void blk_filter_disk_gone(struct gendisk *disk)
-{
-}
-
-static inline void blk_filter_media_changed(struct gendisk *disk)
-{
-}
-
-#endif /* CONFIG_BLK_FILTER */
 
 #endif /* __LINUX_BLK_FILTER_H */

@@ -116,9 +116,13 @@ impl Filter for DiskFilter {
     }
 
     fn missed_bio(&self, bio: &BioRef) {
-        // A write from before the attach, which read-ahead may have read
-        // around: its blocks can never be served. Parked reads of them are
-        // the releaser's to pass (no I/O may be submitted here).
+        // A write on its way to the disk, which read-ahead may have read
+        // around: its blocks can never be served. It may be one from before
+        // the attach, or one a filter saw already (this one, then nothing
+        // is left to forget, or the last session's, held by blk-throttle
+        // across a jettison and a start): only the first is counted. Parked
+        // reads of them are the releaser's to pass (no I/O may be submitted
+        // here).
         let len = u64::from(bio.size());
         if !bio.op().is_write() || len == 0 {
             return;
@@ -130,7 +134,9 @@ impl Filter for DiskFilter {
             .cache
             .invalidate(bio.sector() * SECTOR, len);
         let stats = &disk.session.stats;
-        stats.writes.fetch_add(1, Ordering::Relaxed);
+        if !bio.was_filtered() {
+            stats.writes.fetch_add(1, Ordering::Relaxed);
+        }
         stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
     }
 

@@ -107,8 +107,8 @@ impl Op {
 /// # Invariants
 ///
 /// The bio is live, and its owner does not change the fields read here
-/// (`bi_opf`, `bi_iter`, `bi_bdev`) while a shared reference to this object
-/// exists.
+/// (`bi_opf`, `bi_flags`, `bi_iter`, `bi_bdev`) while a shared reference to
+/// this object exists.
 #[repr(transparent)]
 pub struct BioRef(Opaque<bindings::bio>);
 
@@ -147,6 +147,20 @@ impl BioRef {
     /// Returns `true` if the submitter asked not to wait (`REQ_NOWAIT`).
     pub fn is_nowait(&self) -> bool {
         self.opf() & (1 << bindings::req_flag_bits___REQ_NOWAIT) != 0
+    }
+
+    /// Returns `true` if a bio filter of the bio's disk saw it before
+    /// (`BIO_FILTERED`): one was offered it or told of it, it was handed back
+    /// with [`Bio::resubmit`], or it is a filter's own bio.
+    ///
+    /// In [`missed_bio`](super::filter::Filter::missed_bio), `true` marks a
+    /// repeat: a write this filter, or an earlier filter of the disk, was
+    /// offered already.
+    pub fn was_filtered(&self) -> bool {
+        // SAFETY: By the type invariant the bio is live and `bi_flags` does
+        // not change while we are borrowed.
+        let flags = unsafe { (*self.ptr()).bi_flags };
+        flags & (1 << bindings::BIO_FILTERED) != 0
     }
 
     /// Returns `true` if the bio is read-ahead (`REQ_RAHEAD`), which may fail

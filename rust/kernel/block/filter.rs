@@ -11,9 +11,10 @@
 //! waits until no call into it is running.
 //!
 //! Bios submitted before the attach that had not reached the disk's queue yet
-//! are shown to [`Filter::missed_bio`] when they do. The block layer detaches
-//! the filter by itself when the disk is deleted or its medium changes, and
-//! says so through [`Filter::gone`].
+//! are shown to [`Filter::missed_bio`] when they do, and so is every write
+//! that reaches the queue, whichever filter saw it before. The block layer
+//! detaches the filter by itself when the disk is deleted or its medium
+//! changes, and says so through [`Filter::gone`].
 //!
 //! Only disks with a blk-mq request queue ([`BlockDevice::is_mq`]) take a
 //! filter.
@@ -132,19 +133,31 @@ pub trait Filter: Send + Sync {
     /// the filter was attached (blk-throttle held it, or its submitter was
     /// on the way to the queue).
     ///
+    /// Also called for every data-changing bio (see
+    /// [`Op::is_write`](super::bio::Op::is_write)) that reaches the queue,
+    /// even one this filter was offered, resubmitted or made: the block
+    /// layer cannot tell whether this filter or an earlier one of the disk
+    /// saw it, and a write an earlier filter passed may reach the queue only
+    /// now. So a write comes here again after [`Filter::submit_bio`], and
+    /// once more for each remainder of a split; [`BioRef::was_filtered`] is
+    /// `true` for those repeats.
+    ///
     /// The filter cannot take the bio, only note it: a cache forgets the
-    /// blocks a missed write covers. Called once per such bio, before it is
-    /// split or reaches the driver, possibly before [`Registration::new`]
-    /// returns; once that has returned, every bio the filter was not offered
-    /// has completed or comes here first. Rarely also called for a bio the
-    /// block layer made from one the filter passed (a bounce buffer, the
-    /// blk-crypto fallback).
+    /// blocks a write covers, which must be harmless to do twice. Called
+    /// before the bio is split or reaches the driver, possibly before
+    /// [`Registration::new`] returns; once that has returned, every write
+    /// that reaches the driver, and every read the filter was not offered
+    /// (but for its own and those an earlier filter was offered), comes here
+    /// first. Rarely also called for a bio the block layer made from one the
+    /// filter passed (a bounce buffer, the blk-crypto fallback).
     ///
     /// # Context
     ///
     /// Whoever sends the bio to the queue (its submitter, or blk-throttle's
     /// work item), with the queue entered: must not sleep, allocate only
-    /// atomically, and submit no I/O.
+    /// atomically, and submit no I/O. For a write the filter hands back with
+    /// [`Bio::resubmit`] or submits itself, that may be inside that call: the
+    /// filter must not hold a lock across it that this callback takes.
     fn missed_bio(&self, _bio: &BioRef) {}
 
     /// Called once when the block layer detached the filter by itself: the
@@ -155,12 +168,12 @@ pub trait Filter: Send + Sync {
     ///
     /// # Context
     ///
-    /// Process context, with the filter core's lock held and, for
-    /// [`Gone::MediaChanged`], the locks of whoever reports the change (the
-    /// disk's `open_mutex`, the loop driver's locks). May sleep briefly;
-    /// must not open or close a block device (so must not drop a
-    /// [`BlockDevice`] or a [`Registration`]), wait for I/O, nor wait for a
-    /// task that does.
+    /// Process context, without the filter core's lock; for
+    /// [`Gone::MediaChanged`], with the locks of whoever reports the change
+    /// (the disk's `open_mutex`, the loop driver's locks). May sleep, and
+    /// [`Bio::resubmit`] may wait for a free request of the disk; must not
+    /// open or close a block device (so must not drop a [`BlockDevice`] or
+    /// a [`Registration`]), nor wait for a task that does.
     fn gone(&self, _reason: Gone) {}
 }
 
@@ -248,8 +261,8 @@ impl<T: Filter> Registration<T> {
     }
 
     /// Returns `true` while the filter is attached: until the registration
-    /// is dropped, or the block layer detached it by itself (before calling
-    /// [`Filter::gone`]).
+    /// is dropped, or the block layer detached it by itself and
+    /// [`Filter::gone`] has returned.
     ///
     /// The answer may be stale by the time the caller looks at it.
     pub fn is_attached(&self) -> bool {
@@ -320,8 +333,8 @@ impl<T: Filter> Registration<T> {
         filter: *mut bindings::blk_filter,
         why: bindings::blk_filter_gone,
     ) {
-        // SAFETY: The registration is alive: dropping it would have detached
-        // the filter first, and the core serialises the two.
+        // SAFETY: The registration is alive: dropping it detaches the filter
+        // first, and `blk_filter_detach()` waits until this call has returned.
         let this = unsafe { Self::from_filter(filter) };
         this.data.gone(Gone::from_raw(why));
     }

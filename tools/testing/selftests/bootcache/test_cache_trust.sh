@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # What must hold whatever happens around the cache: a read bootcache took is
-# served or handed to the disk even when memory runs out; a write the filter
-# never saw (held by blk-throttle when the filter attached) is never hidden;
-# a medium swapped under a loop device is never served the old bytes;
+# served or handed to the disk even when memory runs out; a write held by
+# blk-throttle while a filter attaches is never hidden, whether no filter or
+# the last session's saw it; a medium swapped under a loop device is never
+# served the old bytes;
 # starting and jettisoning over and over on all CPUs while others write
 # never shows anyone stale data; and a parked read is let go within its
 # wait limit while the control path is stuck in a slow attach.
@@ -27,7 +28,7 @@ fi
 ppart=${pdisk}1
 spart=${sdisk}1
 S=$BC_SYSFS
-ktap_set_plan 9
+ktap_set_plan 10
 bc_kmsg "test_cache_trust start"
 
 md5() { md5sum | cut -d' ' -f1; }
@@ -92,12 +93,44 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bctrust &&
 	quiet_jettison
 	# The disk's own bytes back, for the tests after this one.
 	dd if=/tmp/tw.orig of="$ppart" bs=65536 seek=$((20 * 16)) count=1 oflag=direct conv=notrunc 2>/dev/null
+
+	# 3. The same, but session 1's filter passed the write before
+	# blk-throttle took it, and it is held across a jettison and the next
+	# start on the same disk: it went through a filter of this disk once
+	# already, and session 2 must hear of it all the same.
+	blk=$((28 * 16))
+	dd if="$ppart" of=/tmp/tw.orig bs=65536 skip=$blk count=1 iflag=direct 2>/dev/null
+	dd if=/dev/urandom of=/tmp/tw bs=65536 count=1 2>/dev/null
+	bootcache make-playlist -o /tmp/pt2 -e "$puuid:28M:1M"
+	ok=1 seen=0 held=0
+	bc_load_and_start /tmp/pt2 || ok=0
+	# 2 KiB/s: blk-throttle holds the 64 KiB write for 32 s.
+	echo "$mm wbps=2048" >$cg/bctrust/io.max
+	sh -c "echo \$\$ >$cg/bctrust/cgroup.procs &&
+		exec dd if=/tmp/tw of=$ppart bs=65536 seek=$blk count=1 oflag=direct 2>/dev/null" &
+	writer=$!
+	# Held (the writer sleeps waiting for its bio), and session 1 saw it.
+	bc_wait_for sh -c "grep -q '^State:.*D' /proc/$writer/status 2>/dev/null &&
+		[ \$(cat $S/stats/writes) -ge 1 ]" && seen=1
+	echo jettison >"$S/control" || ok=0
+	bc_load_and_start /tmp/pt2 && wait_readahead 1048576 || ok=0
+	# Session 2 has read the old bytes ahead, and the write is still held.
+	grep -q '^State:.*D' /proc/$writer/status 2>/dev/null && held=1
+	echo "$mm wbps=max" >$cg/bctrust/io.max
+	wait $writer
+	wrc=$?
+	x=$(dd if="$ppart" bs=65536 skip=$blk count=1 iflag=direct 2>/dev/null | md5)
+	[ $ok -eq 1 ] && [ $seen -eq 1 ] && [ $held -eq 1 ] && [ $wrc -eq 0 ] && [ "$x" = "$(md5 </tmp/tw)" ]
+	bc_check "a write session 1 passed, throttled across a jettison and the next start, is never hidden (seen by session 1: $seen, held: $held, session 2 invalidated $(bc_stat invalidated_bytes) bytes, served $(bc_stat hits) reads)"
+	quiet_jettison
+	dd if=/tmp/tw.orig of="$ppart" bs=65536 seek=$blk count=1 oflag=direct conv=notrunc 2>/dev/null
 	rmdir $cg/bctrust 2>/dev/null
 else
 	ktap_test_skip "no cgroup v2 io controller (CONFIG_BLK_CGROUP, CONFIG_BLK_DEV_THROTTLING)"
+	ktap_test_skip "no cgroup v2 io controller (CONFIG_BLK_CGROUP, CONFIG_BLK_DEV_THROTTLING)"
 fi
 
-# 3. A medium swapped under a loop device (LOOP_CHANGE_FD, as for a live
+# 4. A medium swapped under a loop device (LOOP_CHANGE_FD, as for a live
 # system's read-only image) is never served the old medium's bytes. The two
 # images share one partition table (PARTUUID b0075cb0-01, from 1 MiB to
 # their end at 16 MiB) and differ everywhere else.
@@ -145,7 +178,7 @@ else
 	ktap_test_skip "no loop devices (CONFIG_BLK_DEV_LOOP) or no loop_change_fd"
 fi
 
-# 4. start and jettison over and over on every CPU while writers write and
+# 5. start and jettison over and over on every CPU while writers write and
 # read back their own blocks: nobody ever reads back anything but what they
 # wrote last. Each writer owns 16 blocks of 4 KiB in the first 4 MiB.
 rm -f /tmp/trust.stop /tmp/trust.bad /tmp/wn.*
@@ -195,7 +228,7 @@ bc_check "$cycles start/jettison cycles under $writes verified writes on $(nproc
 [ -s /tmp/trust.bad ] && head -n 5 /tmp/trust.bad | while read -r l; do ktap_print_msg "$l"; done
 dd if=/tmp/first4m of="$ppart" bs=1048576 count=4 oflag=direct conv=notrunc 2>/dev/null
 
-# 5. A parked read is let go within its wait limit (plus a tick) while the
+# 6. A parked read is let go within its wait limit (plus a tick) while the
 # control mutex is held by a slow attach: attaching to a disk freezes its
 # queue, which waits for the reads in it, and the host lets those through
 # at 128 KiB/s. The host also slows the parked read's own disk to 64 KiB/s,
@@ -256,7 +289,7 @@ else
 	ktap_test_skip "no channel to the host (vmtest.sh's bc_host) or no drive names"
 fi
 
-# 6. The largest history log the format allows is allocated (it is too
+# 7. The largest history log the format allows is allocated (it is too
 # large for kmalloc), and a history comes out of it.
 echo 2097152 >"$S/history_entries"
 bootcache make-playlist -o /tmp/ph -e "$puuid:60M:1M"
@@ -267,7 +300,7 @@ bc_check "a session with a history log of 2097152 events starts and writes its h
 quiet_jettison
 echo 65536 >"$S/history_entries"
 
-# 7. Reclaim takes about what it asks for: a scan of 256 pages through the
+# 8. Reclaim takes about what it asks for: a scan of 256 pages through the
 # shrinker's debugfs file (CONFIG_SHRINKER_DEBUG) gives back about 1 MiB
 # from the end of the read-ahead order, and the session goes on. Then a
 # memory hog asks for more than MemAvailable (which does not count the
