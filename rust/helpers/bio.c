@@ -33,9 +33,19 @@ struct bio_integrity_payload *rust_helper_bio_integrity(struct bio *bio)
 	return bio_integrity(bio);
 }
 
+struct request_queue *rust_helper_bdev_get_queue(struct block_device *bdev)
+{
+	return bdev_get_queue(bdev);
+}
+
 bool rust_helper_bdev_is_zoned(struct block_device *bdev)
 {
 	return bdev_is_zoned(bdev);
+}
+
+bool rust_helper_bdev_nonrot(struct block_device *bdev)
+{
+	return bdev_nonrot(bdev);
 }
 
 sector_t rust_helper_bdev_nr_sectors(struct block_device *bdev)
@@ -48,12 +58,22 @@ struct block_device *rust_helper_dev_to_bdev(struct device *dev)
 	return dev_to_bdev(dev);
 }
 
+dev_t rust_helper_disk_devt(struct gendisk *disk)
+{
+	return disk_devt(disk);
+}
+
 void rust_helper_flush_dcache_page(struct page *page)
 {
 	flush_dcache_page(page);
 }
 
-bool rust_helper_queue_is_mq(struct request_queue *q)
+sector_t rust_helper_get_start_sect(struct block_device *bdev)
 {
-	return queue_is_mq(q);
+	return get_start_sect(bdev);
+}
+
+unsigned int rust_helper_queue_max_sectors(const struct request_queue *q)
+{
+	return queue_max_sectors(q);
 }

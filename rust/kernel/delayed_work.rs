@@ -4,7 +4,7 @@
 //!
 //! A [`DelayedWork<T>`] is a field of a struct `T` that lives in an [`Arc<T>`]. Once
 //! [`DelayedWork::schedule`] has been called, [`DelayedWorkItem::run`] is called on a workqueue
-//! after the delay, unless [`DelayedWork::cancel`] or [`DelayedWork::cancel_sync`] comes first.
+//! after the delay, unless [`DelayedWork::cancel_sync`] comes first.
 //! Scheduling an item that is already waiting re-arms it with the new delay, so the item fits
 //! timeouts that are pushed back or called off.
 //!
@@ -13,8 +13,7 @@
 //! freed under the workqueue, and a cancelled one does not leak.
 //!
 //! This is the Rust form of `struct delayed_work` with `mod_delayed_work()` and
-//! `cancel_delayed_work_sync()`; the item runs on the system workqueue (`system_wq`) unless
-//! [`DelayedWork::schedule_on`] names another.
+//! `cancel_delayed_work_sync()`; the item runs on the system workqueue (`system_wq`).
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
 //!
@@ -93,7 +92,6 @@ use crate::{
     sync::{Arc, LockClassKey},
     time::{msecs_to_jiffies, Msecs},
     types::Opaque,
-    workqueue::Queue,
 };
 use core::marker::PhantomData;
 
@@ -134,7 +132,7 @@ pub trait DelayedWorkItem<const ID: u64 = 0>:
 /// # Invariants
 ///
 /// `dwork` was initialised by [`DelayedWork::new`], with `Self::run_callback` as the work
-/// function. When its work item is pending, it was queued by [`DelayedWork::schedule_on`], which
+/// function. When its work item is pending, it was queued by [`DelayedWork::schedule`], which
 /// gave the workqueue one reference to the `Arc<T>` holding this field; that reference is owned
 /// by whoever clears the pending state (the work function or a successful cancel).
 #[pin_data]
@@ -204,13 +202,8 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
     /// Any context, including atomic context. If `this` is the last reference (see above), `T` is
     /// dropped here.
     pub fn schedule(this: Arc<T>, delay_ms: Msecs) -> bool {
-        // SAFETY: `system_wq` is set up before any initcall and never goes away.
-        let queue = unsafe { Queue::from_raw(bindings::system_wq) };
-        Self::schedule_on(queue, this, delay_ms)
-    }
-
-    /// Like [`DelayedWork::schedule`], but runs the item on `queue`.
-    pub fn schedule_on(queue: &'static Queue, this: Arc<T>, delay_ms: Msecs) -> bool {
+        // SAFETY: `system_wq` is set up before any initcall and never changes.
+        let queue = unsafe { bindings::system_wq };
         let work = this.delayed_work().dwork.get();
         // Re-arm as "cancel, then queue", whose results say exactly who owns which reference.
         // (`mod_delayed_work()` does not tell whether it queued the item.)
@@ -218,11 +211,11 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
         let was_pending = unsafe { Self::raw_cancel(work) };
         let ptr = Arc::into_raw(this);
         // SAFETY: `work` was initialised by `new` and lives as long as `ptr` (it is a field of
-        // `*ptr`); `queue` is a live workqueue.
+        // `*ptr`); `queue` is the system workqueue, which never goes away.
         let queued = unsafe {
             bindings::queue_delayed_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
-                queue_ptr(queue),
+                queue,
                 work,
                 msecs_to_jiffies(delay_ms),
             )
@@ -234,18 +227,6 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
             drop(unsafe { Arc::from_raw(ptr) });
         }
         was_pending
-    }
-
-    /// Cancels the item if it is waiting, without waiting for a running one to finish.
-    ///
-    /// Returns `true` if it was waiting; the reference the workqueue held is then dropped.
-    ///
-    /// # Context
-    ///
-    /// Any context, including atomic context.
-    pub fn cancel(&self) -> bool {
-        // SAFETY: `dwork` is the initialised `delayed_work` of `self`, which the caller borrows.
-        unsafe { Self::raw_cancel(self.dwork.get()) }
     }
 
     /// Cancels the item if it is waiting, and waits until it is not running either.
@@ -288,14 +269,14 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
     /// # Safety
     ///
     /// `work` is the `delayed_work` of a `DelayedWork<T, ID>` whose pending state the caller has
-    /// just cleared, so that the caller owns the reference that [`DelayedWork::schedule_on`] gave
+    /// just cleared, so that the caller owns the reference that [`DelayedWork::schedule`] gave
     /// the workqueue.
     unsafe fn drop_queued_ref(work: *mut bindings::delayed_work) {
-        // SAFETY: By the type invariant, a pending item was queued by `schedule_on` for the
+        // SAFETY: By the type invariant, a pending item was queued by `schedule` for the
         // `T` holding it at `T`'s `HasDelayedWork` offset, and that `T` lives in an `Arc`.
         let ptr = unsafe { T::delayed_work_container_of(work.cast::<Self>()) };
         // SAFETY: By the safety requirements, we own this reference, which came from
-        // `Arc::into_raw` in `schedule_on`. The caller borrows `self` (or `this`), so it is not
+        // `Arc::into_raw` in `schedule`. The caller borrows `self` (or `this`), so it is not
         // the last one and `T` is not dropped here.
         drop(unsafe { Arc::from_raw(ptr) });
     }
@@ -309,18 +290,14 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
     unsafe extern "C" fn run_callback(ptr: *mut bindings::work_struct) {
         // `work` is the first field of the `delayed_work`, which `Self` wraps transparently.
         let work = ptr.cast::<Self>();
-        // SAFETY: By the type invariant, the item was queued by `schedule_on` for the `T` that
+        // SAFETY: By the type invariant, the item was queued by `schedule` for the `T` that
         // holds it at `T`'s `HasDelayedWork` offset.
         let ptr = unsafe { T::delayed_work_container_of(work) };
-        // SAFETY: The workqueue cleared the pending state, so the reference `schedule_on` gave
+        // SAFETY: The workqueue cleared the pending state, so the reference `schedule` gave
         // it now belongs to us.
         let this = unsafe { Arc::from_raw(ptr) };
         T::run(this)
     }
-}
-
-fn queue_ptr(queue: &Queue) -> *mut bindings::workqueue_struct {
-    (queue as *const Queue).cast_mut().cast()
 }
 
 /// Declares that a type has a [`DelayedWork<T, ID>`] field.

@@ -3,10 +3,12 @@
 //! Shrinkers: give memory back when the system runs low.
 //!
 //! A driver that keeps memory it could free (a cache) implements [`Shrinker`]
-//! and registers it with [`Registration::new`]. Memory reclaim then asks it
-//! how much it could free ([`Shrinker::count`]) and tells it to free some
-//! ([`Shrinker::scan`]). Dropping the [`Registration`] unregisters the
-//! shrinker and waits until no callback is running.
+//! and registers it with [`ShrinkerBuilder::register`], handing it the
+//! shrinker's private data ([`Shrinker::Ptr`]). Memory reclaim then asks it
+//! how much it could free ([`Shrinker::count_objects`]) and tells it to free
+//! some ([`Shrinker::scan_objects`]). Dropping the [`ShrinkerRegistration`]
+//! unregisters the shrinker, waits until no callback is running, and drops
+//! the private data.
 //!
 //! # Context
 //!
@@ -19,11 +21,11 @@
 //!   `GFP_ATOMIC` if at all);
 //! - must not block on I/O, and should take only locks that are never held
 //!   across an allocation (or use `try_lock`), giving up with
-//!   [`ScanResult::Stop`] rather than waiting;
-//! - should be quick: [`Shrinker::count`] in particular is called often and
-//!   must not free anything.
+//!   [`ScanObjects::STOP`] rather than waiting;
+//! - should be quick: [`Shrinker::count_objects`] in particular is called
+//!   often and must not free anything.
 //!
-//! [`ShrinkControl`] tells what the allocation being served allows.
+//! [`ShrinkControl`] tells a scan how many objects to free.
 //!
 //! C header: [`include/linux/shrinker.h`](srctree/include/linux/shrinker.h)
 //!
@@ -32,7 +34,8 @@
 //! ```
 //! use core::sync::atomic::{AtomicUsize, Ordering};
 //! use kernel::c_str;
-//! use kernel::shrinker::{Registration, ScanResult, ShrinkControl, Shrinker};
+//! use kernel::shrinker::{CountObjects, ScanObjects, ShrinkControl, Shrinker, ShrinkerBuilder};
+//! use kernel::sync::{Arc, ArcBorrow};
 //!
 //! /// A cache of `pages` pages, all of which could be freed.
 //! struct Cache {
@@ -40,14 +43,16 @@
 //! }
 //!
 //! impl Shrinker for Cache {
-//!     fn count(&self, _sc: &ShrinkControl<'_>) -> usize {
-//!         self.pages.load(Ordering::Relaxed)
+//!     type Ptr = Arc<Cache>;
+//!
+//!     fn count_objects(cache: ArcBorrow<'_, Cache>, _sc: ShrinkControl<'_>) -> CountObjects {
+//!         CountObjects::new(cache.pages.load(Ordering::Relaxed))
 //!     }
 //!
-//!     fn scan(&self, nr_to_scan: usize, _sc: &ShrinkControl<'_>) -> ScanResult {
+//!     fn scan_objects(cache: ArcBorrow<'_, Cache>, sc: ShrinkControl<'_>) -> ScanObjects {
 //!         let mut freed = 0;
-//!         while freed < nr_to_scan {
-//!             let ok = self.pages.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+//!         while freed < sc.nr_to_scan() {
+//!             let ok = cache.pages.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
 //!                 p.checked_sub(1)
 //!             });
 //!             if ok.is_err() {
@@ -55,86 +60,204 @@
 //!             }
 //!             freed += 1;
 //!         }
-//!         ScanResult::Freed(freed)
+//!         ScanObjects::from_count(freed)
 //!     }
 //! }
 //!
-//! let reg = Registration::new(c_str!("rust-doctest"), Cache { pages: AtomicUsize::new(10) })?;
-//! assert_eq!(reg.data().pages.load(Ordering::Relaxed), 10);
+//! let cache = Arc::new(Cache { pages: AtomicUsize::new(10) }, GFP_KERNEL)?;
+//! let reg = ShrinkerBuilder::new(c_str!("rust-doctest"))?.register::<Cache>(cache.clone());
+//! assert_eq!(cache.pages.load(Ordering::Relaxed), 10);
 //! # // Let reclaim call the shrinker for real: drop_slab() is what
 //! # // `echo 2 > /proc/sys/vm/drop_caches` runs.
 //! # // SAFETY: `drop_slab()` may be called from process context at any time.
 //! # unsafe { kernel::bindings::drop_slab() };
-//! # assert_eq!(reg.data().pages.load(Ordering::Relaxed), 0);
+//! # assert_eq!(cache.pages.load(Ordering::Relaxed), 0);
 //! drop(reg);
+//! // The registration dropped its reference to the cache.
+//! assert!(cache.into_unique_or_drop().is_some());
 //! # Ok::<(), Error>(())
 //! ```
 
-use crate::{
-    alloc::{flags, KBox},
-    bindings,
-    error::{code::*, Result},
-    ffi::c_ulong,
-    str::CStr,
-};
+use crate::{alloc::AllocError, bindings, ffi::c_ulong, str::CStr, types::ForeignOwnable};
 use core::{marker::PhantomData, ptr::NonNull};
 
-/// What a shrinker's owner implements.
-pub trait Shrinker: Send + Sync {
-    /// How costly it is to recreate an object, relative to other caches
-    /// (`seeks`); a higher value makes reclaim scan this cache less.
-    const SEEKS: u32 = bindings::DEFAULT_SEEKS;
+/// `SHRINK_STOP`: the scan made no progress and should not be retried from
+/// this reclaim context.
+const SHRINK_STOP: c_ulong = c_ulong::MAX;
 
-    /// Returns how many objects [`Shrinker::scan`] could free now; 0 if there
-    /// are none (or their number cannot be told now).
+/// A shrinker's callbacks.
+///
+/// The implementing type names the callbacks; what they work on is the
+/// private data ([`Shrinker::Ptr`]) given to [`ShrinkerBuilder::register`],
+/// which each callback borrows. See the [module documentation](self) for the
+/// context they run in.
+pub trait Shrinker {
+    /// The private data: an `Arc<T>` (borrowed as
+    /// [`ArcBorrow<'_, T>`](crate::sync::ArcBorrow)) or a `KBox<T>`
+    /// (borrowed as `&T`).
     ///
-    /// Must not free anything, and must be cheap. See the
-    /// [module documentation](self) for the context.
-    fn count(&self, sc: &ShrinkControl<'_>) -> usize;
+    /// Reclaim calls the callbacks on several CPUs at once, and the
+    /// registration may be dropped on any thread.
+    type Ptr: ForeignOwnable + Send + Sync;
 
-    /// Tries to free up to `nr_to_scan` objects.
+    /// Returns how many objects [`Shrinker::scan_objects`] could free now.
     ///
-    /// Returns how many it freed, or [`ScanResult::Stop`] if it cannot make
-    /// progress now without risking a deadlock. See the
-    /// [module documentation](self) for the context.
-    fn scan(&self, nr_to_scan: usize, sc: &ShrinkControl<'_>) -> ScanResult;
+    /// Must not free anything, and must be cheap.
+    fn count_objects(
+        me: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        sc: ShrinkControl<'_>,
+    ) -> CountObjects;
+
+    /// Tries to free up to [`ShrinkControl::nr_to_scan`] objects.
+    ///
+    /// Returns how many it freed, or [`ScanObjects::STOP`] if it cannot make
+    /// progress now without risking a deadlock.
+    fn scan_objects(
+        me: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        sc: ShrinkControl<'_>,
+    ) -> ScanObjects;
 }
 
-/// The result of [`Shrinker::scan`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScanResult {
-    /// This many objects were freed (possibly 0).
-    Freed(usize),
+/// The result of [`Shrinker::count_objects`].
+pub struct CountObjects {
+    inner: c_ulong,
+}
+
+impl CountObjects {
+    /// The largest count reclaim takes: it multiplies counts without
+    /// checking for overflow.
+    const MAX: c_ulong = c_ulong::MAX / 2;
+
+    /// Returns a count of `count` objects (none: 0).
+    pub fn new(count: usize) -> Self {
+        Self {
+            inner: (count as c_ulong).min(Self::MAX),
+        }
+    }
+}
+
+/// The result of [`Shrinker::scan_objects`].
+pub struct ScanObjects {
+    inner: c_ulong,
+}
+
+impl ScanObjects {
     /// No progress is possible in this reclaim context (`SHRINK_STOP`); do
-    /// not call [`Shrinker::scan`] again from it.
-    Stop,
-}
+    /// not call [`Shrinker::scan_objects`] again from it.
+    pub const STOP: Self = Self { inner: SHRINK_STOP };
 
-/// The largest count or number of freed objects a shrinker may report: the
-/// values above are `SHRINK_EMPTY` and `SHRINK_STOP`.
-const MAX_OBJECTS: c_ulong = c_ulong::MAX - 2;
+    /// The most objects a scan may report freed: the values above are
+    /// `SHRINK_EMPTY` and `SHRINK_STOP`.
+    const MAX: c_ulong = SHRINK_STOP - 2;
+
+    /// Returns that `count` objects were freed (possibly 0).
+    pub fn from_count(count: usize) -> Self {
+        Self {
+            inner: (count as c_ulong).min(Self::MAX),
+        }
+    }
+}
 
 /// What reclaim tells a shrinker (`struct shrink_control`).
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct shrink_control` for `'a`.
 pub struct ShrinkControl<'a> {
-    sc: &'a bindings::shrink_control,
+    ptr: NonNull<bindings::shrink_control>,
+    _p: PhantomData<&'a bindings::shrink_control>,
 }
 
 impl ShrinkControl<'_> {
-    /// Returns whether the allocation that reclaim is serving allows starting
-    /// I/O (`__GFP_IO`).
-    pub fn may_do_io(&self) -> bool {
-        self.sc.gfp_mask & (1 << bindings::___GFP_IO_BIT) != 0
+    /// # Safety
+    ///
+    /// `ptr` points to a valid `struct shrink_control` for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::shrink_control) -> ShrinkControl<'a> {
+        // INVARIANT: By the safety requirements.
+        ShrinkControl {
+            // SAFETY: By the safety requirements, `ptr` is valid, so not null.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _p: PhantomData,
+        }
     }
 
-    /// Returns whether the allocation that reclaim is serving allows calling
-    /// into file systems (`__GFP_FS`).
-    pub fn may_enter_fs(&self) -> bool {
-        self.sc.gfp_mask & (1 << bindings::___GFP_FS_BIT) != 0
+    /// Returns how many objects [`Shrinker::scan_objects`] should try to
+    /// free.
+    pub fn nr_to_scan(&self) -> usize {
+        // SAFETY: By the type invariant, `ptr` is valid.
+        unsafe { (*self.ptr.as_ptr()).nr_to_scan }
+    }
+}
+
+/// A shrinker that is not registered yet.
+///
+/// # Invariants
+///
+/// `shrinker` was returned by `shrinker_alloc`, is not registered, and is
+/// owned by this object.
+pub struct ShrinkerBuilder {
+    shrinker: NonNull<bindings::shrinker>,
+}
+
+// SAFETY: An unregistered shrinker may be moved to, and freed on, any thread.
+unsafe impl Send for ShrinkerBuilder {}
+
+// SAFETY: `&ShrinkerBuilder` gives access to nothing.
+unsafe impl Sync for ShrinkerBuilder {}
+
+impl ShrinkerBuilder {
+    /// Allocates a shrinker called `name`, which names it in debugfs
+    /// (`/sys/kernel/debug/shrinker/<name>-<id>`) when
+    /// `CONFIG_SHRINKER_DEBUG` is set.
+    ///
+    /// # Context
+    ///
+    /// Process context; may sleep.
+    pub fn new(name: &CStr) -> Result<Self, AllocError> {
+        // SAFETY: No flags: neither NUMA nor memcg aware. The format takes
+        // exactly one string argument, `name`, which is a valid C string for
+        // the duration of the call.
+        let shrinker = unsafe {
+            bindings::shrinker_alloc(0, crate::c_str!("%s").as_char_ptr(), name.as_char_ptr())
+        };
+        // INVARIANT: A new shrinker is not registered.
+        Ok(Self {
+            shrinker: NonNull::new(shrinker).ok_or(AllocError)?,
+        })
     }
 
-    /// Returns the NUMA node being shrunk.
-    pub fn nid(&self) -> i32 {
-        self.sc.nid
+    /// Registers the shrinker with the callbacks of `T` and the private data
+    /// `private_data`.
+    ///
+    /// Its callbacks may run before this returns.
+    #[must_use = "the shrinker is unregistered when the registration is dropped"]
+    pub fn register<T: Shrinker>(self, private_data: T::Ptr) -> ShrinkerRegistration<T> {
+        let shrinker = self.shrinker;
+        // The registration frees the shrinker from now on.
+        core::mem::forget(self);
+        let s = shrinker.as_ptr();
+        // SAFETY: `s` is a new shrinker that nothing else uses yet; once
+        // registered, its callbacks may run at once and find everything
+        // ready.
+        unsafe {
+            (*s).count_objects = Some(count_objects_callback::<T>);
+            (*s).scan_objects = Some(scan_objects_callback::<T>);
+            (*s).private_data = private_data.into_foreign().cast_mut();
+            bindings::shrinker_register(s);
+        }
+        // INVARIANT: The shrinker is registered with `T`'s callbacks, and
+        // its private data came from `T::Ptr::into_foreign()`.
+        ShrinkerRegistration {
+            shrinker,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl Drop for ShrinkerBuilder {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, we own the unregistered shrinker.
+        unsafe { bindings::shrinker_free(self.shrinker.as_ptr()) };
     }
 }
 
@@ -142,127 +265,76 @@ impl ShrinkControl<'_> {
 ///
 /// # Invariants
 ///
-/// `shrinker` was returned by `shrinker_alloc`, is registered, has
-/// `Self::count_callback` and `Self::scan_callback` as callbacks and
-/// `data` as private data, and is owned by this object; `data` comes from
-/// [`KBox::into_raw`] and is only freed after `shrinker_free`.
-pub struct Registration<T: Shrinker> {
+/// `shrinker` is registered, owned by this object, has the callbacks of `T`,
+/// and its private data came from `T::Ptr::into_foreign()`; that is given
+/// back to Rust only after `shrinker_free`.
+pub struct ShrinkerRegistration<T: Shrinker> {
     shrinker: NonNull<bindings::shrinker>,
-    data: NonNull<T>,
-    _p: PhantomData<T>,
+    _p: PhantomData<T::Ptr>,
 }
 
 // SAFETY: The registration may be dropped on any thread (`shrinker_free`
-// allows it), and it owns a `T`, which is `Send`.
-unsafe impl<T: Shrinker> Send for Registration<T> {}
+// allows it), and it owns a `T::Ptr`, which is `Send`.
+unsafe impl<T: Shrinker> Send for ShrinkerRegistration<T> {}
 
-// SAFETY: Shared access only reaches `&T`, and `T` is `Sync`.
-unsafe impl<T: Shrinker> Sync for Registration<T> {}
+// SAFETY: `&ShrinkerRegistration` gives access to nothing.
+unsafe impl<T: Shrinker> Sync for ShrinkerRegistration<T> {}
 
-impl<T: Shrinker> Registration<T> {
-    /// Registers a shrinker holding `data`.
-    ///
-    /// `name` names it in debugfs (`/sys/kernel/debug/shrinker/<name>-<id>`)
-    /// when `CONFIG_SHRINKER_DEBUG` is set.
-    ///
-    /// # Context
-    ///
-    /// Process context; may sleep.
-    pub fn new(name: &CStr, data: T) -> Result<Self> {
-        let data = KBox::into_raw(KBox::new(data, flags::GFP_KERNEL)?);
-        // SAFETY: The format takes exactly one string argument, `name`, which
-        // is a valid C string for the duration of the call.
-        let shrinker = unsafe {
-            bindings::shrinker_alloc(0, crate::c_str!("%s").as_char_ptr(), name.as_char_ptr())
-        };
-        let Some(shrinker) = NonNull::new(shrinker) else {
-            // SAFETY: `data` came from `KBox::into_raw` and was not shared.
-            drop(unsafe { KBox::from_raw(data) });
-            return Err(ENOMEM);
-        };
-        let s = shrinker.as_ptr();
-        // SAFETY: `s` is a new shrinker that nothing else uses yet; once
-        // registered, its callbacks may run at once and find `data` ready.
-        unsafe {
-            (*s).count_objects = Some(Self::count_callback);
-            (*s).scan_objects = Some(Self::scan_callback);
-            (*s).seeks = T::SEEKS.try_into().unwrap_or(i32::MAX);
-            (*s).private_data = data.cast();
-            bindings::shrinker_register(s);
-        }
-        // INVARIANT: `shrinker` is registered with our callbacks and `data`.
-        Ok(Self {
-            shrinker,
-            // SAFETY: `KBox::into_raw` never returns null.
-            data: unsafe { NonNull::new_unchecked(data) },
-            _p: PhantomData,
-        })
-    }
-
-    /// Returns the data the shrinker's callbacks use.
-    pub fn data(&self) -> &T {
-        // SAFETY: By the type invariant, `data` lives until `self` is dropped
-        // and is only shared.
-        unsafe { self.data.as_ref() }
-    }
-
-    /// # Safety
-    ///
-    /// `shrinker` and `sc` come from reclaim calling a shrinker registered by
-    /// [`Registration::new`] for this `T`.
-    unsafe fn parts<'a>(
-        shrinker: *mut bindings::shrinker,
-        sc: *mut bindings::shrink_control,
-    ) -> (&'a T, ShrinkControl<'a>) {
-        // SAFETY: By the safety requirements and the type invariant, the
-        // private data is a `T` that lives until `shrinker_free` has waited
-        // for this call to return.
-        let data = unsafe { &*(*shrinker).private_data.cast::<T>() };
-        // SAFETY: Reclaim passes a valid `shrink_control` for the call.
-        let sc = unsafe { &*sc };
-        (data, ShrinkControl { sc })
-    }
-
-    /// # Safety
-    ///
-    /// Called by reclaim on a shrinker registered by [`Registration::new`].
-    unsafe extern "C" fn count_callback(
-        shrinker: *mut bindings::shrinker,
-        sc: *mut bindings::shrink_control,
-    ) -> c_ulong {
-        // SAFETY: By the safety requirements, reclaim calls us on a shrinker
-        // that `Registration::new` registered for this `T`.
-        let (data, sc) = unsafe { Self::parts(shrinker, sc) };
-        data.count(&sc).min(MAX_OBJECTS)
-    }
-
-    /// # Safety
-    ///
-    /// Called by reclaim on a shrinker registered by [`Registration::new`].
-    unsafe extern "C" fn scan_callback(
-        shrinker: *mut bindings::shrinker,
-        sc: *mut bindings::shrink_control,
-    ) -> c_ulong {
-        // SAFETY: As in `count_callback`.
-        let (data, control) = unsafe { Self::parts(shrinker, sc) };
-        // SAFETY: Reclaim passes a valid `shrink_control` for the call.
-        let nr_to_scan: usize = unsafe { (*sc).nr_to_scan };
-        match data.scan(nr_to_scan, &control) {
-            ScanResult::Freed(n) => n.min(MAX_OBJECTS),
-            // `SHRINK_STOP` is `~0UL`.
-            ScanResult::Stop => c_ulong::MAX,
-        }
+impl<T: Shrinker> Drop for ShrinkerRegistration<T> {
+    fn drop(&mut self) {
+        let s = self.shrinker.as_ptr();
+        // SAFETY: By the type invariant, we own the registered shrinker.
+        let private = unsafe { (*s).private_data };
+        // SAFETY: `shrinker_free` unregisters the shrinker, waits until no
+        // callback runs, and frees it (after an RCU grace period).
+        unsafe { bindings::shrinker_free(s) };
+        // SAFETY: By the type invariant the private data came from
+        // `into_foreign()`, and no callback borrows it any more.
+        drop(unsafe { T::Ptr::from_foreign(private) });
     }
 }
 
-impl<T: Shrinker> Drop for Registration<T> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant, we own the registered shrinker.
-        // `shrinker_free` unregisters it and waits until no callback runs,
-        // and frees it (after an RCU grace period).
-        unsafe { bindings::shrinker_free(self.shrinker.as_ptr()) };
-        // SAFETY: No callback can use `data` any more, and it came from
-        // `KBox::into_raw`.
-        drop(unsafe { KBox::from_raw(self.data.as_ptr()) });
-    }
+/// Borrows the private data of a shrinker and wraps its `shrink_control`.
+///
+/// # Safety
+///
+/// `shrinker` is registered by [`ShrinkerBuilder::register`] for `T`, and
+/// reclaim is calling one of its callbacks with `sc`, valid for `'a`, the
+/// duration of the call.
+unsafe fn callback_args<'a, T: Shrinker>(
+    shrinker: *mut bindings::shrinker,
+    sc: *mut bindings::shrink_control,
+) -> (<T::Ptr as ForeignOwnable>::Borrowed<'a>, ShrinkControl<'a>) {
+    // SAFETY: By the safety requirements the private data came from
+    // `T::Ptr::into_foreign()`; `shrinker_free` waits for the callback to
+    // return before it gives the data back.
+    let me = unsafe { T::Ptr::borrow((*shrinker).private_data) };
+    // SAFETY: By the safety requirements `sc` is valid for `'a`.
+    (me, unsafe { ShrinkControl::from_raw(sc) })
+}
+
+/// # Safety
+///
+/// Called by reclaim on a shrinker registered by
+/// [`ShrinkerBuilder::register`] for `T`, with a valid `sc`.
+unsafe extern "C" fn count_objects_callback<T: Shrinker>(
+    shrinker: *mut bindings::shrinker,
+    sc: *mut bindings::shrink_control,
+) -> c_ulong {
+    // SAFETY: By the safety requirements.
+    let (me, sc) = unsafe { callback_args::<T>(shrinker, sc) };
+    T::count_objects(me, sc).inner
+}
+
+/// # Safety
+///
+/// Called by reclaim on a shrinker registered by
+/// [`ShrinkerBuilder::register`] for `T`, with a valid `sc`.
+unsafe extern "C" fn scan_objects_callback<T: Shrinker>(
+    shrinker: *mut bindings::shrinker,
+    sc: *mut bindings::shrink_control,
+) -> c_ulong {
+    // SAFETY: By the safety requirements.
+    let (me, sc) = unsafe { callback_args::<T>(shrinker, sc) };
+    T::scan_objects(me, sc).inner
 }

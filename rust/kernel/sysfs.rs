@@ -4,9 +4,16 @@
 //!
 //! A [`Dir<T>`] is a directory in sysfs (a `struct kobject`) that owns a value
 //! of type `T`. Its files are [`Attribute<T>`]s: each one has a name, a mode
-//! and Rust functions that read (`show`) or write (`store`) the value. The
-//! directory and its files disappear when the [`Dir`] is dropped; the value is
-//! dropped once the last reference to the kobject is gone.
+//! and Rust functions that read (`show`) or write (`store`) the value. As the
+//! driver core wants it, the files are the default groups of the kobject's
+//! type (`default_groups`): they exist as soon as the directory does, with
+//! nothing added afterwards, and only then is the directory announced with a
+//! `KOBJ_ADD` uevent. The directory and its files disappear when the [`Dir`]
+//! is dropped; the value is dropped once the last reference to the kobject is
+//! gone.
+//!
+//! A file holds one value, as `Documentation/filesystems/sysfs.rst` asks
+//! (or a list of values of one kind).
 //!
 //! Show functions format one value with [`core::fmt`] into a [`ShowBuf`], as
 //! `sysfs_emit()` does in C; store functions get the bytes written to the
@@ -58,7 +65,7 @@
 use crate::{
     alloc::{flags, KBox},
     bindings, container_of,
-    error::{code::*, to_result, Error, Result},
+    error::{code::*, Error, Result},
     ffi::c_char,
     page::PAGE_SIZE,
     prelude::KVec,
@@ -218,18 +225,6 @@ impl<T> BinAttribute<T> {
         Self::build(name, mode, size, None, Some(write))
     }
 
-    /// Makes a read-write binary attribute of `size` bytes (0 if unknown);
-    /// `mode` is its permission bits, such as `0o644`.
-    pub const fn new_rw(
-        name: &'static CStr,
-        mode: u16,
-        size: usize,
-        read: fn(&T, u64, &mut [u8]) -> Result<usize>,
-        write: fn(&T, u64, &[u8]) -> Result<usize>,
-    ) -> Self {
-        Self::build(name, mode, size, Some(read), Some(write))
-    }
-
     /// Turns a read or write callback's result into what sysfs expects: the
     /// bytes handled (at most `count`), or a negative errno.
     fn ssize(result: Result<usize>, count: usize) -> isize {
@@ -296,59 +291,100 @@ impl<T> BinAttribute<T> {
 pub struct Group<T: 'static> {
     name: &'static CStr,
     attrs: &'static [Attribute<T>],
-    bin_attrs: &'static [BinAttribute<T>],
 }
 
 impl<T> Group<T> {
     /// Makes a subdirectory `name` with the files `attrs`.
     pub const fn new(name: &'static CStr, attrs: &'static [Attribute<T>]) -> Self {
-        Self {
-            name,
-            attrs,
-            bin_attrs: &[],
-        }
+        Self { name, attrs }
     }
+}
 
-    /// Adds the binary files `bin_attrs` to the subdirectory.
-    pub const fn with_bin_attrs(self, bin_attrs: &'static [BinAttribute<T>]) -> Self {
-        Self {
-            name: self.name,
-            attrs: self.attrs,
-            bin_attrs,
-        }
-    }
+/// The C tables that tell sysfs a directory's files: the kobject type's
+/// `default_groups`.
+///
+/// # Invariants
+///
+/// - `list` is a NULL-terminated list of pointers into `groups`: one
+///   `attribute_group` without a name for the directory's own files, then
+///   one per subdirectory.
+/// - The groups' `attrs` and `bin_attrs` point to NULL-terminated lists in
+///   `attrs` and `bin_attrs`, whose pointers are to `'static`
+///   [`Attribute<T>`]s and [`BinAttribute<T>`]s of the directory's `T`.
+/// - None of the vectors is changed after they are made, so their buffers
+///   (which these pointers point into) stay where they are.
+struct Groups {
+    list: KVec<*const bindings::attribute_group>,
+    /// Only pointed to, from `list`.
+    _groups: KVec<bindings::attribute_group>,
+    /// Only pointed to, from the groups.
+    _attrs: KVec<*mut bindings::attribute>,
+    /// Only pointed to, from the groups.
+    _bin_attrs: KVec<*mut bindings::bin_attribute>,
+}
 
-    /// Adds the group to the kobject `kobj`.
-    ///
-    /// # Safety
-    ///
-    /// `kobj` is the kobject of a live `Inner<T>` that is in sysfs.
-    unsafe fn create(&self, kobj: *mut bindings::kobject) -> Result {
-        // `sysfs_create_group()` wants NULL-terminated arrays of pointers. It
-        // only reads them while it creates the files (each file points to its
-        // `'static` attribute, not to the array), and the files go away with
-        // the directory, so the arrays are only needed during the call.
-        let mut attrs = KVec::with_capacity(self.attrs.len() + 1, flags::GFP_KERNEL)?;
-        for a in self.attrs {
-            attrs.push(core::ptr::addr_of!(a.attr).cast_mut(), flags::GFP_KERNEL)?;
+impl Groups {
+    /// Makes the tables of a directory with the files `files`.
+    fn new<T: 'static>(files: &DirBuilder<'_, T>) -> Result<Self> {
+        let nr_groups = files.groups.len() + 1;
+        let nr_attrs =
+            files.attrs.len() + files.groups.iter().map(|g| g.attrs.len()).sum::<usize>();
+        // Each list of pointers ends with a NULL.
+        let mut attrs = KVec::with_capacity(nr_attrs + nr_groups, flags::GFP_KERNEL)?;
+        let mut bin_attrs = KVec::with_capacity(files.bin_attrs.len() + 1, flags::GFP_KERNEL)?;
+        let mut groups = KVec::with_capacity(nr_groups, flags::GFP_KERNEL)?;
+        let mut list = KVec::with_capacity(nr_groups + 1, flags::GFP_KERNEL)?;
+
+        // Room is reserved: no push below allocates, so none fails and no
+        // buffer moves once a pointer into it was taken.
+        let mut starts = KVec::with_capacity(nr_groups, flags::GFP_KERNEL)?;
+        let own = core::iter::once(files.attrs);
+        for group_attrs in own.chain(files.groups.iter().map(|g| g.attrs)) {
+            starts.push(attrs.len(), flags::GFP_KERNEL)?;
+            for a in group_attrs {
+                attrs.push(core::ptr::addr_of!(a.attr).cast_mut(), flags::GFP_KERNEL)?;
+            }
+            attrs.push(core::ptr::null_mut(), flags::GFP_KERNEL)?;
         }
-        attrs.push(core::ptr::null_mut(), flags::GFP_KERNEL)?;
-        let mut bin_attrs = KVec::with_capacity(self.bin_attrs.len() + 1, flags::GFP_KERNEL)?;
-        for a in self.bin_attrs {
+        for a in files.bin_attrs {
             bin_attrs.push(core::ptr::addr_of!(a.attr).cast_mut(), flags::GFP_KERNEL)?;
         }
         bin_attrs.push(core::ptr::null_mut(), flags::GFP_KERNEL)?;
-        let group = bindings::attribute_group {
-            name: self.name.as_char_ptr(),
-            is_visible: None,
-            is_bin_visible: None,
-            attrs: attrs.as_mut_ptr(),
-            bin_attrs: bin_attrs.as_mut_ptr(),
-        };
-        // SAFETY: By the safety requirements `kobj` is in sysfs; `group` and
-        // its NULL-terminated arrays are valid for the call, and the
-        // attributes they point to are `'static` and never written by sysfs.
-        to_result(unsafe { bindings::sysfs_create_group(kobj, &group) })
+        let empty_bin = bin_attrs.len() - 1;
+
+        let names = core::iter::once(None).chain(files.groups.iter().map(|g| Some(g.name)));
+        for (i, (name, start)) in names.zip(starts.iter()).enumerate() {
+            groups.push(
+                bindings::attribute_group {
+                    name: name.map_or(core::ptr::null(), CStr::as_char_ptr),
+                    is_visible: None,
+                    is_bin_visible: None,
+                    // SAFETY: `start` is the index of a list within `attrs`.
+                    attrs: unsafe { attrs.as_mut_ptr().add(*start) },
+                    // The binary files are the directory's own; the
+                    // subdirectories get the empty list (the final NULL).
+                    // SAFETY: Both indices are within `bin_attrs`.
+                    bin_attrs: unsafe {
+                        bin_attrs
+                            .as_mut_ptr()
+                            .add(if i == 0 { 0 } else { empty_bin })
+                    },
+                },
+                flags::GFP_KERNEL,
+            )?;
+        }
+        for g in groups.iter() {
+            list.push(core::ptr::from_ref(g), flags::GFP_KERNEL)?;
+        }
+        list.push(core::ptr::null(), flags::GFP_KERNEL)?;
+        // INVARIANT: The lists are complete and NULL-terminated, and nothing
+        // changes them from here on.
+        Ok(Self {
+            list,
+            _groups: groups,
+            _attrs: attrs,
+            _bin_attrs: bin_attrs,
+        })
     }
 }
 
@@ -378,7 +414,8 @@ impl<'a, T: Send + Sync> DirBuilder<'a, T> {
         Self { groups, ..self }
     }
 
-    /// Creates the directory in `/sys/kernel/`, holding `data`.
+    /// Creates the directory in `/sys/kernel/`, holding `data`, with its
+    /// files, and announces it with a `KOBJ_ADD` uevent.
     pub fn build_in_kernel(self, data: T) -> Result<Dir<T>> {
         // SAFETY: `kernel_kobj` is set up at boot, before any initcall that
         // could call this, and never changes afterwards.
@@ -396,18 +433,6 @@ pub struct ShowBuf<'a> {
     len: usize,
 }
 
-impl ShowBuf<'_> {
-    /// Returns the number of bytes written so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Returns `true` if nothing was written yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
 impl fmt::Write for ShowBuf<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
@@ -418,15 +443,20 @@ impl fmt::Write for ShowBuf<'_> {
     }
 }
 
-/// The heap part of a [`Dir<T>`]: the kobject and the value it owns.
+/// The heap part of a [`Dir<T>`]: the kobject, its type with the files, and
+/// the value it owns.
 ///
 /// # Invariants
 ///
-/// Once `kobj` is initialised, this allocation is owned by the kobject's
-/// reference count and freed by [`Inner::release_callback`].
+/// - Once `kobj` is initialised, this allocation is owned by the kobject's
+///   reference count and freed by [`Inner::release_callback`].
+/// - `ktype` is `Inner::<T>::KTYPE` with `default_groups` set to
+///   `groups.list`; it is not changed once `kobj` is initialised.
 #[repr(C)]
 struct Inner<T> {
     kobj: Opaque<bindings::kobject>,
+    ktype: bindings::kobj_type,
+    groups: Groups,
     data: T,
 }
 
@@ -540,10 +570,13 @@ impl<T: Send + Sync> Inner<T> {
 
 /// A sysfs directory that owns a value of type `T`.
 ///
+/// Dropping it removes the directory and its files.
+///
 /// # Invariants
 ///
 /// `inner` points to an `Inner<T>` whose kobject was added to sysfs and on
 /// which this `Dir` holds one reference.
+#[must_use = "the directory is removed when the Dir is dropped"]
 pub struct Dir<T: Send + Sync> {
     inner: NonNull<Inner<T>>,
     _p: PhantomData<T>,
@@ -567,8 +600,9 @@ impl<T: Send + Sync> Dir<T> {
     ///
     /// # Examples
     ///
-    /// `/sys/kernel/rust_sysfs_doctest_bin/` with a binary file `history` and
-    /// a subdirectory `stats/` holding `hits`:
+    /// `/sys/kernel/rust_sysfs_doctest_bin/` with a text file `received`,
+    /// binary files `history` (to read) and `playlist` (to write), and a
+    /// subdirectory `stats/` holding `hits`:
     ///
     /// ```
     /// use core::fmt::Write;
@@ -596,7 +630,12 @@ impl<T: Send + Sync> Dir<T> {
     ///     Ok(n)
     /// }
     ///
-    /// fn write_history(c: &Cache, offset: u64, data: &[u8]) -> Result<usize> {
+    /// fn show_received(c: &Cache, buf: &mut ShowBuf<'_>) -> Result {
+    ///     writeln!(buf, "{}", c.received.load(Ordering::Relaxed))?;
+    ///     Ok(())
+    /// }
+    ///
+    /// fn write_playlist(c: &Cache, offset: u64, data: &[u8]) -> Result<usize> {
     ///     // Chunks come in order; a real driver would append them to a buffer.
     ///     if offset != c.received.load(Ordering::Relaxed) {
     ///         return Err(EINVAL);
@@ -607,10 +646,14 @@ impl<T: Send + Sync> Dir<T> {
     ///
     /// static STATS: [Attribute<Cache>; 1] = [Attribute::new_ro(c_str!("hits"), 0o444, show_hits)];
     /// static GROUPS: [Group<Cache>; 1] = [Group::new(c_str!("stats"), &STATS)];
-    /// static BIN: [BinAttribute<Cache>; 1] =
-    ///     [BinAttribute::new_rw(c_str!("history"), 0o644, 0, read_history, write_history)];
+    /// static OWN: [Attribute<Cache>; 1] = [Attribute::new_ro(c_str!("received"), 0o444, show_received)];
+    /// static BIN: [BinAttribute<Cache>; 2] = [
+    ///     BinAttribute::new_ro(c_str!("history"), 0o444, 0, read_history),
+    ///     BinAttribute::new_wo(c_str!("playlist"), 0o200, 0, write_playlist),
+    /// ];
     ///
     /// let dir = Dir::builder(c_str!("rust_sysfs_doctest_bin"))
+    ///     .attrs(&OWN)
     ///     .bin_attrs(&BIN)
     ///     .groups(&GROUPS)
     ///     .build_in_kernel(Cache { hits: AtomicU64::new(3), received: AtomicU64::new(0) })?;
@@ -665,8 +708,12 @@ impl<T: Send + Sync> Dir<T> {
     /// # assert_eq!(&buf[..n], HISTORY);
     /// # // A write bigger than a page arrives in chunks.
     /// # let big = [b'x'; 5000];
-    /// # write(c_str!("kernel/rust_sysfs_doctest_bin/history"), &big)?;
+    /// # write(c_str!("kernel/rust_sysfs_doctest_bin/playlist"), &big)?;
     /// # assert_eq!(dir.data().received.load(Ordering::Relaxed), 5000);
+    /// # let n = read(c_str!("kernel/rust_sysfs_doctest_bin/received"), &mut buf)?;
+    /// # assert_eq!(&buf[..n], b"5000\n");
+    /// # // The subdirectory has only its own files.
+    /// # assert_eq!(read(c_str!("kernel/rust_sysfs_doctest_bin/stats/history"), &mut buf), Err(ENOENT));
     /// drop(dir);
     /// # assert_eq!(read(c_str!("kernel/rust_sysfs_doctest_bin/history"), &mut buf), Err(ENOENT));
     /// # Ok::<(), Error>(())
@@ -684,24 +731,37 @@ impl<T: Send + Sync> Dir<T> {
     }
 
     fn new(parent: *mut bindings::kobject, data: T, files: DirBuilder<'_, T>) -> Result<Self> {
+        let groups = Groups::new(&files)?;
         let inner = KBox::new(
             Inner {
                 kobj: Opaque::uninit(),
+                ktype: Inner::<T>::KTYPE,
+                groups,
                 data,
             },
             flags::GFP_KERNEL,
         )?;
         let inner = KBox::into_raw(inner);
+        // SAFETY: `inner` is a valid allocation we own; nothing refers to
+        // its type yet. The lists do not move with the box: they are in the
+        // vectors' buffers.
+        let ktype = unsafe {
+            (*inner).ktype.default_groups = (*inner).groups.list.as_mut_ptr();
+            core::ptr::addr_of!((*inner).ktype)
+        };
         // SAFETY: `inner` is a valid allocation we own.
         let kobj = unsafe { Opaque::raw_get(core::ptr::addr_of!((*inner).kobj)) };
         // SAFETY: `kobj` is valid for writes; `kobject_init` needs it zeroed.
         unsafe { core::ptr::write_bytes(kobj, 0, 1) };
-        // SAFETY: `kobj` is zeroed, `KTYPE` lives forever, `parent` is a live
-        // kobject or null, and the format takes exactly one string argument.
+        // SAFETY: `kobj` is zeroed; `ktype` lives as long as the kobject (it
+        // is freed by its release function) and its default groups are
+        // NULL-terminated lists of `'static` attributes of this `T`;
+        // `parent` is a live kobject or null, and the format takes exactly
+        // one string argument. Adding the kobject creates the files.
         let ret = unsafe {
             bindings::kobject_init_and_add(
                 kobj,
-                &Inner::<T>::KTYPE,
+                ktype,
                 parent,
                 crate::c_str!("%s").as_char_ptr(),
                 files.name.as_char_ptr(),
@@ -714,30 +774,18 @@ impl<T: Send + Sync> Dir<T> {
             unsafe { bindings::kobject_put(kobj) };
             return Err(Error::from_errno(ret));
         }
+        // The directory is complete: tell user space. As for C callers, a
+        // uevent that cannot be sent is no reason to fail; the kobject core
+        // sends none for a directory that is in no kset, itself or through
+        // its parents (`/sys/kernel/` is not).
+        // SAFETY: `kobj` was added to sysfs.
+        let _ = unsafe { bindings::kobject_uevent(kobj, bindings::kobject_action_KOBJ_ADD) };
         // INVARIANT: `inner` was added to sysfs and we hold its one reference.
-        let dir = Self {
+        Ok(Self {
             // SAFETY: `inner` came from `KBox::into_raw`, so it is not null.
             inner: unsafe { NonNull::new_unchecked(inner) },
             _p: PhantomData,
-        };
-        // On any failure below, `dir` is dropped, which removes the directory
-        // and everything in it.
-        for attr in files.attrs {
-            // SAFETY: `kobj` is in sysfs, and `attr` is `'static`.
-            to_result(unsafe {
-                bindings::sysfs_create_file_ns(kobj, &attr.attr, core::ptr::null())
-            })?;
-        }
-        for attr in files.bin_attrs {
-            // SAFETY: `kobj` is in sysfs, and `attr` is a `'static`
-            // `BinAttribute<T>` for this kobject's `T`.
-            to_result(unsafe { bindings::sysfs_create_bin_file(kobj, &attr.attr) })?;
-        }
-        for group in files.groups {
-            // SAFETY: `kobj` is the kobject of a live `Inner<T>` in sysfs.
-            unsafe { group.create(kobj) }?;
-        }
-        Ok(dir)
+        })
     }
 
     /// Returns the value this directory owns.

@@ -25,11 +25,11 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::block::bdev::{BlockDevice, DevT};
 use kernel::block::bio::{Bio, BioRef, Op};
-use kernel::block::filter::{Filter, Gone, Registration};
+use kernel::block::filter::{Filter, Gone, Registration, Verdict};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::sysfs::{Attribute, Dir, ShowBuf};
 
 module! {
@@ -57,13 +57,13 @@ struct Counters {
 }
 
 /// The filter: counts, then lets every bio go on to the disk.
-struct CountingFilter {
-    counters: Arc<Counters>,
-}
+struct CountingFilter;
 
+#[vtable]
 impl Filter for CountingFilter {
-    fn submit_bio(&self, bio: Bio) -> Option<Bio> {
-        let c = &self.counters;
+    type Data = Arc<Counters>;
+
+    fn submit_bio(c: ArcBorrow<'_, Counters>, bio: Bio) -> Verdict {
         let bytes = u64::from(bio.size());
         match bio.op() {
             Op::Read => {
@@ -84,24 +84,22 @@ impl Filter for CountingFilter {
                 c.others.fetch_add(1, Ordering::Relaxed);
             }
         }
-        Some(bio)
+        Verdict::Pass(bio)
     }
 
-    fn missed_bio(&self, bio: &BioRef) {
+    fn missed_bio(c: ArcBorrow<'_, Counters>, bio: &BioRef) {
         // Every write comes here too, also one `submit_bio` counted (or an
         // earlier filter of the disk saw): count only the bios no filter saw.
         if bio.was_filtered() {
             return;
         }
-        let c = &self.counters;
         c.missed.fetch_add(1, Ordering::Relaxed);
         if bio.op().is_write() {
             c.missed_writes.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    fn gone(&self, reason: Gone) {
-        let c = &self.counters;
+    fn gone(c: ArcBorrow<'_, Counters>, reason: Gone) {
         match reason {
             Gone::DiskDeleted => c.disk_gone.fetch_add(1, Ordering::Relaxed),
             Gone::MediaChanged => c.media_changed.fetch_add(1, Ordering::Relaxed),
@@ -144,14 +142,14 @@ fn store_attach(state: &Arc<State>, input: &[u8]) -> Result {
     let len = name_from(input, &mut buf)?;
     let name = CStr::from_bytes_with_nul(&buf[..=len])?;
     let bdev = BlockDevice::open_read(DevT::find_by_name(name)?)?;
-    let filter = CountingFilter {
-        counters: state.counters.clone(),
-    };
     let mut attached = state.attached.lock();
     attached.reserve(1, GFP_KERNEL)?;
     // The filter core refuses a second filter on a disk with `EBUSY`, and a
     // bio-based disk with `EOPNOTSUPP`.
-    let registration = KBox::pin_init(Registration::new(&bdev, filter), GFP_KERNEL)?;
+    let registration = KBox::pin_init(
+        Registration::<CountingFilter>::new(&bdev, state.counters.clone()),
+        GFP_KERNEL,
+    )?;
     pr_info!("attached to {}\n", name);
     attached.push(Attached { registration, bdev }, GFP_KERNEL)?;
     Ok(())

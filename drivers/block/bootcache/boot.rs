@@ -10,7 +10,10 @@
 //! init data, copied by `embedded.c` while they are there.
 
 // Shared with the host's tests, so its items are `pub` for the host's sake.
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    unreachable_pub,
+    reason = "shared with the host, which needs the items pub"
+)]
 pub(crate) mod param;
 
 use crate::format;

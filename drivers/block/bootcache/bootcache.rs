@@ -36,18 +36,28 @@
 
 // `cache`, `compat`, `format`, `history` and `boot::param` are pure logic
 // shared with the host (`tools/bootcache` and its tests compile the same
-// files), so their items are `pub` for the host's sake and not all of them
-// are used here.
+// files), so some of their items are `pub` for the host's sake, and some
+// are used only there: the lints this expects say which.
 mod boot;
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "shared with the host, which needs the items pub and uses some the kernel does not"
+)]
 mod cache;
-#[allow(dead_code, unreachable_pub)]
 mod compat;
 mod disk;
 mod filter;
-#[allow(unreachable_pub)]
+#[expect(
+    unreachable_pub,
+    reason = "shared with the host, which needs the items pub"
+)]
 mod format;
-#[allow(dead_code, unreachable_pub)]
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "shared with the host, which needs the items pub and uses some the kernel does not"
+)]
 mod history;
 mod plan;
 mod readahead;

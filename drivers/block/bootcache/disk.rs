@@ -30,7 +30,7 @@ use kernel::block::bio::{Bio, BioList};
 use kernel::block::filter::Registration;
 use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
 use kernel::prelude::*;
-use kernel::shrinker::{ScanResult, ShrinkControl, Shrinker};
+use kernel::shrinker::{CountObjects, ScanObjects, ShrinkControl, Shrinker};
 use kernel::sync::{new_spinlock, Arc, SpinLock};
 
 /// How often the releaser passes parked bios whose wait ran out, and the
@@ -588,18 +588,20 @@ pub(crate) struct CacheShrinker {
 }
 
 impl Shrinker for CacheShrinker {
-    fn count(&self, _sc: &ShrinkControl<'_>) -> usize {
-        let held: u64 = self.list.disks.lock().iter().map(|d| d.held()).sum();
-        (held / PAGE) as usize
+    type Ptr = KBox<Self>;
+
+    fn count_objects(me: &Self, _sc: ShrinkControl<'_>) -> CountObjects {
+        let held: u64 = me.list.disks.lock().iter().map(|d| d.held()).sum();
+        CountObjects::new((held / PAGE) as usize)
     }
 
-    fn scan(&self, nr_to_scan: usize, _sc: &ShrinkControl<'_>) -> ScanResult {
+    fn scan_objects(me: &Self, sc: ShrinkControl<'_>) -> ScanObjects {
         // About what reclaim asks for, from the data read-ahead would
         // serve last: see `Disk::shrink`.
-        let want = nr_to_scan as u64 * PAGE;
+        let want = sc.nr_to_scan() as u64 * PAGE;
         let (mut given, mut freed, mut held) = (0, 0, 0);
         let mut index = 0;
-        while let Some(disk) = self.list.get(index) {
+        while let Some(disk) = me.list.get(index) {
             if given < want {
                 let (gave, fr) = disk.shrink(want - given);
                 given += gave;
@@ -610,9 +612,9 @@ impl Shrinker for CacheShrinker {
         }
         if held == 0 {
             // Reclaim took everything: the cache has nothing left to give.
-            self.session.request_jettison(Reason::Memory);
+            me.session.request_jettison(Reason::Memory);
         }
-        ScanResult::Freed((freed / PAGE) as usize)
+        ScanObjects::from_count((freed / PAGE) as usize)
     }
 }
 
@@ -629,8 +631,10 @@ pub(crate) struct Attached {
 impl Attached {
     /// Attaches a filter to `disk`. Process context; may sleep.
     pub(crate) fn new(disk: &Arc<Disk>) -> Result<Self> {
-        let filter = DiskFilter { disk: disk.clone() };
-        let reg = KBox::pin_init(Registration::new(&disk.bdev, filter), GFP_KERNEL)?;
+        let reg = KBox::pin_init(
+            Registration::<DiskFilter>::new(&disk.bdev, disk.clone()),
+            GFP_KERNEL,
+        )?;
         Ok(Self {
             disk: disk.clone(),
             reg: Some(reg),

@@ -21,18 +21,18 @@ use crate::session::Reason;
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::__GFP_NOWARN;
 use kernel::block::bio::{Bio, BioRef, DataWriter, Op};
-use kernel::block::filter::{Filter, Gone};
+use kernel::block::filter::{Filter, Gone, Verdict};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 
-/// The filter on a cached disk.
-pub(crate) struct DiskFilter {
-    pub(crate) disk: Arc<Disk>,
-}
+/// The filter on a cached disk, whose private data is the disk.
+pub(crate) struct DiskFilter;
 
+#[vtable]
 impl Filter for DiskFilter {
-    fn submit_bio(&self, mut bio: Bio) -> Option<Bio> {
-        let disk = &self.disk;
+    type Data = Arc<Disk>;
+
+    fn submit_bio(disk: ArcBorrow<'_, Disk>, mut bio: Bio) -> Verdict {
         let stats = &disk.session.stats;
         let op = bio.op();
         let start = bio.sector() * 512;
@@ -57,10 +57,10 @@ impl Filter for DiskFilter {
                 };
                 settled.finish();
             }
-            return Some(bio);
+            return Verdict::Pass(bio);
         }
         if op != Op::Read || len == 0 || bio.has_crypt_or_integrity() {
-            return Some(bio);
+            return Verdict::Pass(bio);
         }
         // Room for the pages a hit of more than a few pages empties, made
         // before the lock is taken and without waiting (the submitter may
@@ -82,14 +82,14 @@ impl Filter for DiskFilter {
                 copy_released(&mut bio, released);
                 disk.count_hit(&bio, 0, disk.session.now_ns(), current_pid());
                 bio.end(Ok(()));
-                None
+                Verdict::Consumed
             }
             ReadDecision::Wait if !bio.is_nowait() && disk.session.wait_limit_ns > 0 => {
                 if inner.parked.reserve(1, GFP_ATOMIC).is_err() {
                     // No memory to park it: to the disk it goes.
                     drop(inner);
                     disk.count_miss(&bio, disk.session.now_ns(), current_pid());
-                    return Some(bio);
+                    return Verdict::Pass(bio);
                 }
                 // Recorded when it is served or passed on.
                 let since_ns = disk.session.now_ns();
@@ -105,17 +105,17 @@ impl Filter for DiskFilter {
                     GFP_ATOMIC,
                 );
                 stats.parked.fetch_add(1, Ordering::Relaxed);
-                None
+                Verdict::Consumed
             }
             _ => {
                 drop(inner);
                 disk.count_miss(&bio, disk.session.now_ns(), current_pid());
-                Some(bio)
+                Verdict::Pass(bio)
             }
         }
     }
 
-    fn missed_bio(&self, bio: &BioRef) {
+    fn missed_bio(disk: ArcBorrow<'_, Disk>, bio: &BioRef) {
         // A write on its way to the disk, which read-ahead may have read
         // around: its blocks can never be served. It may be one from before
         // the attach, or one a filter saw already (this one, then nothing
@@ -127,7 +127,6 @@ impl Filter for DiskFilter {
         if !bio.op().is_write() || len == 0 {
             return;
         }
-        let disk = &self.disk;
         let lost = disk
             .inner
             .lock()
@@ -140,9 +139,9 @@ impl Filter for DiskFilter {
         stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
     }
 
-    fn gone(&self, why: Gone) {
-        self.disk.shut_down();
-        self.disk.session.request_jettison(match why {
+    fn gone(disk: ArcBorrow<'_, Disk>, why: Gone) {
+        disk.shut_down();
+        disk.session.request_jettison(match why {
             Gone::MediaChanged => Reason::MediumChanged,
             _ => Reason::DiskGone,
         });

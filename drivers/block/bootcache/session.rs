@@ -16,7 +16,7 @@ use kernel::c_str;
 use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
 use kernel::pr_err_ratelimited;
 use kernel::prelude::*;
-use kernel::shrinker;
+use kernel::shrinker::{ShrinkerBuilder, ShrinkerRegistration};
 use kernel::sync::{new_mutex, new_spinlock, Arc, Mutex, SpinLock};
 use kernel::time::Ktime;
 
@@ -150,7 +150,7 @@ impl Session {
 pub(crate) struct Active {
     /// Dropped first when the session ends: no shrinker call runs once its
     /// disks are torn down.
-    shrinker: shrinker::Registration<CacheShrinker>,
+    shrinker: ShrinkerRegistration<CacheShrinker>,
     /// Passes parked bios whose wait ran out.
     releaser: Arc<Releaser>,
     /// The disks, with their filters attached.
@@ -366,13 +366,14 @@ impl Control {
             disks.push(attach(disk, "start")?, GFP_KERNEL)?;
             list.add(room, disk);
         }
-        let shrinker = shrinker::Registration::new(
-            c_str!("bootcache"),
-            CacheShrinker {
-                list: list.clone(),
-                session: session.clone(),
-            },
-        )?;
+        let shrinker =
+            ShrinkerBuilder::new(c_str!("bootcache"))?.register::<CacheShrinker>(KBox::new(
+                CacheShrinker {
+                    list: list.clone(),
+                    session: session.clone(),
+                },
+                GFP_KERNEL,
+            )?);
         let releaser = Releaser::new(list.clone())?;
         let ticker = Ticker::new(self.clone(), inner.generation + 1)?;
 

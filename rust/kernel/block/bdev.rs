@@ -21,16 +21,22 @@ use core::ptr::NonNull;
 /// use kernel::block::bdev::{BlockDevice, DevT};
 /// use kernel::c_str;
 ///
-/// let dev = DevT::new(254, 17);
-/// assert_eq!((dev.major(), dev.minor()), (254, 17));
-/// assert_eq!(DevT::from_raw(dev.as_raw()), dev);
-///
-/// // Lookups that find nothing say so, and opening a device that does not
-/// // exist fails.
+/// // Lookups that find nothing say so.
 /// assert_eq!(DevT::find_by_name(c_str!("no-such-disk")), Err(ENODEV));
 /// assert_eq!(DevT::find_by_partuuid("00000000-00"), Err(ENODEV));
 /// assert_eq!(DevT::find_by_partuuid(""), Err(EINVAL));
-/// assert!(BlockDevice::open_read(DevT::new(4095, 1)).is_err());
+///
+/// // Loop devices have major number 7 (`LOOP_MAJOR`); one opens even when
+/// // it is bound to no file, and then it is not zoned.
+/// if let Ok(dev) = DevT::find_by_name(c_str!("loop0")) {
+///     assert_eq!((dev.major(), dev.minor()), (7, 0));
+///     let loop0 = BlockDevice::open_read(dev)?;
+///     assert_eq!(loop0.disk_dev(), dev);
+///     assert_eq!(loop0.start_sector(), 0);
+///     assert!(!loop0.is_zoned());
+///     assert!(loop0.max_sectors() > 0);
+/// }
+/// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct DevT(u32);
@@ -39,18 +45,13 @@ pub struct DevT(u32);
 const MINOR_BITS: u32 = 20;
 
 impl DevT {
-    /// Makes a device number from its major and minor numbers.
-    pub const fn new(major: u32, minor: u32) -> Self {
-        Self((major << MINOR_BITS) | (minor & ((1 << MINOR_BITS) - 1)))
-    }
-
     /// Makes a device number from its kernel encoding.
-    pub const fn from_raw(raw: u32) -> Self {
+    pub(crate) const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// Returns the kernel encoding of this device number.
-    pub const fn as_raw(self) -> u32 {
+    const fn as_raw(self) -> u32 {
         self.0
     }
 
@@ -195,21 +196,15 @@ impl BlockDevice {
     }
 
     /// Returns the `struct block_device`.
-    pub fn as_raw(&self) -> *mut bindings::block_device {
+    pub(crate) fn as_raw(&self) -> *mut bindings::block_device {
         // SAFETY: By the type invariant, `file` is an open block device file.
         unsafe { bindings::file_bdev(self.file.as_ptr()) }
-    }
-
-    /// Returns the device number.
-    pub fn dev(&self) -> DevT {
-        // SAFETY: The block device lives while it is open.
-        DevT(unsafe { (*self.as_raw()).bd_dev })
     }
 
     /// Returns the device number of the whole disk this device is on.
     pub fn disk_dev(&self) -> DevT {
         // SAFETY: The block device and its disk live while it is open.
-        DevT(unsafe { (*(*(*self.as_raw()).bd_disk).part0).bd_dev })
+        DevT(unsafe { bindings::disk_devt(self.raw_disk()) })
     }
 
     /// Returns the size in 512-byte sectors.
@@ -221,11 +216,11 @@ impl BlockDevice {
     /// Returns the first sector of this device on its disk (0 for a disk).
     pub fn start_sector(&self) -> u64 {
         // SAFETY: The block device lives while it is open.
-        unsafe { (*self.as_raw()).bd_start_sect }
+        unsafe { bindings::get_start_sect(self.as_raw()) }
     }
 
     /// Returns the `struct gendisk` of the disk this device is on.
-    pub fn raw_disk(&self) -> *mut bindings::gendisk {
+    pub(crate) fn raw_disk(&self) -> *mut bindings::gendisk {
         // SAFETY: The block device lives while it is open.
         unsafe { (*self.as_raw()).bd_disk }
     }
@@ -233,15 +228,16 @@ impl BlockDevice {
     /// Returns the largest I/O the disk takes in one request, in 512-byte
     /// sectors (`max_sectors_kb * 2`).
     pub fn max_sectors(&self) -> u32 {
-        // SAFETY: The disk and its queue live while the device is open.
-        unsafe { (*(*self.raw_disk()).queue).limits.max_sectors }
+        // SAFETY: The block device, and so its disk's queue, live while it is
+        // open.
+        unsafe { bindings::queue_max_sectors(bindings::bdev_get_queue(self.as_raw())) }
     }
 
     /// Returns `true` if the disk is rotational (a hard disk or optical drive).
     pub fn is_rotational(&self) -> bool {
-        // SAFETY: The disk and its queue live while the device is open.
-        let features = unsafe { (*(*self.raw_disk()).queue).limits.features };
-        features & bindings::BLK_FEAT_ROTATIONAL != 0
+        // SAFETY: The block device lives while it is open.
+        let nonrot = unsafe { bindings::bdev_nonrot(self.as_raw()) };
+        !nonrot
     }
 
     /// Returns `true` if the disk is zoned (host-managed or host-aware, as
@@ -254,51 +250,6 @@ impl BlockDevice {
     pub fn is_zoned(&self) -> bool {
         // SAFETY: The block device lives while it is open.
         unsafe { bindings::bdev_is_zoned(self.as_raw()) }
-    }
-
-    /// Returns `true` if the disk has a blk-mq request queue
-    /// (`queue_is_mq()`), `false` if it is bio-based (device mapper, md, an
-    /// NVMe multipath head, brd, zram).
-    ///
-    /// Only a blk-mq disk can take a [bio filter](super::filter): attaching
-    /// one to a bio-based disk fails with `EOPNOTSUPP`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use kernel::block::bdev::{BlockDevice, DevT};
-    /// use kernel::c_str;
-    ///
-    /// // A loop device is a blk-mq disk, not zoned, bound or not.
-    /// if let Ok(dev) = DevT::find_by_name(c_str!("loop0")) {
-    ///     let loop0 = BlockDevice::open_read(dev)?;
-    ///     assert!(loop0.is_mq());
-    ///     assert!(!loop0.is_zoned());
-    ///     assert!(loop0.diskseq() > 0);
-    /// }
-    /// // A RAM disk (brd) is bio-based.
-    /// if let Ok(dev) = DevT::find_by_name(c_str!("ram0")) {
-    ///     assert!(!BlockDevice::open_read(dev)?.is_mq());
-    /// }
-    /// # Ok::<(), Error>(())
-    /// ```
-    pub fn is_mq(&self) -> bool {
-        // SAFETY: The disk and its queue live while the device is open.
-        unsafe { bindings::queue_is_mq((*self.raw_disk()).queue) }
-    }
-
-    /// Returns the disk's sequence number (`diskseq`): unique among the disks
-    /// since boot, and raised each time the disk's medium changes (another
-    /// disc, a loop device bound to another file).
-    ///
-    /// Two equal values read from the same device mean the same medium,
-    /// unless the change has not been noticed yet (a disc swapped without an
-    /// events poll or an open since).
-    pub fn diskseq(&self) -> u64 {
-        // SAFETY: The disk lives while the device is open. The block layer
-        // changes `diskseq` without a lock (`inc_diskseq()`), so read it once,
-        // as `READ_ONCE()` does.
-        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.raw_disk()).diskseq)) }
     }
 }
 

@@ -26,13 +26,13 @@ use crate::{
     page::{Page, PAGE_SIZE},
     prelude::*,
     sync::Arc,
-    types::Opaque,
+    types::{ForeignOwnable, Opaque},
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
 use core::{ops::Deref, ptr::NonNull};
 
 /// Bytes in a sector, the block layer's address unit.
-pub const SECTOR_SIZE: u64 = 512;
+const SECTOR_SIZE: u64 = 512;
 
 /// The operation of a bio (`enum req_op`).
 ///
@@ -138,7 +138,7 @@ impl BioRef {
     }
 
     /// Returns the operation and flags (`bi_opf`), as the C code sees them.
-    pub fn opf(&self) -> u32 {
+    fn opf(&self) -> u32 {
         // SAFETY: By the type invariant the bio is live and `bi_opf` does not
         // change while we are borrowed.
         unsafe { (*self.ptr()).bi_opf }
@@ -161,12 +161,6 @@ impl BioRef {
         // not change while we are borrowed.
         let flags = unsafe { (*self.ptr()).bi_flags };
         flags & (1 << bindings::BIO_FILTERED) != 0
-    }
-
-    /// Returns `true` if the bio is read-ahead (`REQ_RAHEAD`), which may fail
-    /// without harm.
-    pub fn is_readahead(&self) -> bool {
-        self.opf() & (1 << bindings::req_flag_bits___REQ_RAHEAD) != 0
     }
 
     /// Returns `true` if the bio carries an inline encryption context or an
@@ -201,13 +195,6 @@ impl BioRef {
         // SAFETY: By the type invariant the bio is live, and a live bio has a
         // live `bi_bdev`.
         DevT::from_raw(unsafe { (*(*self.ptr()).bi_bdev).bd_dev })
-    }
-
-    /// Returns the first sector of the partition the bio was submitted to, on
-    /// its disk (0 for the whole disk).
-    pub fn partition_start(&self) -> u64 {
-        // SAFETY: As for `dev`.
-        unsafe { (*(*self.ptr()).bi_bdev).bd_start_sect }
     }
 }
 
@@ -249,7 +236,7 @@ impl Bio {
     /// `ptr` must be a live bio whose owner hands it over: nobody else may use
     /// it until the returned object ends it or gives it back with
     /// [`Bio::into_raw`].
-    pub unsafe fn from_raw(ptr: *mut bindings::bio) -> Self {
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::bio) -> Self {
         // INVARIANT: By the safety requirements we own a live bio.
         Self {
             // SAFETY: By the safety requirements, `ptr` is a live bio.
@@ -258,7 +245,7 @@ impl Bio {
     }
 
     /// Gives the bio back without completing it.
-    pub fn into_raw(self) -> *mut bindings::bio {
+    pub(crate) fn into_raw(self) -> *mut bindings::bio {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
         ptr
@@ -268,51 +255,6 @@ impl Bio {
     fn iter(&self) -> bindings::bvec_iter {
         // SAFETY: By the type invariant, the bio is live and ours.
         unsafe { (*self.ptr.as_ptr()).bi_iter }
-    }
-
-    /// Calls `f` with each data segment of the bio, in order, mapped into
-    /// memory; each segment lies within one page.
-    pub fn for_each_segment_mut(&mut self, mut f: impl FnMut(&mut [u8])) {
-        let mut iter = self.iter();
-        while iter.bi_size > 0 {
-            // SAFETY: The bio is live and `iter` is within its data.
-            let bv = unsafe { bindings::bio_iter_iovec(self.ptr.as_ptr(), iter) };
-            let len = bv.bv_len;
-            // SAFETY: `bv` is a single-page segment of the bio: its page is
-            // live and mapped here until `kunmap_local` below.
-            let base = unsafe { bindings::kmap_local_page(bv.bv_page) }.cast::<u8>();
-            // SAFETY: The segment is `bv_len` bytes at `bv_offset` in the
-            // page, which is ours to write while we own the bio.
-            let seg = unsafe {
-                core::slice::from_raw_parts_mut(base.add(bv.bv_offset as usize), len as usize)
-            };
-            f(seg);
-            // SAFETY: `base` was mapped above; `bv_page` is live. The page may
-            // also be mapped to user space (direct I/O, the page cache), so
-            // what was written through the kernel mapping is made visible
-            // there (a no-op where caches are coherent, such as x86).
-            unsafe {
-                bindings::kunmap_local(base.cast());
-                bindings::flush_dcache_page(bv.bv_page);
-            }
-            // SAFETY: `len` bytes of `iter` were just consumed.
-            unsafe { bindings::bio_advance_iter_single(self.ptr.as_ptr(), &mut iter, len) };
-        }
-    }
-
-    /// Fills the bio's data with `src`, which must be exactly as long as the
-    /// bio ([`Bio::size`]).
-    pub fn copy_from_slice(&mut self, src: &[u8]) -> Result {
-        if src.len() != self.size() as usize {
-            return Err(EINVAL);
-        }
-        let mut rest = src;
-        self.for_each_segment_mut(|seg| {
-            let (now, later) = rest.split_at(seg.len().min(rest.len()));
-            seg[..now.len()].copy_from_slice(now);
-            rest = later;
-        });
-        Ok(())
     }
 
     /// Returns a writer that fills the bio's data in order, from the start.
@@ -380,10 +322,13 @@ impl DataWriter<'_> {
             let segment =
                 unsafe { core::slice::from_raw_parts_mut(base.add(bv.bv_offset as usize), n) };
             fill(done, segment);
-            // SAFETY: `base` was mapped above; `bv_page` is live. The page may
-            // be mapped to user space too: see `Bio::for_each_segment_mut`.
+            // SAFETY: `base` was mapped above; `bv_page` is live.
             unsafe {
                 bindings::kunmap_local(base.cast());
+                // The page may also be mapped to user space (direct I/O, the
+                // page cache): make what was written through the kernel
+                // mapping visible there (a no-op where caches are coherent,
+                // such as x86).
                 bindings::flush_dcache_page(bv.bv_page);
             }
             // SAFETY: `n` bytes of `iter` were just written.
@@ -485,7 +430,8 @@ impl<D: ReadDone> WorkItem for ReadState<D> {
 /// into `pages`, from the start of the first page on, and calls
 /// `done.read_done()` in process context when the read has finished.
 ///
-/// `len` is a multiple of [`SECTOR_SIZE`] that needs every page of `pages`:
+/// `len` is a multiple of the sector size (512 bytes) that needs every page
+/// of `pages`:
 /// the last page may be filled only in part, so that a read never goes past
 /// the end of what the caller asked for (the end of the device, say).
 ///
@@ -552,13 +498,13 @@ pub fn submit_read<D: ReadDone>(
         // alive in `state` until the bio completes; `n` bytes fit the page.
         unsafe { bindings::__bio_add_page(bio, page.as_ptr(), n as u32, 0) };
     }
-    // SAFETY: The state is not moved: only its address travels with the bio,
-    // and `read_end_io` rebuilds the pinned box from it.
-    let state = KBox::into_raw(unsafe { Pin::into_inner_unchecked(state) });
+    // The state travels with the bio, still pinned, to `read_end_io`, which
+    // owns it from then on.
+    let state = state.into_foreign();
     // SAFETY: `bio` is fully set up; `bi_private` carries the state to the
-    // completion, which owns it from here on.
+    // completion.
     unsafe {
-        (*bio).bi_private = state.cast();
+        (*bio).bi_private = state.cast_mut();
         submit_own(bio);
     }
     Ok(())
@@ -589,8 +535,8 @@ unsafe fn submit_own(bio: *mut bindings::bio) {
 ///
 /// Called by the block layer once for a bio set up by `submit_read::<D>`.
 unsafe extern "C" fn read_end_io<D: ReadDone>(bio: *mut bindings::bio) {
-    // SAFETY: `bi_private` is the `ReadState<D>` leaked in `submit_read`.
-    let state = unsafe { (*bio).bi_private.cast::<ReadState<D>>() };
+    // SAFETY: The bio is done and ours.
+    let state = unsafe { (*bio).bi_private };
     // SAFETY: The bio is done and ours.
     let status = unsafe { (*bio).bi_status };
     // SAFETY: The bio came from `bio_kmalloc` and `bio_init`.
@@ -598,9 +544,9 @@ unsafe extern "C" fn read_end_io<D: ReadDone>(bio: *mut bindings::bio) {
         bindings::bio_uninit(bio);
         bindings::kfree(bio.cast());
     }
-    // SAFETY: We own the state again: the bio that held it is gone. It was
-    // pinned at creation and has not moved.
-    let mut state = unsafe { Pin::new_unchecked(KBox::from_raw(state)) };
+    // SAFETY: `bi_private` is the state `submit_read` made foreign, and the
+    // bio that carried it is gone: nothing else gives it back.
+    let mut state = unsafe { <Pin<KBox<ReadState<D>>>>::from_foreign(state) };
     if status != bindings::BLK_STS_OK as bindings::blk_status_t {
         *state.as_mut().project().status = Err(EIO);
     }
@@ -613,7 +559,7 @@ unsafe extern "C" fn read_end_io<D: ReadDone>(bio: *mut bindings::bio) {
 /// allocation, so it works under a spin lock and when memory is short.
 ///
 /// Dropping a list drops its bios, which fails them (see [`Bio`]); take them
-/// out with [`BioList::pop`] or by iterating.
+/// out by iterating.
 ///
 /// # Invariants
 ///
@@ -631,8 +577,8 @@ unsafe extern "C" fn read_end_io<D: ReadDone>(bio: *mut bindings::bio) {
 ///         bio.end(Ok(()));
 ///     }
 /// }
-/// assert!(BioList::new().is_empty());
 /// end_all(BioList::new());
+/// assert!(BioList::default().next().is_none());
 /// ```
 pub struct BioList {
     head: *mut bindings::bio,
@@ -650,11 +596,6 @@ impl BioList {
             head: core::ptr::null_mut(),
             tail: core::ptr::null_mut(),
         }
-    }
-
-    /// Returns `true` if the list holds no bio.
-    pub fn is_empty(&self) -> bool {
-        self.head.is_null()
     }
 
     /// Adds a bio at the end.
@@ -675,7 +616,7 @@ impl BioList {
     }
 
     /// Takes the first bio out.
-    pub fn pop(&mut self) -> Option<Bio> {
+    fn pop(&mut self) -> Option<Bio> {
         let ptr = self.head;
         if ptr.is_null() {
             return None;
