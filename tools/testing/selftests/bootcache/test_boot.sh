@@ -49,7 +49,7 @@ auto)
 	bc_state_is active && [ "$(cat $S/recording)" = 0 ] &&
 		[ "$(cat $S/wait_limit_ms)" = 45000 ]
 	bc_check "caching started by itself, without a history, with wait=45000"
-	! echo x 2>/dev/null >>"${slow}1" && [ "$(cat /sys/block/${slow#/dev/}/ro)" = 1 ]
+	! echo x 2>/dev/null >>"${slow}1" && [ "$(cat "/sys/block/${slow#/dev/}/ro")" = 1 ]
 	bc_check "the medium is read-only"
 	ok=0
 	for m in 0 1 2 3; do
@@ -61,11 +61,16 @@ auto)
 	[ "$(bc_stat hit_bytes)" -ge $((4 * 1048576)) ] &&
 		[ "$(bc_stat readahead_bytes)" -ge $((4 * 1048576)) ]
 	bc_check "it came from the cache: $(bc_stat hit_bytes) bytes hit, $(bc_stat parked) parked"
-	bootcache status >/tmp/status
-	head -n 2 /tmp/status | sed 's/^/# /'
-	head -n 1 /tmp/status | grep -q '^bootcache: caching' &&
-		grep -q 'bootcache=auto' /tmp/status
-	bc_check "bootcache status says what happened this boot"
+	# The tool's own report (mk/boot-test.sh's VM has the tool).
+	if command -v bootcache >/dev/null; then
+		bootcache status >/tmp/status
+		head -n 2 /tmp/status | sed 's/^/# /'
+		head -n 1 /tmp/status | grep -q '^bootcache: caching' &&
+			grep -q 'bootcache=auto' /tmp/status
+		bc_check "bootcache status says what happened this boot"
+	else
+		ktap_test_skip "bootcache status says what happened this boot (no bootcache tool)"
+	fi
 	;;
 record)
 	ktap_set_plan 5
@@ -74,15 +79,20 @@ record)
 	grep -q "^/dev/root / \|^/dev/vde / " /proc/mounts && [ ! -e /init.cpio ]
 	bc_check "root is the ext4 disk, mounted by the kernel (no initramfs)"
 	echo stop >"$S/control" && cat "$S/history" >/tmp/h &&
-		bootcache print /tmp/h >/tmp/h.txt
+		bcfile print-history /tmp/h >/tmp/h.txt
 	bc_check "the history reads out: $(sed -n 2p /tmp/h.txt)"
 	# The ext4 superblock, 1 KiB in, is read to mount root, before any
 	# userspace runs: a read entry below 4 KiB on volume 0.
 	awk 'NF == 7 && $1 ~ /^[0-9]+$/ && $4 ~ /R/ && $5 == 0 && $6 < 4096 { n++ } END { exit !n }' /tmp/h.txt
 	bc_check "the kernel's own reads to mount root are in it"
-	bootcache convert /tmp/h -o /tmp/pl >/dev/null && bootcache print /tmp/pl >/tmp/pl.txt &&
-		grep -q "^ *0  root " /tmp/pl.txt
-	bc_check "its playlist names the root volume"
+	# Making a playlist from a history is the tool's work.
+	if command -v bootcache >/dev/null; then
+		bootcache convert /tmp/h -o /tmp/pl >/dev/null && bootcache print /tmp/pl >/tmp/pl.txt &&
+			grep -q "^ *0  root " /tmp/pl.txt
+		bc_check "its playlist names the root volume"
+	else
+		ktap_test_skip "its playlist names the root volume (no bootcache tool)"
+	fi
 	;;
 off)
 	ktap_set_plan 3
@@ -102,7 +112,7 @@ badplaylist)
 	bc_check "one clear line: $(grep 'built-in playlist refused' /tmp/boot-dmesg | sed 's/^\[[^]]*\] //')"
 	bc_state_is idle && [ "$(cat $S/embedded)" -gt 0 ]
 	bc_check "nothing runs, and the rest of bootcache works"
-	bootcache make-playlist -o /tmp/pl -e "$BOOTCACHE_TEST_PARTUUID:0:1M" &&
+	bcfile make-playlist -o /tmp/pl -e "$BOOTCACHE_TEST_PARTUUID:0:1M" &&
 		bc_load_and_start /tmp/pl && echo jettison >"$S/control"
 	bc_check "a playlist from userspace still starts"
 	;;
@@ -120,24 +130,24 @@ badparam)
 cdchange)
 	ktap_set_plan 3
 	cd=$BOOTCACHE_TEST_CD
-	md5() { md5sum | cut -d' ' -f1; }
-	bootcache make-playlist -o /tmp/pc -e root:0:4M
+	md5() { bc_md5; }
+	bcfile make-playlist -o /tmp/pc -e root:0:4M
 	bc_load_and_start /tmp/pc &&
 		bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
-	x=$(dd if=$cd bs=1048576 count=1 iflag=direct 2>/dev/null | md5)
+	x=$(dd if="$cd" bs=1048576 count=1 iflag=direct 2>/dev/null | md5)
 	[ "$x" = "$(sed -n 's/^0 //p' "$BOOTCACHE_TEST_CD_SUMS")" ] && [ "$(bc_stat hit_bytes)" -gt 0 ]
 	bc_check "the first disc is read from the cache ($(bc_stat hit_bytes) bytes hit)"
 	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
 	bc_wait_for sh -c "[ \"\$(cat $S/reason)\" = medium-changed ]"
 	bc_check "the new disc ended the session: reason $(cat $S/reason)"
 	# MiB 1 was read ahead from the first disc and never served.
-	x=$(dd if=$cd bs=1048576 skip=1 count=1 iflag=direct 2>/dev/null | md5)
+	x=$(dd if="$cd" bs=1048576 skip=1 count=1 iflag=direct 2>/dev/null | md5)
 	[ "$x" = "$(sed -n 's/^1 //p' "$BOOTCACHE_TEST_CD2_SUMS")" ]
 	bc_check "the new disc's bytes are read, not the old one's"
 	;;
 zoned | dmroot)
 	ktap_set_plan 3
-	if [ $scenario = zoned ]; then
+	if [ "$scenario" = zoned ]; then
 		dev=nullb0 why='is zoned; bootcache does not cache zoned disks'
 	else
 		dev=dm-0 why='is bio-based (device-mapper, md)'
@@ -146,7 +156,7 @@ zoned | dmroot)
 	bc_wait_for sh -c "dmesg | grep -q '$why'"
 	bc_check "one clear line: $(dmesg | grep "$why" | head -n 1 | sed 's/^\[[^]]*\] //')"
 	F=/sys/kernel/rust_blk_filter
-	if [ $scenario = zoned ]; then
+	if [ "$scenario" = zoned ]; then
 		echo $dev >$F/attach && echo $dev >$F/detach
 		bc_check "bootcache holds no filter on $dev: another one attaches"
 	else
@@ -155,7 +165,7 @@ zoned | dmroot)
 		bc_check "recording goes on without $dev"
 	fi
 	want=$(sed -n 's/^0 //p' "$BOOTCACHE_TEST_PDISK_SUMS")
-	if [ $scenario = zoned ]; then
+	if [ "$scenario" = zoned ]; then
 		[ "$(cat /sys/block/nullb0/queue/zoned)" = host-managed ]
 		bc_check "the disk is zoned ($(cat /sys/block/nullb0/queue/zoned))"
 	else
