@@ -173,16 +173,6 @@ static int is_read(const struct entry *e)
 	return !(e->flags & (BOOTCACHE_ENTRY_TAG | BOOTCACHE_ENTRY_WRITE));
 }
 
-static void write_volume(uint8_t *b, const struct volume *v, uint32_t count, uint64_t bytes)
-{
-	b[V_ID_TYPE] = v->id_type;
-	b[V_RESERVED0] = v->reserved0;
-	put32(b, V_RECORD_COUNT, count);
-	memcpy(b + V_ID, v->id, 16);
-	put64(b, V_BYTES, bytes);
-	put32(b, V_BLOCK_SIZE, v->block_size);
-}
-
 static void write_header(uint8_t *b, uint32_t magic, uint32_t nvol, uint32_t n,
 			 uint64_t bytes, uint32_t extra)
 {
@@ -196,93 +186,120 @@ static void write_header(uint8_t *b, uint32_t magic, uint32_t nvol, uint32_t n,
 }
 
 /*
- * A playlist exactly as given, with honest counts and sums computed from the
- * records and a correct checksum (malformed.rs encode_playlist(), and what
- * format.rs write_playlist() writes for valid input).
+ * One record, for the volume tallies: its volume (>= nv: none), its length,
+ * and whether its length counts in the volume's bytes.
  */
-static struct buf encode_playlist(const struct volume *v, size_t nv, const struct extent *x, size_t nx)
+struct rec {
+	uint16_t volume;
+	uint64_t length;
+	int counts_bytes;
+};
+
+/*
+ * A file exactly as given: the header, the volumes with honest counts and
+ * sums computed from the records (even where they break the rules), the
+ * records (written by put()), and a correct checksum (malformed.rs encode(),
+ * and for valid input what format.rs write_playlist() writes).
+ */
+static struct buf encode(uint32_t magic, const struct volume *v, size_t nv, size_t n, size_t rsize,
+			 uint64_t bytes, uint32_t extra, struct rec (*rec)(const void *, size_t),
+			 void (*put)(uint8_t *, const void *, size_t), const void *recs)
 {
 	struct buf r;
-	uint64_t total = 0;
-	uint32_t batches = 0;
+	uint8_t *vol;
 
-	r.len = HDR_SIZE + nv * VOL_SIZE + nx * EXT_SIZE;
+	r.len = HDR_SIZE + nv * VOL_SIZE + n * rsize;
 	r.b = calloc(1, r.len + EXT_SIZE);
 	if (!r.b)
 		die("out of memory");
-	for (size_t i = 0; i < nx; i++) {
-		total = sat_add(total, x[i].length);
-		if (x[i].batch + 1u > batches)
-			batches = x[i].batch + 1u;
-	}
-	write_header(r.b, BOOTCACHE_PLAYLIST_MAGIC, nv, nx, total, batches);
+	write_header(r.b, magic, nv, n, bytes, extra);
+	vol = r.b + HDR_SIZE;
 	for (size_t i = 0; i < nv; i++) {
-		uint32_t count = 0;
-		uint64_t bytes = 0;
-
-		for (size_t k = 0; k < nx; k++) {
-			if (x[k].volume == i) {
-				count++;
-				bytes = sat_add(bytes, x[k].length);
-			}
-		}
-		write_volume(r.b + HDR_SIZE + i * VOL_SIZE, &v[i], count, bytes);
+		vol[i * VOL_SIZE + V_ID_TYPE] = v[i].id_type;
+		vol[i * VOL_SIZE + V_RESERVED0] = v[i].reserved0;
+		memcpy(vol + i * VOL_SIZE + V_ID, v[i].id, 16);
+		put32(vol + i * VOL_SIZE, V_BLOCK_SIZE, v[i].block_size);
 	}
-	for (size_t i = 0; i < nx; i++) {
-		uint8_t *p = r.b + HDR_SIZE + nv * VOL_SIZE + i * EXT_SIZE;
+	for (size_t k = 0; k < n; k++) {
+		struct rec x = rec(recs, k);
+		uint8_t *p;
 
-		put64(p, X_OFFSET, x[i].offset);
-		put64(p, X_LENGTH, x[i].length);
-		put16(p, X_VOLUME, x[i].volume);
-		put16(p, X_FLAGS, x[i].flags);
-		p[X_BATCH] = x[i].batch;
+		put(vol + nv * VOL_SIZE + k * rsize, recs, k);
+		if (x.volume >= nv)
+			continue;
+		p = vol + x.volume * VOL_SIZE;
+		put32(p, V_RECORD_COUNT, get32(p, V_RECORD_COUNT) + 1);
+		if (x.counts_bytes)
+			put64(p, V_BYTES, sat_add(get64(p, V_BYTES), x.length));
 	}
 	seal(r.b, r.len);
 	return r;
 }
 
+static struct rec extent_rec(const void *recs, size_t k)
+{
+	const struct extent *x = (const struct extent *)recs + k;
+
+	return (struct rec){ x->volume, x->length, 1 };
+}
+
+static void put_extent(uint8_t *p, const void *recs, size_t k)
+{
+	const struct extent *x = (const struct extent *)recs + k;
+
+	put64(p, X_OFFSET, x->offset);
+	put64(p, X_LENGTH, x->length);
+	put16(p, X_VOLUME, x->volume);
+	put16(p, X_FLAGS, x->flags);
+	p[X_BATCH] = x->batch;
+}
+
+static struct rec entry_rec(const void *recs, size_t k)
+{
+	const struct entry *e = (const struct entry *)recs + k;
+
+	return (struct rec){ is_tag(e) ? UINT16_MAX : e->volume, e->length, is_read(e) };
+}
+
+static void put_entry(uint8_t *p, const void *recs, size_t k)
+{
+	const struct entry *e = (const struct entry *)recs + k;
+
+	put64(p, E_OFFSET, e->offset);
+	put64(p, E_LENGTH, e->length);
+	put64(p, E_TIMESTAMP, e->timestamp_ns);
+	put32(p, E_PID, e->pid);
+	put16(p, E_FLAGS, e->flags);
+	put16(p, E_VOLUME, e->volume);
+}
+
+static struct buf encode_playlist(const struct volume *v, size_t nv, const struct extent *x, size_t nx)
+{
+	uint64_t total = 0;
+	uint32_t batches = 0;
+
+	for (size_t i = 0; i < nx; i++) {
+		total = sat_add(total, x[i].length);
+		if (x[i].batch + 1u > batches)
+			batches = x[i].batch + 1u;
+	}
+	return encode(BOOTCACHE_PLAYLIST_MAGIC, v, nv, nx, EXT_SIZE, total, batches,
+		      extent_rec, put_extent, x);
+}
+
 static struct buf encode_history(const struct volume *v, size_t nv, const struct entry *e, size_t ne)
 {
-	struct buf r;
 	uint64_t reads = 0;
 	uint32_t tags = 0;
 
-	r.len = HDR_SIZE + nv * VOL_SIZE + ne * ENT_SIZE;
-	r.b = calloc(1, r.len);
-	if (!r.b)
-		die("out of memory");
 	for (size_t i = 0; i < ne; i++) {
 		if (is_tag(&e[i]))
 			tags++;
 		else if (is_read(&e[i]))
 			reads = sat_add(reads, e[i].length);
 	}
-	write_header(r.b, BOOTCACHE_HISTORY_MAGIC, nv, ne, reads, tags);
-	for (size_t i = 0; i < nv; i++) {
-		uint32_t count = 0;
-		uint64_t bytes = 0;
-
-		for (size_t k = 0; k < ne; k++) {
-			if (is_tag(&e[k]) || e[k].volume != i)
-				continue;
-			count++;
-			if (is_read(&e[k]))
-				bytes = sat_add(bytes, e[k].length);
-		}
-		write_volume(r.b + HDR_SIZE + i * VOL_SIZE, &v[i], count, bytes);
-	}
-	for (size_t i = 0; i < ne; i++) {
-		uint8_t *p = r.b + HDR_SIZE + nv * VOL_SIZE + i * ENT_SIZE;
-
-		put64(p, E_OFFSET, e[i].offset);
-		put64(p, E_LENGTH, e[i].length);
-		put64(p, E_TIMESTAMP, e[i].timestamp_ns);
-		put32(p, E_PID, e[i].pid);
-		put16(p, E_FLAGS, e[i].flags);
-		put16(p, E_VOLUME, e[i].volume);
-	}
-	seal(r.b, r.len);
-	return r;
+	return encode(BOOTCACHE_HISTORY_MAGIC, v, nv, ne, ENT_SIZE, reads, tags,
+		      entry_rec, put_entry, e);
 }
 
 static int hexval(const char *s, size_t n, uint64_t *out)

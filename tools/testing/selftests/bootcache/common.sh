@@ -112,8 +112,8 @@ bc_host() {
 }
 
 # bc_begin: the prologue of a test that needs bootcache: the KTAP header, root
-# and a kernel with bootcache, and a work directory BC_TMP (mktemp -d) that
-# goes, with the test's disks, when the script exits. Then the test makes its
+# and a kernel with bootcache, and a work directory BC_TMP, also T (mktemp
+# -d), that goes, with the test's disks, when the script exits. Then the test makes its
 # disks (or skips) and calls bc_plan.
 bc_begin() {
 	BC_TEST=$(basename "$0" .sh)
@@ -125,6 +125,7 @@ bc_begin() {
 # bc_tmp: the work directory BC_TMP and the clean-up at exit.
 bc_tmp() {
 	BC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bootcache.XXXXXX") || bc_skip_all "mktemp -d failed"
+	T=$BC_TMP
 	BC_DISKS=
 	trap bc_cleanup EXIT
 }

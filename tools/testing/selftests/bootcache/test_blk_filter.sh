@@ -20,7 +20,6 @@ if [ ! -d "$S" ]; then
 	bc_skip_all "$S missing: kernel without CONFIG_SAMPLE_RUST_BLK_FILTER"
 fi
 bc_tmp
-T=$BC_TMP
 bc_disk_or_skip filter 64 2
 disk=$BC_DEV
 name=$(basename "$disk")

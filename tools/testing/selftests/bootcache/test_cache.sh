@@ -13,7 +13,6 @@ bc_begin
 bc_disk_or_skip cache 64 3 bc7e5700
 part=$BC_PART
 uuid=$BC_UUID
-T=$BC_TMP
 bc_plan 17
 
 want_md5() { bc_part_want 3 "$1"; }

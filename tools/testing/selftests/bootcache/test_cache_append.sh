@@ -18,7 +18,6 @@ suuid=$BC_UUID
 bc_disk_or_skip append 48 10 bc7e5751
 pdisk=$BC_PART
 puuid=$BC_UUID
-T=$BC_TMP
 bc_plan 8
 
 # mib_ok PART N SEED: MiB N of a partition of a bc_disk of SEED is right.

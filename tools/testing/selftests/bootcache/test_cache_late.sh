@@ -14,7 +14,6 @@ uuid=$BC_UUID
 # The spare disk: no partition table yet.
 bc_disk_or_skip late 16 8
 spare=$BC_DEV
-T=$BC_TMP
 bc_plan 4
 late=bc7e5741-01
 

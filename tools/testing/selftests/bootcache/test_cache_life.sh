@@ -11,7 +11,6 @@ bc_begin
 bc_disk_or_skip life 40 5 bc7e5720
 part=$BC_PART
 uuid=$BC_UUID
-T=$BC_TMP
 bc_plan 6
 rd() { dd if="$part" of=/dev/null bs="$2" skip=$(($1 / $2)) count=1 iflag=direct 2>/dev/null; }
 

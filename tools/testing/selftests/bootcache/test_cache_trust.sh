@@ -20,7 +20,6 @@ puuid=$BC_UUID
 bc_disk_or_skip trust_slow 64 12 bc7e5761 2
 spart=$BC_PART
 suuid=$BC_UUID
-T=$BC_TMP
 bc_plan 8
 
 md5() { bc_md5; }

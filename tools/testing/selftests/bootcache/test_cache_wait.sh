@@ -12,7 +12,6 @@ bc_begin
 bc_disk_or_skip wait 16 4 bc7e5710 2
 part=$BC_PART
 uuid=$BC_UUID
-T=$BC_TMP
 bc_plan 6
 want_md5() { bc_part_want 4 "$1"; }
 mib_md5() { bc_mib_md5 "$part" "$1"; }
