@@ -14,8 +14,10 @@ for p in "$TOP"/patches/*.patch; do
 done
 cd "$TOP" || exit 1
 files=$(git ls-files --cached --others --exclude-standard -- '*.c' '*.h' | grep -Ev '^(tools/|mk/)')
+# UNDOCUMENTED_SETUP looks for the kernel-parameters.txt lines in the same
+# patch; a file on its own has none (patches/0015 documents bootcache=).
 for f in $files; do
-	"$cp" --strict --quiet --no-tree -f "$f" || rc=1
+	"$cp" --strict --quiet --no-tree --ignore UNDOCUMENTED_SETUP -f "$f" || rc=1
 done
 [ $rc -eq 0 ] && echo "  CHECKPATCH clean: $(ls "$TOP"/patches/*.patch | wc -l) patches, $(echo "$files" | wc -w) C files"
 exit $rc

@@ -1,38 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Finding a section of an ELF64 file (`vmlinux`) by name, by reading its section headers.
+//! Finding the bytes of a section, or between two symbols, in an ELF64 file (`vmlinux`),
+//! with the `object` crate's ELF reader.
 //!
-//! Only the headers, the section name table and (as a fallback) the symbol table are
-//! read, so a `vmlinux` with debug info of hundreds of MiB costs a few small reads.
-//! Both byte orders are understood; ELF32 files are refused.
+//! The file is read through `object::ReadCache`, which reads only the parts asked for:
+//! the headers, the section name table and (as a fallback) the symbol table, so a
+//! `vmlinux` with debug info of hundreds of MiB costs a few small reads. The low-level
+//! `object::read::elf` API is used, not `object::File`, which would read the whole symbol
+//! table up front. Both byte orders are understood; ELF32 files are refused.
 
 use std::fmt;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 
-/// `\x7fELF`.
-const MAGIC: [u8; 4] = [0x7f, b'E', b'L', b'F'];
-/// `e_ident[EI_CLASS]` of a 64-bit file.
-const CLASS64: u8 = 2;
-/// `e_ident[EI_DATA]`: little-endian.
-const DATA_LSB: u8 = 1;
-/// `e_ident[EI_DATA]`: big-endian.
-const DATA_MSB: u8 = 2;
-/// The size of the ELF64 file header.
-const EHDR_SIZE: usize = 64;
-/// The size of an ELF64 section header.
-const SHDR_SIZE: usize = 64;
-/// The size of an ELF64 symbol.
-const SYM_SIZE: usize = 24;
-/// A section header type: a symbol table.
-const SHT_SYMTAB: u32 = 2;
-/// A section header type: occupies no space in the file (`.bss`).
-const SHT_NOBITS: u32 = 8;
-/// `e_shstrndx` when the real index is in section 0's `sh_link`.
-const SHN_XINDEX: u16 = 0xffff;
-/// The most section headers read (vmlinux has a few dozen; a damaged count is refused).
-const MAX_SECTIONS: u64 = 1 << 16;
-/// The largest string or symbol table read.
-const MAX_TABLE: u64 = 256 << 20;
+use object::elf::{FileHeader64, ELFMAG, SHT_SYMTAB};
+use object::read::elf::{FileHeader, SectionHeader, SectionTable, Sym};
+use object::{Endianness, FileKind, ReadCache, ReadRef};
+
+/// The file header of an ELF64 file of either byte order.
+type Header = FileHeader64<Endianness>;
+
+/// The length of `e_ident`, which says what kind of file it is.
+const IDENT_SIZE: usize = 16;
 
 /// Why a file could not be read as ELF64.
 #[derive(Debug)]
@@ -62,253 +50,140 @@ impl std::error::Error for Error {}
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            Error::Malformed("truncated".into())
-        } else {
-            Error::Io(e)
-        }
+        Error::Io(e)
     }
 }
 
-/// One section header.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Section {
-    /// Its name.
-    pub name: String,
-    /// `sh_type`.
-    pub kind: u32,
-    /// `sh_addr`: its address when loaded.
-    pub addr: u64,
-    /// `sh_offset`: where its bytes are in the file.
-    pub offset: u64,
-    /// `sh_size`.
-    pub size: u64,
-    /// `sh_link`.
-    pub link: u32,
-}
-
-impl Section {
-    /// Whether the section has bytes in the file.
-    pub fn has_data(&self) -> bool {
-        self.kind != SHT_NOBITS
+impl From<object::read::Error> for Error {
+    fn from(e: object::read::Error) -> Error {
+        Error::Malformed(e.to_string())
     }
 }
 
 /// An ELF64 file being read.
-pub struct Elf<R> {
-    file: R,
-    big_endian: bool,
-    /// The section headers, with their names.
-    pub sections: Vec<Section>,
+pub struct Elf<R: Read + Seek> {
+    data: ReadCache<R>,
+    endian: Endianness,
 }
 
 impl<R: Read + Seek> Elf<R> {
-    /// Reads the file header and the section headers.
+    /// Checks that `file` is ELF64 and reads its file header and section headers.
     pub fn parse(mut file: R) -> Result<Elf<R>, Error> {
-        let mut ehdr = [0u8; EHDR_SIZE];
-        let mut got = 0;
-        while got < EHDR_SIZE {
-            match file.read(&mut ehdr[got..])? {
-                0 => break,
-                n => got += n,
+        // `e_ident` is read here, not through the cache, which would hide why a file
+        // that cannot be read at all (a directory, an I/O error) failed.
+        let mut ident = [0u8; IDENT_SIZE];
+        let got = read_up_to(&mut file, &mut ident)?;
+        match FileKind::parse(&ident[..got]) {
+            Ok(FileKind::Elf64) => {}
+            Ok(FileKind::Elf32) => return Err(Error::NotElf64),
+            Err(_) if got < IDENT_SIZE && ident.starts_with(&ELFMAG) => {
+                return Err(Error::Malformed("truncated file header".into()))
             }
+            Err(_) if ident.starts_with(&ELFMAG) => return Err(Error::NotElf64),
+            _ => return Err(Error::NotElf),
         }
-        if got < 4 || ehdr[..4] != MAGIC {
-            return Err(Error::NotElf);
-        }
-        if got < 5 || ehdr[4] != CLASS64 {
-            return Err(Error::NotElf64);
-        }
-        if got < EHDR_SIZE {
-            return Err(Error::Malformed("truncated file header".into()));
-        }
-        let big_endian = match ehdr[5] {
-            DATA_LSB => false,
-            DATA_MSB => true,
-            d => return Err(Error::Malformed(format!("unknown byte order {d}"))),
-        };
-        let mut elf = Elf {
-            file,
-            big_endian,
-            sections: Vec::new(),
-        };
-        let shoff = elf.u64(&ehdr[0x28..]);
-        let shentsize = elf.u16(&ehdr[0x3a..]);
-        let mut shnum = u64::from(elf.u16(&ehdr[0x3c..]));
-        let mut shstrndx = u32::from(elf.u16(&ehdr[0x3e..]));
-        if shoff == 0 {
-            return Ok(elf);
-        }
-        if usize::from(shentsize) != SHDR_SIZE {
-            return Err(Error::Malformed(format!(
-                "section header size {shentsize}, not {SHDR_SIZE}"
-            )));
-        }
-        // Section 0 holds the real count and name-table index when they do not fit.
-        let first = elf.read_shdr(shoff)?;
-        if shnum == 0 {
-            shnum = first.size;
-        }
-        if shstrndx == u32::from(SHN_XINDEX) {
-            shstrndx = first.link;
-        }
-        if shnum > MAX_SECTIONS {
-            return Err(Error::Malformed(format!("{shnum} sections")));
-        }
-        let mut raw = Vec::with_capacity(shnum as usize);
-        for i in 0..shnum {
-            raw.push(elf.read_shdr(shoff + i * SHDR_SIZE as u64)?);
-        }
-        let names = match raw.get(shstrndx as usize) {
-            Some(s) if shstrndx != 0 => elf.read_table(s, "section name table")?,
-            _ => Vec::new(),
-        };
-        for (i, mut s) in raw.into_iter().enumerate() {
-            let at = s.name.parse::<usize>().unwrap_or(usize::MAX);
-            s.name = if i == 0 {
-                String::new()
-            } else {
-                c_string(&names, at)
-            };
-            elf.sections.push(s);
-        }
+        let data = ReadCache::new(file);
+        let endian = Header::parse(&data)?.endian()?;
+        let elf = Elf { data, endian };
+        elf.sections()?;
         Ok(elf)
     }
 
-    fn u16(&self, b: &[u8]) -> u16 {
-        let a = [b[0], b[1]];
-        if self.big_endian {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        }
+    /// The section headers and their names (read once; the cache keeps them).
+    fn sections(&self) -> Result<SectionTable<'_, Header, &ReadCache<R>>, Error> {
+        Ok(Header::parse(&self.data)?.sections(self.endian, &self.data)?)
     }
 
-    fn u32(&self, b: &[u8]) -> u32 {
-        let a = [b[0], b[1], b[2], b[3]];
-        if self.big_endian {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        }
-    }
-
-    fn u64(&self, b: &[u8]) -> u64 {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&b[..8]);
-        if self.big_endian {
-            u64::from_be_bytes(a)
-        } else {
-            u64::from_le_bytes(a)
-        }
-    }
-
-    /// Reads one section header; its name is left as the decimal name offset.
-    fn read_shdr(&mut self, at: u64) -> Result<Section, Error> {
-        let mut b = [0u8; SHDR_SIZE];
-        self.file.seek(SeekFrom::Start(at))?;
-        self.file
-            .read_exact(&mut b)
-            .map_err(|_| Error::Malformed(format!("section header at {at} is past the end")))?;
-        Ok(Section {
-            name: self.u32(&b[0..]).to_string(),
-            kind: self.u32(&b[4..]),
-            addr: self.u64(&b[16..]),
-            offset: self.u64(&b[24..]),
-            size: self.u64(&b[32..]),
-            link: self.u32(&b[40..]),
-        })
-    }
-
-    fn read_table(&mut self, s: &Section, what: &str) -> Result<Vec<u8>, Error> {
-        if s.size > MAX_TABLE {
-            return Err(Error::Malformed(format!("{what} of {} bytes", s.size)));
-        }
-        self.read_at(s.offset, s.size, what)
-    }
-
-    /// Reads `len` bytes at `offset`.
-    pub fn read_at(&mut self, offset: u64, len: u64, what: &str) -> Result<Vec<u8>, Error> {
-        let len = usize::try_from(len).map_err(|_| Error::Malformed(format!("{what} too big")))?;
-        let mut buf = vec![0u8; len];
-        self.file.seek(SeekFrom::Start(offset))?;
-        self.file.read_exact(&mut buf).map_err(|_| {
-            Error::Malformed(format!("{what} ({len} bytes at {offset}) is past the end"))
-        })?;
-        Ok(buf)
-    }
-
-    /// The first section called `name`.
-    pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
-    }
-
-    /// The bytes of the section called `name`: `None` if there is none; empty if it
-    /// has no bytes in the file.
-    pub fn section_data(&mut self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        let Some(s) = self.section(name).cloned() else {
+    /// The bytes of the first section called `name`: `None` if there is none; empty if
+    /// it has no bytes in the file.
+    pub fn section_data(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let sections = self.sections()?;
+        let Some((_, s)) = sections.section_by_name(self.endian, name.as_bytes()) else {
             return Ok(None);
         };
-        if !s.has_data() || s.size == 0 {
-            return Ok(Some(Vec::new()));
-        }
-        self.read_at(s.offset, s.size, name).map(Some)
+        let bytes = s
+            .data(self.endian, &self.data)
+            .map_err(|e| Error::Malformed(format!("section {name}: {e}")))?;
+        Ok(Some(bytes.to_vec()))
     }
 
     /// The value of each of `names` in the symbol table (`None` for a missing one).
-    pub fn symbols(&mut self, names: &[&str]) -> Result<Vec<Option<u64>>, Error> {
+    pub fn symbols(&self, names: &[&str]) -> Result<Vec<Option<u64>>, Error> {
+        let table = self
+            .sections()?
+            .symbols(self.endian, &self.data, SHT_SYMTAB)?;
         let mut out = vec![None; names.len()];
-        let Some(symtab) = self.sections.iter().find(|s| s.kind == SHT_SYMTAB).cloned() else {
-            return Ok(out);
-        };
-        let strtab = match self.sections.get(symtab.link as usize).cloned() {
-            Some(s) => s,
-            None => return Err(Error::Malformed("symbol table without strings".into())),
-        };
-        let syms = self.read_table(&symtab, "symbol table")?;
-        let strs = self.read_table(&strtab, "symbol names")?;
-        for sym in syms.chunks_exact(SYM_SIZE) {
-            let name = c_string(&strs, self.u32(sym) as usize);
-            if let Some(i) = names.iter().position(|n| *n == name) {
-                out[i].get_or_insert(self.u64(&sym[8..]));
+        for sym in table.iter() {
+            let Ok(name) = sym.name(self.endian, table.strings()) else {
+                continue;
+            };
+            if let Some(i) = names.iter().position(|n| n.as_bytes() == name) {
+                out[i].get_or_insert(sym.st_value(self.endian));
             }
         }
         Ok(out)
     }
 
     /// The bytes from address `start` to `end`, from the section that holds them.
-    pub fn bytes_between(&mut self, start: u64, end: u64) -> Result<Vec<u8>, Error> {
+    pub fn bytes_between(&self, start: u64, end: u64) -> Result<Vec<u8>, Error> {
         if end < start {
             return Err(Error::Malformed(format!(
                 "end symbol {end:#x} before start {start:#x}"
             )));
         }
-        let s = self
-            .sections
+        let e = self.endian;
+        let sections = self.sections()?;
+        let s = sections
             .iter()
-            .find(|s| s.addr != 0 && s.addr <= start && end <= s.addr.saturating_add(s.size))
-            .cloned()
+            .find(|s| {
+                let addr = s.sh_addr(e);
+                addr != 0 && addr <= start && end <= addr.saturating_add(s.sh_size(e))
+            })
             .ok_or_else(|| Error::Malformed(format!("no section holds {start:#x}..{end:#x}")))?;
-        if !s.has_data() {
-            return Ok(vec![0; (end - start) as usize]);
-        }
-        self.read_at(s.offset + (start - s.addr), end - start, &s.name)
+        let len = end - start;
+        let Some((offset, _)) = s.file_range(e) else {
+            // SHT_NOBITS: zeros when loaded.
+            let len = usize::try_from(len)
+                .map_err(|_| Error::Malformed(format!("{len} bytes between symbols")))?;
+            return Ok(vec![0; len]);
+        };
+        let at = offset.saturating_add(start - s.sh_addr(e));
+        let bytes = (&self.data)
+            .read_bytes_at(at, len)
+            .map_err(|()| Error::Malformed(format!("{len} bytes at {at} are past the end")))?;
+        Ok(bytes.to_vec())
     }
 }
 
-/// The NUL-terminated string at `at` in a string table (empty if out of range).
-fn c_string(table: &[u8], at: usize) -> String {
-    let Some(rest) = table.get(at..) else {
-        return String::new();
-    };
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    String::from_utf8_lossy(&rest[..end]).into_owned()
+/// Reads into `buf` until it is full or the file ends; returns how many bytes were read.
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
+
+    use object::elf::{ELFCLASS64, ELFDATA2LSB};
+
+    const MAGIC: [u8; 4] = ELFMAG;
+    const CLASS64: u8 = ELFCLASS64.0;
+    const DATA_LSB: u8 = ELFDATA2LSB.0;
+    const SHT_SYMTAB: u32 = object::elf::SHT_SYMTAB.0;
+    /// The sizes of the ELF64 file header, a section header and a symbol.
+    const EHDR_SIZE: usize = 64;
+    const SHDR_SIZE: usize = 64;
+    const SYM_SIZE: usize = 24;
 
     /// Builds a small ELF64 little-endian file with the given sections (name, bytes), a
     /// section name table, and optionally a symbol table; for tests.
@@ -403,8 +278,8 @@ mod tests {
                 ("__end", 0xffff_ffff_8100_1004),
             ],
         );
-        let mut e = Elf::parse(Cursor::new(f)).unwrap();
-        assert_eq!(e.sections.len(), 6);
+        let e = Elf::parse(Cursor::new(f)).unwrap();
+        assert_eq!(e.sections().unwrap().len(), 6);
         assert_eq!(
             e.section_data(".init.bootcache_playlist").unwrap().unwrap(),
             b"12345678"

@@ -3,11 +3,13 @@
 //! `bootcache`: make, check and inspect bootcache playlists and histories.
 //!
 //! `main` parses the command line, runs it, and turns an error into one line on stderr
-//! and exit status 1 (clap's own usage errors exit with 2).
+//! and exit status 1 (clap's own usage errors exit with 2). The commands' work is in
+//! `commands/`, one module per command or family.
 
 mod cli;
 mod commands;
 
+use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,11 +19,19 @@ fn main() -> ExitCode {
     match commands::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if commands::is_broken_pipe(&err) {
+            if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("bootcache: {err:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Returns whether `err` is a closed stdout (as when piping into `head`).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

@@ -81,31 +81,19 @@ impl std::error::Error for Error {}
 fn hint(op: &str, err: &io::Error) -> &'static str {
     let errno = err.raw_os_error().unwrap_or(0);
     match (op, errno) {
-        ("tag", libc_errno::EINVAL) => "not recording",
-        ("jettison", libc_errno::EINVAL) => "not caching",
-        ("start", libc_errno::EBUSY) => "already caching; see dmesg",
-        ("start", libc_errno::ENODEV) => "none of the playlist's volumes was found; see dmesg",
-        ("record", libc_errno::ENODEV) => {
-            "the root file system's partition was not found; see dmesg"
-        }
-        ("record", libc_errno::EBUSY) => "already caching; see dmesg",
-        (_, libc_errno::EACCES | libc_errno::EPERM) => "run as root",
-        (o, libc_errno::EBUSY) if o.ends_with("history") => "still recording; run stop first",
-        (o, libc_errno::ENODATA) if o.ends_with("history") => {
+        ("tag", libc::EINVAL) => "not recording",
+        ("jettison", libc::EINVAL) => "not caching",
+        ("start", libc::EBUSY) => "already caching; see dmesg",
+        ("start", libc::ENODEV) => "none of the playlist's volumes was found; see dmesg",
+        ("record", libc::ENODEV) => "the root file system's partition was not found; see dmesg",
+        ("record", libc::EBUSY) => "already caching; see dmesg",
+        (_, libc::EACCES | libc::EPERM) => "run as root",
+        (o, libc::EBUSY) if o.ends_with("history") => "still recording; run stop first",
+        (o, libc::ENODATA) if o.ends_with("history") => {
             "no history: recording has not stopped since the last start, or never started"
         }
         _ => "see dmesg",
     }
-}
-
-/// The few errno values the hints name (Linux, all architectures).
-mod libc_errno {
-    pub const EPERM: i32 = 1;
-    pub const EACCES: i32 = 13;
-    pub const EBUSY: i32 = 16;
-    pub const ENODEV: i32 = 19;
-    pub const EINVAL: i32 = 22;
-    pub const ENODATA: i32 = 61;
 }
 
 /// The driver's directory.

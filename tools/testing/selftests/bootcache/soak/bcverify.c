@@ -207,11 +207,20 @@ int main(int argc, char **argv)
 			int gone = gonefile && access(gonefile, F_OK) == 0;
 			ssize_t got = pread(fd, buf, n, o);
 			int err = got < 0 ? errno : 0;
-			unsigned long long first = (partstart + o) / 512, last = first + n / 512;
+			unsigned long long first = (partstart + o) / 512;
+			/*
+			 * A buffered read reads whole pages of the device's
+			 * page cache: a failing sector in the first or last
+			 * page fails it (or cuts it short) even outside
+			 * [o, o + n).
+			 */
+			unsigned long long pg = direct ? 512 : 4096;
+			unsigned long long efirst = (partstart + o / pg * pg) / 512;
+			unsigned long long elast = (partstart + (o + n + pg - 1) / pg * pg) / 512;
 			int hasbad = 0;
 
 			for (int b = 0; b < nbad; b++)
-				if (bad[b] >= first && bad[b] < last)
+				if (bad[b] >= efirst && bad[b] < elast)
 					hasbad = 1;
 			c->reads++;
 			if (got != (ssize_t)n) {

@@ -20,6 +20,10 @@ suuid=$BOOTCACHE_TEST_SLOW_PARTUUID
 bootcache make-playlist -o $W/a -e "$uuid:0:1M" -e "$uuid:2M:2M" -e "$uuid:5M:1M:1" \
 	-e "$uuid:8M:4M:2:low" -e "$suuid:0:1M" -e "$suuid:4M:512K:1" -e "cafe0bad-01:0:1M" >/dev/null
 bootcache make-playlist -o $W/b -e "$uuid:16M:4M" >/dev/null
+# Nothing may change by itself between two snapshots: recording would stop
+# at its time limit in a session that outlives it (0: never).
+record_limit=$(cat $S/record_limit_ms)
+echo 0 >$S/record_limit_ms
 
 mutations=0 accepted=0 refused=0 partial=0 words=0 tunables=0 concurrent=0
 
@@ -63,7 +67,7 @@ mutant() {
 
 # Several writers at once, of mutants, random bytes and the valid playlist.
 writers() {
-	k=0
+	k=0 pids=
 	for k in 1 2 3; do
 		case $(soak_rand 3) in
 		0) bcmutate $W/a $W/c$k $(soak_rand 1000000000) ;;
@@ -71,8 +75,11 @@ writers() {
 		2) cp $W/${1:-a} $W/c$k ;;
 		esac
 		write_one $W/c$k >/dev/null 2>&1 &
+		pids="$pids $!"
 	done
-	wait
+	# Only the writers: a verifier may be running in the background,
+	# until the round tells it to stop.
+	wait $pids
 	concurrent=$((concurrent + 1))
 }
 
@@ -170,5 +177,6 @@ while soak_time_left; do
 	soak_idle
 done
 extra=mutants-$mutations,accepted-$accepted,refused-$refused,partial-$partial,concurrent-$concurrent,words-$words,tunable-writes-$tunables
+echo "$record_limit" >$S/record_limit_ms
 SOAK_EXERCISED='[ $st_hits -gt 0 ] && [ $refused -gt 0 ]'
 soak_finish
