@@ -113,12 +113,19 @@ bc_host() {
 
 # bc_begin: the prologue of a test that needs bootcache: the KTAP header, root
 # and a kernel with bootcache, and a work directory BC_TMP, also T (mktemp
-# -d), that goes, with the test's disks, when the script exits. Then the test makes its
-# disks (or skips) and calls bc_plan.
+# -d), that goes, with the test's disks, when the script exits. Then the
+# test makes its disks (or skips) and calls bc_plan.
 bc_begin() {
+	bc_begin_root
+	bc_require
+}
+
+# bc_begin_root: bc_begin for a test that does not need bootcache itself
+# (it checks what it needs instead): the KTAP header, root and BC_TMP.
+bc_begin_root() {
 	BC_TEST=$(basename "$0" .sh)
 	ktap_print_header
-	bc_require
+	bc_require_root
 	bc_tmp
 }
 

@@ -12,14 +12,9 @@
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
+bc_begin_root
 S=/sys/kernel/rust_blk_filter
-BC_TEST=test_blk_filter
-ktap_print_header
-bc_require_root
-if [ ! -d "$S" ]; then
-	bc_skip_all "$S missing: kernel without CONFIG_SAMPLE_RUST_BLK_FILTER"
-fi
-bc_tmp
+[ -d "$S" ] || bc_skip_all "$S missing: kernel without CONFIG_SAMPLE_RUST_BLK_FILTER"
 bc_disk_or_skip filter 64 2
 disk=$BC_DEV
 name=$(basename "$disk")
@@ -29,15 +24,10 @@ counter() { cat "$S/$1"; }
 mib_md5() { bc_mib_md5 "$disk" "$1"; }
 expected_md5() { bc_want 2 $(($1 * 1048576)) 1048576; }
 
-# check DESCRIPTION: pass if the last command succeeded.
-check() {
-	if [ $? -eq 0 ]; then ktap_test_pass "$1"; else ktap_test_fail "$1"; fi
-}
-
 echo "$name" >"$S/attach"
-check "attach to $name"
+bc_check "attach to $name"
 [ "$(cat "$S/disk")" = "$(cat "/sys/block/$name/dev")" ]
-check "disk shows $name's device number"
+bc_check "disk shows $name's device number"
 
 err=$(sh -c "echo $name > $S/attach" 2>&1)
 case $err in
@@ -49,16 +39,16 @@ r0=$(counter reads) b0=$(counter read_bytes) w0=$(counter writes)
 dd if="$disk" of=/dev/null bs=4096 count=10 skip=7 iflag=direct 2>/dev/null
 r1=$(counter reads) b1=$(counter read_bytes)
 [ $((r1 - r0)) -eq 10 ] && [ $((b1 - b0)) -eq 40960 ]
-check "10 direct 4 KiB reads count as 10 reads of 40960 bytes"
+bc_check "10 direct 4 KiB reads count as 10 reads of 40960 bytes"
 
 dd if=/dev/zero of="$disk" bs=4096 count=5 seek=4096 oflag=direct 2>/dev/null
 w1=$(counter writes) wb=$(counter write_bytes) r2=$(counter reads)
 [ $((w1 - w0)) -eq 5 ] && [ "$wb" -eq 20480 ] && [ "$r2" -eq "$r1" ]
-check "5 direct 4 KiB writes count as 5 writes of 20480 bytes, no reads"
+bc_check "5 direct 4 KiB writes count as 5 writes of 20480 bytes, no reads"
 
 with=$(mib_md5 2)
 [ "$with" = "$(expected_md5 2)" ]
-check "data read through the filter is the disk's"
+bc_check "data read through the filter is the disk's"
 
 # Detach while a reader is busy: no hang, no error, no warning in the log.
 # (Four passes over the disk: a memory-backed disk is fast.)
@@ -73,16 +63,16 @@ echo 1 >"$S/detach"
 wait $reader
 rc=$?
 [ $running -eq 1 ] && [ $rc -eq 0 ] && [ -z "$(cat $S/disk)" ]
-check "detach during I/O: the reader finishes cleanly (was running: $running)"
+bc_check "detach during I/O: the reader finishes cleanly (was running: $running)"
 
 without=$(mib_md5 2)
 [ "$without" = "$with" ]
-check "data read without the filter is the same"
+bc_check "data read without the filter is the same"
 
 r3=$(counter reads)
 dd if="$disk" of=/dev/null bs=4096 count=3 iflag=direct 2>/dev/null
 [ "$(counter reads)" -eq "$r3" ]
-check "a detached filter sees nothing"
+bc_check "a detached filter sees nothing"
 
 # A bio-based disk takes no filter: its bios in flight hold no queue
 # reference, so the attach could not wait for them nor catch them later.
@@ -105,7 +95,7 @@ if [ -n "$biodisk" ]; then
 	*"not supported"*) ! grep -qx "$(cat "/sys/block/$biodisk/dev")" "$S/disk" ;;
 	*) false ;;
 	esac
-	check "the bio-based disk $biodisk is refused with EOPNOTSUPP (got '$err')"
+	bc_check "the bio-based disk $biodisk is refused with EOPNOTSUPP (got '$err')"
 else
 	ktap_test_skip "the bio-based disk is refused with EOPNOTSUPP (no dm_linear or dmsetup, no brd)"
 fi
@@ -144,10 +134,10 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bc_filter &&
 	echo 1 >"$S/detach"
 	[ $held -eq 1 ] && [ $ok -eq 1 ] && [ $wrc -eq 0 ] && [ $((mw1 - mw0)) -eq 1 ] &&
 		[ $((m1 - m0)) -ge 1 ] && [ "$w1" -eq "$w0" ]
-	check "a write blk-throttle held across the attach is reported missed (held: $held, missed writes: $((mw1 - mw0)), offered writes: $((w1 - w0)))"
+	bc_check "a write blk-throttle held across the attach is reported missed (held: $held, missed writes: $((mw1 - mw0)), offered writes: $((w1 - w0)))"
 	got=$(dd if="$disk" bs=65536 skip=384 count=1 iflag=direct 2>/dev/null | md5sum)
 	[ "$got" = "$(md5sum <"$T/bcf.new")" ]
-	check "the held write's bytes are on the disk"
+	bc_check "the held write's bytes are on the disk"
 	dd if="$T/bcf.orig" of="$disk" bs=65536 seek=384 count=1 oflag=direct conv=notrunc 2>/dev/null
 	rmdir $cg/bc_filter 2>/dev/null
 	rm -f "$T/bcf.orig" "$T/bcf.new"
@@ -166,7 +156,7 @@ if [ -n "$lo" ] && [ -b "$lo" ]; then
 	lodev=$(cat "/sys/block/$lname/dev")
 	dd if="$disk" of="$T/bcf.a.img" bs=1048576 skip=3 count=1 iflag=direct 2>/dev/null
 	dd if="$disk" of="$T/bcf.b.img" bs=1048576 skip=4 count=1 iflag=direct 2>/dev/null
-	lo_md5() { dd if="$lo" bs=1048576 count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
+	lo_md5() { bc_mib_md5 "$lo" 0; }
 	has_filter() { grep -qx "$lodev" $S/disk; }
 	c0=$(counter media_changed) g0=$(counter disk_gone)
 	# An unbound loop device opens, with nothing on it.
@@ -175,22 +165,22 @@ if [ -n "$lo" ] && [ -b "$lo" ]; then
 	has_filter || ok=0
 	losetup -r "$lo" "$T/bcf.a.img" || ok=0
 	[ $ok -eq 1 ] && [ $(($(counter media_changed) - c0)) -eq 1 ] && ! has_filter
-	check "binding $lname to a file detaches its filter as a media change"
+	bc_check "binding $lname to a file detaches its filter as a media change"
 	r0=$(counter reads)
 	echo "$lname" >"$S/attach" && has_filter && [ "$(lo_md5)" = "$(expected_md5 3)" ] &&
 		[ "$(counter reads)" -gt "$r0" ]
-	check "the same disk takes a filter again, which sees the new medium's reads"
+	bc_check "the same disk takes a filter again, which sees the new medium's reads"
 	if command -v loop_change_fd >/dev/null; then
 		loop_change_fd "$lo" "$T/bcf.b.img"
 		lrc=$?
 		[ $lrc -eq 0 ] && [ $(($(counter media_changed) - c0)) -eq 2 ] && ! has_filter &&
 			[ "$(lo_md5)" = "$(expected_md5 4)" ]
-		check "LOOP_CHANGE_FD detaches the filter as a media change; reads get the new file's bytes"
+		bc_check "LOOP_CHANGE_FD detaches the filter as a media change; reads get the new file's bytes"
 	else
 		ktap_test_skip "LOOP_CHANGE_FD detaches the filter (no loop_change_fd)"
 	fi
 	[ "$(counter disk_gone)" -eq "$g0" ]
-	check "a media change is not reported as a deletion"
+	bc_check "a media change is not reported as a deletion"
 	echo 1 >"$S/detach"
 	losetup -d "$lo"
 	rm -f "$T/bcf.a.img" "$T/bcf.b.img"
@@ -211,7 +201,7 @@ if [ -b "$cd" ] && [ $# -eq 2 ] && [ -f "${BOOTCACHE_TEST_CD2_SUMS:-}" ] &&
 	bc_host "info block" >/dev/null 2>&1; then
 	cdname=$(basename "$cd")
 	cddev=$(cat "/sys/block/$cdname/dev")
-	cd_md5() { dd if="$cd" bs=1048576 skip=1 count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
+	cd_md5() { bc_mib_md5 "$cd" 1; }
 	# The drive takes a read (so the change has been noticed).
 	cd_ready() { dd if="$cd" of=/dev/null bs=2048 count=1 iflag=direct 2>/dev/null; }
 	c0=$(counter media_changed)
@@ -224,7 +214,7 @@ if [ -b "$cd" ] && [ $# -eq 2 ] && [ -f "${BOOTCACHE_TEST_CD2_SUMS:-}" ] &&
 	bc_wait_for cd_ready || ok=0
 	[ $ok -eq 1 ] && [ $(($(counter media_changed) - c0)) -eq 1 ] &&
 		! grep -qx "$cddev" $S/disk && [ "$(cd_md5)" = "$(sed -n 's/^1 //p' "$BOOTCACHE_TEST_CD2_SUMS")" ]
-	check "another disc in $cdname detaches its filter as a media change"
+	bc_check "another disc in $cdname detaches its filter as a media change"
 	echo 1 >"$S/detach"
 	bc_host eject "$BOOTCACHE_TEST_CD_DRIVE" >/dev/null
 	bc_host change "$BOOTCACHE_TEST_CD_DRIVE" "$1" >/dev/null
@@ -251,9 +241,9 @@ if [ -d "$cfg" ]; then
 	rmdir "$cfg/bc_gone"
 	echo 1 >"$S/detach"
 	[ $ok -eq 1 ] && [ $((g1 - g0)) -eq 1 ]
-	check "removing a disk calls the filter's disk_gone once"
+	bc_check "removing a disk calls the filter's disk_gone once"
 	[ -z "$(cat $S/disk)" ]
-	check "after removal the filter detaches cleanly"
+	bc_check "after removal the filter detaches cleanly"
 else
 	ktap_test_skip "removing a disk calls the filter's disk_gone once (no null_blk configfs)"
 	ktap_test_skip "after removal the filter detaches cleanly (no null_blk configfs)"

@@ -34,11 +34,11 @@ worker() {
 	while [ ! -e "$W"/stop ]; do
 		x=$(((x * 1103515245 + 12345) % 2147483648))
 		b=$((((x / 65536) % (NBLK / 4)) * 4 + n))
-		got=$(dd if="$part" bs=4096 skip=$b count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
+		got=$(dd if="$part" bs=4096 skip=$b count=1 iflag=direct 2>/dev/null | bc_md5)
 		if [ -f "$W/$n/$b" ]; then
 			want=$(cat "$W/$n/$b")
 		else
-			want=$(dd if="$W"/area bs=4096 skip=$b count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+			want=$(dd if="$W"/area bs=4096 skip=$b count=1 2>/dev/null | bc_md5)
 		fi
 		reads=$((reads + 1))
 		if [ "$got" != "$want" ]; then

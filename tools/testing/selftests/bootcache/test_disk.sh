@@ -7,10 +7,7 @@
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
-BC_TEST=test_disk
-ktap_print_header
-bc_require_root
-bc_tmp
+bc_begin_root
 bc_disk_or_skip disk 64 1
 disk=$BC_DEV
 bc_plan 2
