@@ -57,6 +57,11 @@ bc_check() {
 
 bc_stat() { cat "$BC_SYSFS/stats/$1"; }
 
+# bc_sleep_ms MS: sleep MS milliseconds. (POSIX sleep takes whole seconds;
+# GNU's, busybox's and the BSDs' take fractions. busybox's usleep is not on
+# a Debian or Fedora install.)
+bc_sleep_ms() { sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"; }
+
 # bc_wait_for CMD...: up to 10 s for CMD to succeed.
 bc_wait_for() {
 	i=0

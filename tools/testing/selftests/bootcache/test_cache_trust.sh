@@ -176,7 +176,7 @@ while t=$(cut -d. -f1 /proc/uptime) && [ "$t" -lt $last ] &&
 	{ [ "$t" -lt $end ] || [ "$(written)" -lt 20 ]; }; do
 	bc_load_and_start "$T"/pl4 || echo "start failed" >>"$T"/trust.bad
 	[ $((cycles % 3)) -eq 0 ] && echo 1 >/proc/sys/vm/drop_caches
-	sleep "0.0$(((cycles % 5) * 2))"
+	bc_sleep_ms $(((cycles % 5) * 20))
 	echo jettison >"$S/control" || echo "jettison failed" >>"$T"/trust.bad
 	cycles=$((cycles + 1))
 done
