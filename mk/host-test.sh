@@ -11,7 +11,7 @@ set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TOOL=$TOP/tools/bootcache
-FORMAT=$TOP/drivers/block/bootcache/format.rs
+FORMAT=$TOP/drivers/block/bootcache/format
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 passed=0 failed=0 skipped=0
@@ -58,8 +58,8 @@ else
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	check "cargo fmt --check" cargo fmt --manifest-path "$TOOL/Cargo.toml" --check
-	if [ -f "$FORMAT" ]; then
-		check "rustfmt --check format.rs" rustfmt --check --edition 2021 "$FORMAT"
+	if [ -d "$FORMAT" ]; then
+		check "rustfmt --check format/" rustfmt --check --edition 2021 "$FORMAT"/*.rs
 	fi
 	check "cargo clippy -D warnings" cargo clippy --quiet --manifest-path "$TOOL/Cargo.toml" \
 		--all-targets -- -D warnings

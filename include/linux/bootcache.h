@@ -17,4 +17,8 @@
 extern const u8 __bootcache_playlist_start[];
 extern const u8 __bootcache_playlist_end[];
 
+/* drivers/block/bootcache/embedded.c */
+size_t bootcache_playlist_len(void);
+bool bootcache_playlist_copy(void *dst, size_t len);
+
 #endif /* _LINUX_BOOTCACHE_H */

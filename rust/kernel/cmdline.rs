@@ -6,12 +6,16 @@
 //! (`saved_command_line`, as `/proc/cmdline` shows it). [`find`] does the
 //! same on any command line, and [`Params`] walks one parameter at a time.
 //!
-//! Parameters are split as the kernel's `next_arg()` splits them: at spaces
+//! Parameters are split by the kernel's own `next_arg()`, as `parse_args()`
+//! splits them for `__setup()` handlers and module parameters: at spaces
 //! outside double quotes; `name=value` has a value, a bare `name` has none,
 //! and quotes around the value (`name="a b"`) or around the whole parameter
 //! (`"name=a b"`) are not part of it. A `--` ends the kernel's parameters:
-//! what follows is for init and is ignored. In names, `-` and `_` are the
-//! same, as for module parameters.
+//! what follows is for init and is ignored. Names are compared by
+//! `parameq()`: `-` and `_` are the same, as for module parameters.
+//!
+//! `next_arg()` splits a line in place, so each walk works on a copy of the
+//! line; the parameters it hands out are slices of the line itself.
 //!
 //! C header: [`include/linux/init.h`](srctree/include/linux/init.h)
 //!
@@ -22,17 +26,24 @@
 //!
 //! let line = b"ro xbootcache=no bootcache=first quiet bootcache=\"a b\" -- bootcache=init";
 //! // The last one before `--` wins; prefixes of other names do not match.
-//! assert_eq!(cmdline::find(line, c_str!("bootcache")), Some(&b"a b"[..]));
-//! assert_eq!(cmdline::find(line, c_str!("boot")), None);
+//! assert_eq!(cmdline::find(line, c_str!("bootcache"))?, Some(&b"a b"[..]));
+//! assert_eq!(cmdline::find(line, c_str!("boot"))?, None);
 //! // A bare parameter has an empty value.
-//! assert_eq!(cmdline::find(line, c_str!("quiet")), Some(&b""[..]));
+//! assert_eq!(cmdline::find(line, c_str!("quiet"))?, Some(&b""[..]));
 //!
 //! // The real command line: whatever it holds, it splits into parameters.
 //! let line = cmdline::saved();
-//! assert_eq!(cmdline::get(c_str!("bootcache")), cmdline::find(line, c_str!("bootcache")));
+//! assert_eq!(cmdline::get(c_str!("bootcache"))?, cmdline::find(line, c_str!("bootcache"))?);
+//! # Ok::<(), Error>(())
 //! ```
 
-use crate::{bindings, str::CStr};
+use crate::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
+    error::Result,
+    ffi::c_char,
+    str::CStr,
+};
 
 /// Returns the command line the kernel booted with.
 ///
@@ -55,7 +66,11 @@ pub fn saved() -> &'static [u8] {
 /// `name=value` gives `value` (without surrounding quotes); a bare `name`
 /// and `name=` give an empty value. Use [`Params`] over [`saved`] to tell
 /// those two apart.
-pub fn get(name: &CStr) -> Option<&'static [u8]> {
+///
+/// # Errors
+///
+/// `ENOMEM` if there is no memory for a copy of the command line.
+pub fn get(name: &CStr) -> Result<Option<&'static [u8]>> {
     find(saved(), name)
 }
 
@@ -68,29 +83,36 @@ pub fn get(name: &CStr) -> Option<&'static [u8]> {
 /// use kernel::{c_str, cmdline::find};
 ///
 /// let name = c_str!("bootcache");
-/// assert_eq!(find(b"", name), None);
-/// assert_eq!(find(b"bootcache", name), Some(&b""[..]));
-/// assert_eq!(find(b"bootcache=", name), Some(&b""[..]));
-/// assert_eq!(find(b"  bootcache=on\n", name), Some(&b"on"[..]));
-/// assert_eq!(find(b"bootcache=a bootcache=b", name), Some(&b"b"[..]));
-/// assert_eq!(find(b"bootcache=a bootcache", name), Some(&b""[..]));
-/// assert_eq!(find(b"xbootcache=a bootcachex=b boot_cache=c", name), None);
-/// assert_eq!(find(b"bootcache=\"x=1 y=2\" z", name), Some(&b"x=1 y=2"[..]));
-/// assert_eq!(find(b"\"bootcache=x y\" z", name), Some(&b"x y"[..]));
-/// assert_eq!(find(b"bootcache==x", name), Some(&b"=x"[..]));
-/// assert_eq!(find(b"ro -- bootcache=x", name), None);
-/// assert_eq!(find(b"bootcache=a --x bootcache=b", name), Some(&b"b"[..]));
-/// assert_eq!(find(b"bootcache=a -- bootcache=b", name), Some(&b"a"[..]));
-/// assert_eq!(find(b"rd.udev=1 rd-udev=2", c_str!("rd_udev")), Some(&b"2"[..]));
+/// assert_eq!(find(b"", name)?, None);
+/// assert_eq!(find(b"bootcache", name)?, Some(&b""[..]));
+/// assert_eq!(find(b"bootcache=", name)?, Some(&b""[..]));
+/// assert_eq!(find(b"  bootcache=on\n", name)?, Some(&b"on"[..]));
+/// assert_eq!(find(b"bootcache=a bootcache=b", name)?, Some(&b"b"[..]));
+/// assert_eq!(find(b"bootcache=a bootcache", name)?, Some(&b""[..]));
+/// assert_eq!(find(b"xbootcache=a bootcachex=b boot_cache=c", name)?, None);
+/// assert_eq!(find(b"bootcache=\"x=1 y=2\" z", name)?, Some(&b"x=1 y=2"[..]));
+/// assert_eq!(find(b"\"bootcache=x y\" z", name)?, Some(&b"x y"[..]));
+/// assert_eq!(find(b"bootcache==x", name)?, Some(&b"=x"[..]));
+/// assert_eq!(find(b"ro -- bootcache=x", name)?, None);
+/// assert_eq!(find(b"bootcache=a --x bootcache=b", name)?, Some(&b"b"[..]));
+/// assert_eq!(find(b"bootcache=a -- bootcache=b", name)?, Some(&b"a"[..]));
+/// assert_eq!(find(b"rd.udev=1 rd-udev=2", c_str!("rd_udev"))?, Some(&b"2"[..]));
 /// // An unterminated quote runs to the end.
-/// assert_eq!(find(b"bootcache=\"a b", name), Some(&b"a b"[..]));
+/// assert_eq!(find(b"bootcache=\"a b", name)?, Some(&b"a b"[..]));
+/// # Ok::<(), Error>(())
 /// ```
-pub fn find<'a>(cmdline: &'a [u8], name: &CStr) -> Option<&'a [u8]> {
-    let name = name.as_bytes();
-    Params::new(cmdline)
-        .filter(|p| param_eq(p.name, name))
-        .last()
-        .map(|p| p.value.unwrap_or(&[]))
+pub fn find<'a>(cmdline: &'a [u8], name: &CStr) -> Result<Option<&'a [u8]>> {
+    let mut params = Params::new(cmdline)?;
+    let mut found = None;
+    while let Some((param, value)) = params.next_raw() {
+        // SAFETY: `next_raw` returns a NUL-terminated name in the copy that
+        // `params` owns, which is not changed until its next call; `name` is
+        // NUL-terminated.
+        if unsafe { bindings::parameq(param, name.as_char_ptr()) } {
+            found = Some(value.map_or(&[][..], |value| params.bytes_at(value)));
+        }
+    }
+    Ok(found)
 }
 
 /// A parameter of a command line.
@@ -110,23 +132,89 @@ pub struct Param<'a> {
 /// ```
 /// use kernel::cmdline::{Param, Params};
 ///
-/// let mut params = Params::new(b" root=/dev/vda1  \"a=b c\" single -- init-arg");
+/// let mut params = Params::new(b" root=/dev/vda1  \"a=b c\" single -- init-arg")?;
 /// assert_eq!(params.next(), Some(Param { name: b"root", value: Some(b"/dev/vda1") }));
 /// assert_eq!(params.next(), Some(Param { name: b"a", value: Some(b"b c") }));
 /// assert_eq!(params.next(), Some(Param { name: b"single", value: None }));
 /// assert_eq!(params.next(), None);
+/// # Ok::<(), Error>(())
 /// ```
-#[derive(Clone, Debug)]
+///
+/// # Invariants
+///
+/// `buf` is a copy of `line` followed by a NUL, with the NULs `next_arg()`
+/// wrote in it, and `rest` is the offset in `buf` of what is left to split:
+/// a NUL-terminated string within `buf`.
 pub struct Params<'a> {
-    rest: &'a [u8],
+    line: &'a [u8],
+    buf: KVec<u8>,
+    rest: usize,
 }
 
 impl<'a> Params<'a> {
-    /// Starts walking the parameters of `cmdline`.
-    pub fn new(cmdline: &'a [u8]) -> Self {
-        Self {
-            rest: skip_spaces(cmdline),
+    /// Starts walking the parameters of `cmdline`, up to its first NUL if it
+    /// has one.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if there is no memory for a copy of `cmdline`.
+    pub fn new(cmdline: &'a [u8]) -> Result<Self> {
+        let len = cmdline
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(cmdline.len());
+        let line = &cmdline[..len];
+        let mut buf = KVec::with_capacity(len + 1, GFP_KERNEL)?;
+        buf.extend_from_slice(line, GFP_KERNEL)?;
+        buf.push(0, GFP_KERNEL)?;
+        // SAFETY: `buf` holds a NUL-terminated string; `skip_spaces()` only
+        // reads it and returns a pointer into it.
+        let start = unsafe { bindings::skip_spaces(buf.as_ptr().cast()) };
+        // INVARIANT: `buf` is `line` and a NUL, and `rest` is the offset of a
+        // suffix of that string.
+        Ok(Self {
+            line,
+            rest: start as usize - buf.as_ptr() as usize,
+            buf,
+        })
+    }
+
+    /// Splits off the next parameter with `next_arg()`, and returns its name
+    /// and value (`None` without an `=`) as NUL-terminated strings in `buf`,
+    /// which stay as they are until the next call. Returns `None` at the end
+    /// of the line and at `--`.
+    fn next_raw(&mut self) -> Option<(*const c_char, Option<*const c_char>)> {
+        if self.buf.get(self.rest).copied().unwrap_or(0) == 0 {
+            return None;
         }
+        let base = self.buf.as_mut_ptr();
+        let mut param = core::ptr::null_mut();
+        let mut value = core::ptr::null_mut();
+        // SAFETY: By the type invariant, `base + rest` is a NUL-terminated
+        // string within `buf`, which we own. `next_arg()` writes NULs only
+        // within that string, and returns a pointer to its unsplit rest and
+        // sets `param` and `value` (or `value` to null) to strings within it.
+        let rest =
+            unsafe { bindings::next_arg(base.add(self.rest).cast(), &mut param, &mut value) };
+        // INVARIANT: `next_arg()` returns a suffix of the string it split.
+        self.rest = rest as usize - base as usize;
+        let value = (!value.is_null()).then_some(value.cast_const());
+        if value.is_none() && self.bytes_at(param) == b"--" {
+            // What follows is for init.
+            self.rest = self.line.len();
+            return None;
+        }
+        Some((param.cast_const(), value))
+    }
+
+    /// Returns the bytes of the line that the NUL-terminated string at `ptr`,
+    /// a string `next_raw` returned, was split from.
+    fn bytes_at(&self, ptr: *const c_char) -> &'a [u8] {
+        let start = (ptr as usize)
+            .wrapping_sub(self.buf.as_ptr() as usize)
+            .min(self.line.len());
+        let len = self.buf[start..].iter().position(|&c| c == 0).unwrap_or(0);
+        &self.line[start..start + len]
     }
 }
 
@@ -134,80 +222,10 @@ impl<'a> Iterator for Params<'a> {
     type Item = Param<'a>;
 
     fn next(&mut self) -> Option<Param<'a>> {
-        // This follows `next_arg()` in `lib/cmdline.c`, without writing NULs.
-        let args = self.rest;
-        if args.is_empty() {
-            return None;
-        }
-        let (quoted, args) = match args.split_first() {
-            Some((b'"', rest)) => (true, rest),
-            _ => (false, args),
-        };
-        let mut in_quote = quoted;
-        let mut equals = None;
-        let mut end = args.len();
-        for (i, &c) in args.iter().enumerate() {
-            if is_space(c) && !in_quote {
-                end = i;
-                break;
-            }
-            // As in C, an `=` at the very start does not split (the name
-            // then begins with `=`).
-            if equals.is_none() && c == b'=' && i > 0 {
-                equals = Some(i);
-            }
-            if c == b'"' {
-                in_quote = !in_quote;
-            }
-        }
-        self.rest = skip_spaces(args.get(end + 1..).unwrap_or(&[]));
-
-        let mut param = args.get(..end).unwrap_or(&[]);
-        // A closing quote at the end goes with an opening one, of the value
-        // or of the whole parameter.
-        let mut value = equals.map(|eq| param.get(eq + 1..).unwrap_or(&[]));
-        if let Some(eq) = equals {
-            param = param.get(..eq).unwrap_or(&[]);
-        }
-        let closing = end > 0 && args.get(end - 1) == Some(&b'"');
-        if let Some(v) = value {
-            if let Some((b'"', inner)) = v.split_first() {
-                value = Some(strip_closing(inner, closing));
-            } else if quoted {
-                value = Some(strip_closing(v, closing));
-            }
-        } else if quoted {
-            param = strip_closing(param, closing);
-        }
-
-        if value.is_none() && param == b"--" {
-            self.rest = &[];
-            return None;
-        }
-        Some(Param { name: param, value })
+        let (param, value) = self.next_raw()?;
+        Some(Param {
+            name: self.bytes_at(param),
+            value: value.map(|value| self.bytes_at(value)),
+        })
     }
-}
-
-/// Drops the last byte of `s` (a closing `"`) if `closing`.
-fn strip_closing(s: &[u8], closing: bool) -> &[u8] {
-    match (closing, s.split_last()) {
-        (true, Some((b'"', head))) => head,
-        _ => s,
-    }
-}
-
-/// Whether `c` is a space for `isspace()` in the kernel's `ctype`.
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0)
-}
-
-fn skip_spaces(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&c| !is_space(c)).unwrap_or(s.len());
-    s.get(start..).unwrap_or(&[])
-}
-
-/// Compares parameter names as `parameq()` does: `-` and `_` are the same.
-fn param_eq(a: &[u8], b: &[u8]) -> bool {
-    let dash = |c: u8| if c == b'-' { b'_' } else { c };
-    a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| dash(x) == dash(y))
 }

@@ -133,13 +133,7 @@ impl<P: CachePage> Extent<P> {
     /// Frees the page holding sector `sector` if none of its sectors can be
     /// served any more. Returns the bytes freed.
     fn maybe_free_page(&mut self, page: usize) -> u64 {
-        let first = page * SECTORS_PER_PAGE as usize;
-        let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
-        let live = self.states.get(first..last).is_some_and(|s| {
-            s.iter()
-                .any(|&v| v == SectorState::Present as u8 || v == SectorState::Expected as u8)
-        });
-        if live {
+        if self.page_is_live(page) {
             return 0;
         }
         match self.pages.get_mut(page).and_then(|p| p.take()) {
@@ -188,6 +182,17 @@ impl<P: CachePage> Extent<P> {
         freed
     }
 
+    /// Returns `true` if page `page` holds a sector that may still be
+    /// served: one `Present` or `Expected`.
+    fn page_is_live(&self, page: usize) -> bool {
+        let first = page * SECTORS_PER_PAGE as usize;
+        let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
+        self.states.get(first..last).is_some_and(|s| {
+            s.iter()
+                .any(|&v| v == SectorState::Present as u8 || v == SectorState::Expected as u8)
+        })
+    }
+
     fn page_has(&self, page: usize, s: SectorState) -> bool {
         let first = page * SECTORS_PER_PAGE as usize;
         let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
@@ -195,6 +200,14 @@ impl<P: CachePage> Extent<P> {
             .get(first..last)
             .is_some_and(|v| v.contains(&(s as u8)))
     }
+}
+
+/// A page of a read served from the cache (see [`DiskCache::serve_pages`]).
+pub enum Served<'a, P> {
+    /// A page the cache keeps: other sectors in it are still to be served.
+    Kept(&'a P),
+    /// A page with nothing left to serve, which the cache let go of.
+    Released(P),
 }
 
 /// What to do with a read.
@@ -327,10 +340,40 @@ impl<P: CachePage> DiskCache<P> {
     /// the sectors become `Consumed` and emptied pages are freed. Returns
     /// `false` (and changes nothing) if it is not a hit any more.
     pub fn serve(&mut self, start: u64, len: u64, mut copy: impl FnMut(u64, &[u8])) -> bool {
+        let mut buf = [0u8; 512];
+        self.serve_pages(start, len, |at, offset, len, page| {
+            let page = match &page {
+                Served::Kept(page) => *page,
+                Served::Released(page) => page,
+            };
+            let mut done = 0;
+            while done < len {
+                let dst = &mut buf[..(len - done).min(512)];
+                page.read(offset + done, dst);
+                copy(at + done as u64, dst);
+                done += dst.len();
+            }
+        })
+    }
+
+    /// Serves a read that [`DiskCache::classify_read`] called a `Hit`, as
+    /// [`DiskCache::serve`] does, but hands out its data as pages:
+    /// `piece(offset in the read, offset in the page, length, page)` is
+    /// called with every piece in order. A page that still holds sectors to
+    /// serve is [`Served::Kept`]: copy from it before the cache is changed
+    /// again. A page with nothing left to serve is [`Served::Released`] to
+    /// the caller, who may copy from it later (a page is never written once
+    /// its sectors are `Present`) and then drops it. Returns `false` (and
+    /// changes nothing) if it is not a hit any more.
+    pub fn serve_pages(
+        &mut self,
+        start: u64,
+        len: u64,
+        mut piece: impl FnMut(u64, usize, usize, Served<'_, P>),
+    ) -> bool {
         if self.classify_read(start, len) != ReadDecision::Hit {
             return false;
         }
-        let mut buf = [0u8; 512];
         let end = start + len;
         let mut i = self.extents.partition_point(|e| e.end() <= start);
         let mut pos = start;
@@ -339,22 +382,27 @@ impl<P: CachePage> DiskCache<P> {
             let Some(e) = self.extents.get_mut(i) else {
                 break;
             };
-            let off = pos - e.start;
-            let n = e.end().min(end) - pos;
-            let mut o = off;
-            while o < off + n {
-                let page = (o / PAGE) as usize;
-                let in_page = o % PAGE;
-                let chunk = (PAGE - in_page).min(off + n - o).min(buf.len() as u64);
-                let dst = &mut buf[..chunk as usize];
-                if let Some(Some(p)) = e.pages.get(page) {
-                    p.read(in_page as usize, dst);
+            let piece_end = e.end().min(end) - e.start;
+            let mut offset = pos - e.start;
+            while offset < piece_end {
+                let page = (offset / PAGE) as usize;
+                let in_page = offset % PAGE;
+                let chunk = (PAGE - in_page).min(piece_end - offset);
+                for sector in offset / SECTOR..(offset + chunk).div_ceil(SECTOR) {
+                    e.set(sector as usize, SectorState::Consumed);
                 }
-                copy(pos - start + (o - off), dst);
-                o += chunk;
+                let at = pos - start + (offset - (pos - e.start));
+                if e.page_is_live(page) {
+                    if let Some(Some(p)) = e.pages.get(page) {
+                        piece(at, in_page as usize, chunk as usize, Served::Kept(p));
+                    }
+                } else if let Some(p) = e.pages.get_mut(page).and_then(|p| p.take()) {
+                    self.bytes_held -= PAGE;
+                    piece(at, in_page as usize, chunk as usize, Served::Released(p));
+                }
+                offset += chunk;
             }
-            self.bytes_held -= e.set_range(off, n, SectorState::Consumed);
-            pos += n;
+            pos = e.end().min(end);
             i += 1;
         }
         true
@@ -476,44 +524,30 @@ impl<P: CachePage> DiskCache<P> {
             return false;
         }
         // The merged sequence must be sorted and without overlap.
-        let (mut i, mut j, mut prev_end) = (0, 0, 0);
-        while i < self.extents.len() || j < new.len() {
-            let e = match (self.extents.get(i), new.get(j)) {
-                (Some(a), Some(b)) if a.start <= b.start => {
-                    i += 1;
-                    a
+        let mut prev_end = 0;
+        let sorted = merge_sorted(
+            self.extents.iter(),
+            new.iter(),
+            |e| e.start,
+            |e| {
+                if e.start < prev_end || e.len == 0 {
+                    return Err(());
                 }
-                (_, Some(b)) => {
-                    j += 1;
-                    b
-                }
-                (Some(a), None) => {
-                    i += 1;
-                    a
-                }
-                (None, None) => break,
-            };
-            if e.start < prev_end || e.len == 0 {
-                return false;
-            }
-            prev_end = e.end();
+                prev_end = e.end();
+                Ok(())
+            },
+        );
+        if sorted.is_err() {
+            return false;
         }
         let old = core::mem::replace(&mut self.extents, room);
-        let mut a = old.into_iter().peekable();
-        let mut b = new.into_iter().peekable();
-        loop {
-            let take_old = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x.start <= y.start,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            let next = if take_old { a.next() } else { b.next() };
-            if let Some(e) = next {
-                // Room was checked: this cannot fail.
-                let _ = compat::push_within(&mut self.extents, e);
-            }
-        }
+        // Room was checked: these pushes cannot fail.
+        let _ = merge_sorted(
+            old,
+            new,
+            |e| e.start,
+            |e| compat::push_within(&mut self.extents, e).map_err(|_| ()),
+        );
         true
     }
 
@@ -593,4 +627,29 @@ pub fn clip_new(
         covered_to = covered_to.max(end);
     }
     Ok(())
+}
+
+/// Calls `f` with every item of `a` and of `b`, which are both sorted by
+/// `key`, in the order of `key` (an item of `a` first when two are equal),
+/// and stops at the first error `f` returns.
+pub fn merge_sorted<T, K: Ord, E>(
+    a: impl IntoIterator<Item = T>,
+    b: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    mut f: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => key(x) <= key(y),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return Ok(()),
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        if let Some(item) = next {
+            f(item)?;
+        }
+    }
 }

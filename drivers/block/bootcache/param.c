@@ -2,7 +2,7 @@
 /*
  * bootcache: claims the bootcache= kernel parameter.
  *
- * The driver reads bootcache= itself when it starts (bootparam.rs). Claiming it
+ * The driver reads bootcache= itself when it starts (boot.rs). Claiming it
  * here keeps the kernel from reporting it as unknown and from passing it on to
  * init's environment.
  */

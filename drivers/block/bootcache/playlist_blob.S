@@ -7,7 +7,7 @@
  * (BOOTCACHE_PLAYLIST() in include/asm-generic/vmlinux.lds.h) places that
  * section in the init data between __bootcache_playlist_start and
  * __bootcache_playlist_end, so it is freed with the rest of the init memory
- * after boot. Rust reads it through kernel::bootcache.
+ * after boot. embedded.c copies it for the driver while it is there.
  */
 
 	.section .init.bootcache_playlist, "a"

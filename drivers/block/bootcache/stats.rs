@@ -3,7 +3,12 @@
 //! The statistics under `/sys/kernel/bootcache/stats/`, one 64-bit counter
 //! per file.
 
+use crate::session::Control;
+use crate::sysfs::emit;
 use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::c_str;
+use kernel::sync::Arc;
+use kernel::sysfs::Attribute;
 
 macro_rules! stats {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
@@ -13,31 +18,14 @@ macro_rules! stats {
             $($(#[doc = $doc])* pub(crate) $name: AtomicU64,)*
         }
 
-        /// Show functions and the attribute table of the `stats` group.
-        pub(crate) mod attrs {
-            use super::*;
-            use crate::Control;
-            use core::fmt::Write;
-            use kernel::prelude::*;
-            use kernel::sync::Arc;
-            use kernel::sysfs::{Attribute, ShowBuf};
-
-            $(
-                fn $name(c: &Arc<Control>, buf: &mut ShowBuf<'_>) -> Result {
-                    writeln!(buf, "{}", c.stats().$name.load(Ordering::Relaxed))?;
-                    Ok(())
-                }
-            )*
-
-            /// One read-only file per counter.
-            pub(crate) static STATS: [Attribute<Arc<Control>>; [$(stringify!($name)),*].len()] = [
-                $(Attribute::new_ro(
-                    kernel::c_str!(stringify!($name)),
-                    0o444,
-                    $name,
-                ),)*
-            ];
-        }
+        /// The files of the `stats` group: one read-only file per counter.
+        pub(crate) static FILES: [Attribute<Arc<Control>>; [$(stringify!($name)),*].len()] = [
+            $(Attribute::new_ro(
+                c_str!(stringify!($name)),
+                0o444,
+                |control, buf| emit(buf, control.stats().$name.load(Ordering::Relaxed)),
+            ),)*
+        ];
     };
 }
 

@@ -25,7 +25,7 @@
  * and limits, the exact file size, the checksum, every volume, every record,
  * the ordering rules, and the per-volume and total counts and byte sums.  The
  * kernel and the tool share one implementation of these rules
- * (drivers/block/bootcache/format.rs).
+ * (drivers/block/bootcache/format/).
  */
 #ifndef _UAPI_LINUX_BOOTCACHE_H
 #define _UAPI_LINUX_BOOTCACHE_H

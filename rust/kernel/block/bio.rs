@@ -339,28 +339,60 @@ pub struct DataWriter<'a> {
 impl DataWriter<'_> {
     /// Copies `src` into the next bytes of the bio's data; returns how many
     /// bytes fitted (fewer than `src.len()` only at the end of the bio).
-    pub fn write(&mut self, mut src: &[u8]) -> usize {
+    pub fn write(&mut self, src: &[u8]) -> usize {
+        self.write_with(src.len(), |done, segment| {
+            segment.copy_from_slice(&src[done..done + segment.len()]);
+        })
+    }
+
+    /// Fills the next `len` bytes of the bio's data segment by segment:
+    /// `fill(done, segment)` is called with each segment mapped into memory
+    /// (within one page) and the bytes filled before it, and must fill it
+    /// all. Returns how many bytes were filled (fewer than `len` only at the
+    /// end of the bio).
+    pub fn write_with(&mut self, len: usize, mut fill: impl FnMut(usize, &mut [u8])) -> usize {
         let mut done = 0;
-        while !src.is_empty() && self.iter.bi_size > 0 {
+        while done < len && self.iter.bi_size > 0 {
             let ptr = self.bio.ptr.as_ptr();
             // SAFETY: The bio is live and `iter` is within its data.
             let bv = unsafe { bindings::bio_iter_iovec(ptr, self.iter) };
-            let len = (bv.bv_len as usize).min(src.len());
+            let n = (bv.bv_len as usize).min(len - done);
             // SAFETY: `bv` is a single-page segment of the bio, which we own;
-            // its page is mapped until `kunmap_local` below, and `len` bytes
-            // at `bv_offset` are within it.
+            // its page stays mapped here until `kunmap_local` below.
+            let base = unsafe { bindings::kmap_local_page(bv.bv_page) }.cast::<u8>();
+            // SAFETY: `n` bytes at `bv_offset` are within the segment's page,
+            // which is ours to write while we own the bio; the slice is not
+            // used after the page is unmapped.
+            let segment =
+                unsafe { core::slice::from_raw_parts_mut(base.add(bv.bv_offset as usize), n) };
+            fill(done, segment);
+            // SAFETY: `base` was mapped above; `bv_page` is live. The page may
+            // be mapped to user space too: see `Bio::for_each_segment_mut`.
             unsafe {
-                let base = bindings::kmap_local_page(bv.bv_page).cast::<u8>();
-                core::ptr::copy_nonoverlapping(src.as_ptr(), base.add(bv.bv_offset as usize), len);
                 bindings::kunmap_local(base.cast());
-                // The page may be mapped to user space too: see
-                // `for_each_segment_mut`.
                 bindings::flush_dcache_page(bv.bv_page);
             }
-            // SAFETY: `len` bytes of `iter` were just written.
-            unsafe { bindings::bio_advance_iter_single(ptr, &mut self.iter, len as u32) };
-            src = &src[len..];
-            done += len;
+            // SAFETY: `n` bytes of `iter` were just written.
+            unsafe { bindings::bio_advance_iter_single(ptr, &mut self.iter, n as u32) };
+            done += n;
+        }
+        done
+    }
+
+    /// Passes over the next `len` bytes of the bio's data, leaving them as
+    /// they are; returns how many bytes were passed over (fewer than `len`
+    /// only at the end of the bio).
+    pub fn skip(&mut self, len: usize) -> usize {
+        let mut done = 0;
+        while done < len && self.iter.bi_size > 0 {
+            let ptr = self.bio.ptr.as_ptr();
+            // SAFETY: The bio is live and `iter` is within its data.
+            let bv = unsafe { bindings::bio_iter_iovec(ptr, self.iter) };
+            let n = (bv.bv_len as usize).min(len - done);
+            // SAFETY: `n` bytes of `iter`, within its current segment, are
+            // passed over.
+            unsafe { bindings::bio_advance_iter_single(ptr, &mut self.iter, n as u32) };
+            done += n;
         }
         done
     }

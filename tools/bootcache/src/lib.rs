@@ -11,7 +11,7 @@
 #![warn(missing_docs)]
 
 /// The playlist and history formats, compiled from the kernel driver's own source file.
-#[path = "../../../drivers/block/bootcache/format.rs"]
+#[path = "../../../drivers/block/bootcache/format/mod.rs"]
 pub mod format;
 
 pub mod cmdline;

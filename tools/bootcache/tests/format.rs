@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Tests of the shared format code (`drivers/block/bootcache/format.rs`).
+//! Tests of the shared format code (`drivers/block/bootcache/format/`).
 
 use std::mem::discriminant;
 

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bchog: a memory hog without cgroups. For -t SECONDS, in rounds: allocate
- * and touch anonymous memory STEP MiB at a time until reclaim has scanned
- * pages (/proc/vmstat pgscan_*, so the shrinkers, bootcache's among them,
- * were called), MemAvailable drops below RESERVE MiB, -M MiB are held or
- * the file -w FILE starts with -W WORD (e.g. bootcache's reason "memory");
- * hold it a moment, free it, rest, repeat.
+ * and touch anonymous memory STEP MiB at a time until reclaim has run
+ * (/proc/vmstat: kswapd, direct reclaim or the shrinkers, bootcache's
+ * among them, did work), MemAvailable drops below RESERVE MiB, -M MiB are
+ * held or the file -w FILE starts with -W WORD (e.g. bootcache's reason
+ * "memory");
+ * hold it a moment, free it, rest, repeat. With -k, a round frees only the
+ * last quarter of what it holds, so that on a slow guest (KASAN under TCG
+ * touches some 10 MiB/s) every round after the first reaches reclaim again
+ * within seconds; everything is freed at the end.
  * Its OOM score is the highest, so that if memory does run out the hog goes
  * first. Prints "bchog: rounds=N peak_mib=N" at the end.
  */
@@ -31,17 +35,24 @@ static long avail_mib(void)
 	return kb / 1024;
 }
 
-static long long scanned(void)
+/*
+ * Reclaim's work so far: kswapd's balancing runs, direct reclaim stalls and
+ * the objects the shrinkers were asked to scan. (pgscan_* alone misses it:
+ * with no swap, anonymous memory is not scanned, and the guest has little
+ * page cache, so the shrinkers are called long before pgscan moves.)
+ */
+static long long reclaim_work(void)
 {
 	char name[64];
-	long long v, sum = 0;
+	long long v, sum = -1;
 	FILE *f = fopen("/proc/vmstat", "r");
 
 	if (!f)
-		return 0;
+		return -1;
 	while (fscanf(f, "%63s %lld", name, &v) == 2)
-		if (!strncmp(name, "pgscan_", 7))
-			sum += v;
+		if (!strcmp(name, "pageoutrun") || !strcmp(name, "slabs_scanned") ||
+		    !strncmp(name, "allocstall_", 11))
+			sum = (sum < 0 ? 0 : sum) + v;
 	fclose(f);
 	return sum;
 }
@@ -63,9 +74,9 @@ int main(int argc, char **argv)
 {
 	const char *wfile = NULL, *word = "memory";
 	long secs = 10, reserve = 48, step = 4, maxmib = 1 << 20, hold_ms = 1000;
-	int opt;
+	int opt, keep = 0;
 
-	while ((opt = getopt(argc, argv, "t:r:s:M:h:w:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:s:M:h:w:W:k")) != -1) {
 		switch (opt) {
 		case 't': secs = atol(optarg); break;
 		case 'r': reserve = atol(optarg); break;
@@ -74,8 +85,9 @@ int main(int argc, char **argv)
 		case 'h': hold_ms = atol(optarg); break;
 		case 'w': wfile = optarg; break;
 		case 'W': word = optarg; break;
+		case 'k': keep = 1; break;
 		default:
-			fprintf(stderr, "usage: bchog [-t SECONDS] [-r RESERVE_MIB] [-s STEP_MIB] [-M MAX_MIB] [-h HOLD_MS] [-w FILE [-W WORD]]\n");
+			fprintf(stderr, "usage: bchog [-t SECONDS] [-r RESERVE_MIB] [-s STEP_MIB] [-M MAX_MIB] [-h HOLD_MS] [-w FILE [-W WORD]] [-k]\n");
 			return 2;
 		}
 	}
@@ -85,20 +97,26 @@ int main(int argc, char **argv)
 		fputs("1000\n", adj);
 		fclose(adj);
 	}
+	if (reclaim_work() < 0) {
+		fprintf(stderr, "bchog: /proc/vmstat has no reclaim events (CONFIG_VM_EVENT_COUNTERS)\n");
+		return 2;
+	}
 	time_t end = time(NULL) + secs;
-	long rounds = 0, peak = 0, reclaimed = 0;
+	long rounds = 0, peak = 0, reclaimed = 0, n = 0;
 	size_t chunk = (size_t)step << 20;
 	void **held = calloc(maxmib / step + 1, sizeof(void *));
 
 	while (time(NULL) < end) {
-		long n = 0;
-		long long scan0 = scanned();
+		long long work0 = reclaim_work();
+		long upto;
 
 		while (n * step < maxmib && avail_mib() > reserve && time(NULL) < end) {
-			if (scanned() > scan0 + 256 || file_says(wfile, word)) {
+			if (reclaim_work() > work0) {
 				reclaimed++;
 				break;
 			}
+			if (file_says(wfile, word))
+				break;
 			void *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 			if (p == MAP_FAILED)
@@ -109,11 +127,14 @@ int main(int argc, char **argv)
 		if (n * step > peak)
 			peak = n * step;
 		usleep(hold_ms * 1000);
-		while (n > 0)
+		upto = keep ? n - (n + 3) / 4 : 0;
+		while (n > upto)
 			munmap(held[--n], chunk);
 		rounds++;
 		usleep(500000);
 	}
+	while (n > 0)
+		munmap(held[--n], chunk);
 	printf("bchog: rounds=%ld reclaim_rounds=%ld peak_mib=%ld\n", rounds, reclaimed, peak);
 	return 0;
 }

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Finding a playlist's volumes: the block device of each, and the disks to
+//! cache for them.
+
+use crate::boot;
+use crate::disk::Disk;
+use crate::format::{self, VolumeId};
+use crate::plan::{batch_key, first_batch_over, BatchKey, Plan};
+use crate::session::Session;
+use kernel::block::bdev::{BlockDevice, DevT};
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::Arc;
+
+/// A partition (or the whole disk) a playlist volume lives on.
+#[derive(Clone, Copy)]
+pub(crate) struct Part {
+    pub(crate) volume: u16,
+    pub(crate) dev: DevT,
+    /// First byte on the disk.
+    pub(crate) start: u64,
+    /// Length in bytes.
+    pub(crate) len: u64,
+}
+
+/// Finds the partition a volume names.
+pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
+    match id {
+        // Until the kernel mounts root, `ROOT_DEV` is not set: `root=` says.
+        VolumeId::Root => DevT::root().map_or_else(root_from_cmdline, Ok),
+        _ => {
+            let uuid = CString::try_from_fmt(fmt!("{id}"))?;
+            DevT::find_by_partuuid(uuid.to_str()?)
+        }
+    }
+}
+
+/// Finds the partition `root=` names, by PARTUUID or `/dev/NAME`.
+fn root_from_cmdline() -> Result<DevT> {
+    let root = boot::root_arg()?.ok_or(ENODEV)?;
+    if let Some(id) = boot::param::root_partuuid(root) {
+        return DevT::find_by_partuuid(core::str::from_utf8(id).map_err(|_| ENODEV)?);
+    }
+    let name = boot::param::root_dev_name(root).ok_or(ENODEV)?;
+    let name = CString::try_from_fmt(fmt!("{}", kernel::str::BStr::from_bytes(name)))?;
+    DevT::find_by_name(&name)
+}
+
+/// The volume of the root file system, for recording without a playlist:
+/// named by the PARTUUID `root=` gives, if it does (so that the playlist
+/// made from the history finds it at the next boot, whatever the device is
+/// called), and otherwise as `root`.
+pub(crate) fn root_volume() -> format::Volume {
+    let id = boot::root_arg()
+        .ok()
+        .flatten()
+        .and_then(boot::param::root_partuuid)
+        .and_then(|id| core::str::from_utf8(id).ok())
+        .and_then(VolumeId::parse)
+        .unwrap_or(VolumeId::Root);
+    format::Volume {
+        id,
+        record_count: 0,
+        bytes: 0,
+        block_size: 4096,
+    }
+}
+
+/// Finds the partition of volume `vi` (`v`) and returns it and its disk.
+pub(crate) fn locate(index: u16, desc: &format::Volume) -> Result<(Part, DevT)> {
+    let dev = find_volume(&desc.id)?;
+    let bdev = BlockDevice::open_read(dev)?;
+    Ok((
+        Part {
+            volume: index,
+            dev,
+            start: bdev.start_sector() * 512,
+            len: bdev.nr_sectors() * 512,
+        },
+        bdev.disk_dev(),
+    ))
+}
+
+/// The disks of a validated playlist, opened and ready (not attached).
+pub(crate) struct Built {
+    /// One per disk, holding the extents of the volumes found on it.
+    pub(crate) disks: KVec<Arc<Disk>>,
+    /// Volumes not found.
+    pub(crate) missing: KVec<u32>,
+    /// Volumes found on disks bootcache does not cache (zoned ones).
+    pub(crate) refused: KVec<u32>,
+}
+
+/// Opens the disks of a validated playlist and makes their caches (not
+/// attached). Changes no statistics: the caller counts the disks it attaches.
+///
+/// At most `cap` bytes are cached: extents are taken in read-ahead order
+/// (batch by batch, low priority last) and the rest is left out, so that an
+/// oversized playlist degrades instead of failing.
+///
+/// With `only`, just the volumes it lists are looked at (volumes that
+/// appeared after `start`), and disks in `skip` are left alone: a volume
+/// found on one of them is neither cached nor missing.
+pub(crate) fn build_disks(
+    plan: &Plan,
+    session: &Arc<Session>,
+    cap: u64,
+    only: Option<&[u32]>,
+    skip: &[DevT],
+) -> Result<Built> {
+    // Each volume's partition, or `None` if it is not there.
+    let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
+    let mut missing: KVec<u32> = KVec::new();
+    for (index, desc) in plan.volumes.iter().enumerate() {
+        if only.is_some_and(|o| !o.contains(&(index as u32))) {
+            parts.push(None, GFP_KERNEL)?;
+            continue;
+        }
+        match locate(index as u16, desc) {
+            Ok((_, disk)) if skip.contains(&disk) => {
+                // A disk being cached already gains no extents on the way.
+                pr_info!(
+                    "volume {} ({}) appeared on a disk in use; skipped\n",
+                    index,
+                    desc.id
+                );
+                parts.push(None, GFP_KERNEL)?;
+            }
+            Ok(found) => parts.push(Some(found), GFP_KERNEL)?,
+            Err(_) => {
+                if only.is_none() {
+                    pr_info!("volume {} ({}) not found yet\n", index, desc.id);
+                }
+                missing.push(index as u32, GFP_KERNEL)?;
+                parts.push(None, GFP_KERNEL)?;
+            }
+        }
+    }
+    // The first batch that does not fit whole under the cap: it and every
+    // batch after it are left out.
+    let mut wanted: KVVec<(BatchKey, u64)> = KVVec::new();
+    for (index, found) in parts.iter().enumerate() {
+        if found.is_none() {
+            continue;
+        }
+        for extent in plan.volume_extents(index as u32) {
+            wanted.push((batch_key(extent), extent.length), GFP_KERNEL)?;
+        }
+    }
+    wanted.sort_unstable_by_key(|&(key, _)| key);
+    let limit = first_batch_over(wanted.iter().copied(), cap);
+    let keep = |extent: &format::Extent| match limit {
+        None => true,
+        Some(left_out) => batch_key(extent) < left_out,
+    };
+
+    let mut disks: KVec<Arc<Disk>> = KVec::new();
+    let mut refused: KVec<u32> = KVec::new();
+    let mut done: KVec<DevT> = KVec::new();
+    for (_, disk_dev) in parts.iter().flatten() {
+        if done.contains(disk_dev) {
+            continue;
+        }
+        done.push(*disk_dev, GFP_KERNEL)?;
+        let mut on_disk: KVec<Part> = KVec::new();
+        let mut extents: KVVec<(Part, format::Extent)> = KVVec::new();
+        let mut capped = 0;
+        for (index, found) in parts.iter().enumerate() {
+            if let Some((part, d)) = found {
+                if d == disk_dev {
+                    on_disk.push(*part, GFP_KERNEL)?;
+                    refused.reserve(1, GFP_KERNEL)?;
+                    for extent in plan.volume_extents(index as u32) {
+                        if keep(extent) {
+                            extents.push((*part, *extent), GFP_KERNEL)?;
+                        } else {
+                            capped += extent.length;
+                        }
+                    }
+                }
+            }
+        }
+        let bdev = Arc::new(BlockDevice::open_read(*disk_dev)?, GFP_KERNEL)?;
+        if bdev.is_zoned() {
+            // Zone appends land where the disk chooses and zone resets
+            // change data without a write to see: a cache of it could serve
+            // data the disk no longer holds.
+            pr_err!(
+                "disk {}:{} is zoned; bootcache does not cache zoned disks\n",
+                disk_dev.major(),
+                disk_dev.minor()
+            );
+            for part in on_disk.iter() {
+                // Room was reserved above.
+                refused.push(u32::from(part.volume), GFP_KERNEL)?;
+            }
+            continue;
+        }
+        disks.push(
+            Disk::new(bdev, on_disk, session.clone(), &extents, capped)?,
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(Built {
+        disks,
+        missing,
+        refused,
+    })
+}
