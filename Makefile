@@ -47,7 +47,7 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test vm vm-debug boot-test test bench-filter demo fuzz soak clean distclean
+	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter demo fuzz soak clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -62,6 +62,7 @@ help:
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
 	@echo '  make bench-filter    IOPS on null_blk with and without a bio filter (benchmark)'
+	@echo '  make shellcheck      check the kselftests'"'"' and VM harness'"'"'s shell scripts'
 	@echo '  make clippy          lint the Rust code with CLIPPY=1'
 	@echo '  make rustfmtcheck    check the Rust formatting (kernel and tool)'
 	@echo '  make checkpatch      run scripts/checkpatch.pl on the C and patches'
@@ -117,6 +118,11 @@ configs-check: tree
 
 host-test:
 	@mk/host-test.sh
+
+# The kselftests and their VM harness (bash and POSIX sh) must be clean.
+shellcheck:
+	@cd $(SELFTESTS) && shellcheck -x -f gcc *.sh vmtest.sh vm/init
+	@echo "  CHECKED  shellcheck: $(SELFTESTS)"
 
 vm: kernel
 	@$(SELFTESTS)/vmtest.sh -k $(KBUILD)/arch/x86/boot/bzImage -K $(KSRC) -o $(OUT)/vm

@@ -3,6 +3,7 @@
 #
 # Host tests: the VM harness's result parser, make test's summary, the
 # userspace tool and the shared format code (cargo test, formatting, clippy),
+# the kselftests' C helper against the tool, shellcheck of the test scripts,
 # and a short fuzz run. Counts go to $RESULTS_FILE as "passed failed skipped"
 # when it is set.
 
@@ -62,10 +63,13 @@ else
 	fi
 	check "cargo clippy -D warnings" cargo clippy --quiet --manifest-path "$TOOL/Cargo.toml" \
 		--all-targets -- -D warnings
+	check "bcfile writes the tool's bytes" "$TOP/mk/bcfile-check.sh"
 	if [ -x "$TOOL/fuzz/run.sh" ]; then
 		check "short fuzz run" "$TOOL/fuzz/run.sh" "${FUZZ_SHORT_SECONDS:-20}"
 	fi
 fi
+
+check "shellcheck of the kselftests" make -s -C "$TOP" shellcheck
 
 printf 'host: %d passed, %d failed, %d skipped\n' $passed $failed $skipped
 [ -z "${RESULTS_FILE:-}" ] || echo "$passed $failed $skipped" >"$RESULTS_FILE"

@@ -41,6 +41,9 @@ PACKAGES=(
 	# The tool's tests: systemd-analyze verifies the units, and posh checks
 	# that the boot scripts are POSIX sh (besides dash).
 	systemd posh
+	# make shellcheck (and mk/host-test.sh): the kselftests' and VM
+	# harness's shell scripts must be shellcheck clean.
+	shellcheck
 )
 
 say() { printf 'setup: %s\n' "$*"; }

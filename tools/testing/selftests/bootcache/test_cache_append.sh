@@ -10,36 +10,25 @@
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
-ktap_print_header
-bc_require
-slow=${BOOTCACHE_TEST_SLOW:-}
-ssums=${BOOTCACHE_TEST_SLOW_SUMS:-}
-suuid=${BOOTCACHE_TEST_SLOW_PARTUUID:-}
-pdisk=${BOOTCACHE_TEST_PDISK:-}
-psums=${BOOTCACHE_TEST_PDISK_SUMS:-}
-puuid=${BOOTCACHE_TEST_PARTUUID:-}
-if [ -z "$slow" ] || [ ! -b "${slow}1" ] || [ ! -f "$ssums" ] ||
-	[ -z "$pdisk" ] || [ ! -b "${pdisk}1" ] || [ ! -f "$psums" ] ||
-	! command -v bootcache >/dev/null; then
-	ktap_skip_all "no throttled and partitioned test disks or no bootcache tool: run through vmtest.sh"
-	exit "$KSFT_SKIP"
-fi
-S=$BC_SYSFS
-ktap_set_plan 8
-bc_kmsg "test_cache_append start"
+bc_begin
+# The throttled disk (2 MB/s) and a second one.
+bc_disk_or_skip append_slow 8 9 bc7e5750 2
+slow=$BC_PART
+suuid=$BC_UUID
+bc_disk_or_skip append 48 10 bc7e5751
+pdisk=$BC_PART
+puuid=$BC_UUID
+bc_plan 8
 
-# MiB N of a partition (starting 1 MiB into its disk) against the host.
-mib_ok() {
-	got=$(dd if="$1" bs=1048576 skip="$2" count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
-	[ "$got" = "$(sed -n "s/^$(($2 + 1)) //p" "$3")" ]
-}
+# mib_ok PART N SEED: MiB N of a partition of a bc_disk of SEED is right.
+mib_ok() { [ "$(bc_mib_md5 "$1" "$2")" = "$(bc_part_want "$3" "$2")" ]; }
 
-bootcache make-playlist -o /tmp/pa -e "$suuid:0:2M"
+bcfile make-playlist -o "$T"/pa -e "$suuid:0:2M"
 # Overlaps the first by 1 MiB; adds a disk not in use and a missing volume.
-bootcache make-playlist -o /tmp/pb -e "$suuid:1M:3M" -e "$puuid:40M:1M" \
+bcfile make-playlist -o "$T"/pb -e "$suuid:1M:3M" -e "$puuid:40M:1M" \
 	-e "cafe0002-01:0:1M"
-bc_load_and_start /tmp/pa &&
-	cat /tmp/pb >"$S/playlist" &&
+bc_load_and_start "$T"/pa &&
+	cat "$T/pb" >"$S/playlist" &&
 	[ "$(bc_stat playlist_appends)" -eq 1 ] && bc_state_is active
 bc_check "a playlist written while caching is appended"
 
@@ -47,14 +36,14 @@ bc_check "a playlist written while caching is appended"
 	[ "$(bc_stat missing_volume_bytes)" -eq 1048576 ]
 bc_check "only what the cache lacked is added: $(bc_stat playlist_bytes) bytes, $(bc_stat missing_volume_bytes) missing"
 
-bootcache make-playlist -o /tmp/pc -e "cafe0002-01:1M:1M"
-cat /tmp/pc >"$S/playlist" && [ "$(bc_stat playlist_appends)" -eq 2 ] &&
+bcfile make-playlist -o "$T"/pc -e "cafe0002-01:1M:1M"
+cat "$T/pc" >"$S/playlist" && [ "$(bc_stat playlist_appends)" -eq 2 ] &&
 	[ "$(bc_stat missing_volume_bytes)" -eq 2097152 ] &&
 	[ "$(bc_stat playlist_bytes)" -eq $((5 * 1048576)) ]
 bc_check "a volume still missing gains the appended bytes: $(bc_stat missing_volume_bytes) missing"
 
-mkdir -p /tmp/mal && bootcache gen-malformed /tmp/mal >/dev/null
-bad=$(ls /tmp/mal/*.playlist | grep -v truncated | head -n 1)
+bcfile gen-malformed "$T/mal"
+bad=$(find "$T/mal" -name '*.playlist' ! -name '*truncated*' | sort | head -n 1)
 before=$(bc_stat playlist_bytes)
 ! cat "$bad" >"$S/playlist" 2>/dev/null &&
 	[ "$(bc_stat playlist_bytes)" -eq "$before" ] &&
@@ -67,24 +56,22 @@ bc_check "every appended extent is read ahead: $(bc_stat readahead_bytes) bytes"
 h0=$(bc_stat hit_bytes)
 ok=0
 for m in 0 1 2 3; do
-	mib_ok "${slow}1" $m "$ssums" || { ok=1; ktap_print_msg "slow MiB $m differs"; }
+	mib_ok "$slow" $m 9 || { ok=1; ktap_print_msg "slow MiB $m differs"; }
 done
-# (MiB 40: the other tests write to the start of this partition.)
-mib_ok "${pdisk}1" 40 "$psums" || { ok=1; ktap_print_msg "MiB 40 of ${pdisk}1 differs"; }
+mib_ok "$pdisk" 40 10 || { ok=1; ktap_print_msg "MiB 40 of $pdisk differs"; }
 ktap_print_msg "hit bytes: $(($(bc_stat hit_bytes) - h0))"
 [ $ok -eq 0 ] && [ $(($(bc_stat hit_bytes) - h0)) -eq $((5 * 1048576)) ]
 bc_check "both playlists' data is served from the cache, byte for byte"
 
-echo stop >"$S/control" && cat "$S/history" >/tmp/h &&
-	bootcache print /tmp/h >/tmp/h.txt &&
-	grep -q "$suuid" /tmp/h.txt && grep -q "$puuid" /tmp/h.txt &&
-	grep -q cafe0002-01 /tmp/h.txt
+echo stop >"$S/control" && cat "$S/history" >"$T/h" &&
+	bcfile print-history "$T/h" >"$T/h.txt" &&
+	grep -q "$suuid" "$T/h.txt" && grep -q "$puuid" "$T/h.txt" &&
+	grep -q cafe0002-01 "$T/h.txt"
 bc_check "the history names the volumes of both playlists"
 
-echo jettison >"$S/control" && bc_state_is idle && bc_load_and_start /tmp/pa &&
+echo jettison >"$S/control" && bc_state_is idle && bc_load_and_start "$T"/pa &&
 	[ "$(bc_stat playlist_appends)" -eq 0 ] && [ "$(bc_stat playlist_bytes)" -eq 2097152 ]
 bc_check "after a jettison a new start begins from one playlist"
 echo jettison >"$S/control"
 
-bc_kmsg "test_cache_append end"
-ktap_finished
+bc_end

@@ -7,30 +7,23 @@
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
-ktap_print_header
-bc_require
-disk=${BOOTCACHE_TEST_PDISK:-}
-uuid=${BOOTCACHE_TEST_PARTUUID:-}
-if [ -z "$disk" ] || [ ! -b "${disk}1" ] || ! command -v bootcache >/dev/null; then
-	ktap_skip_all "no partitioned test disk or no bootcache tool: run through vmtest.sh"
-	exit "$KSFT_SKIP"
-fi
-part=${disk}1
-S=$BC_SYSFS
-ktap_set_plan 6
-bc_kmsg "test_cache_life start"
+bc_begin
+bc_disk_or_skip life 40 5 bc7e5720
+part=$BC_PART
+uuid=$BC_UUID
+bc_plan 6
 rd() { dd if="$part" of=/dev/null bs="$2" skip=$(($1 / $2)) count=1 iflag=direct 2>/dev/null; }
 
 # A known sequence, outside the playlist: read, write, tag, read.
-bootcache make-playlist -o /tmp/pl -e "$uuid:32M:1M"
-bc_load_and_start /tmp/pl
+bcfile make-playlist -o "$T"/pl -e "$uuid:32M:1M"
+bc_load_and_start "$T"/pl
 rd 0 4096
 dd if=/dev/zero of="$part" bs=4096 seek=2 count=1 oflag=direct 2>/dev/null
 echo tag >"$S/control"
 rd 16384 8192
 echo stop >"$S/control"
-cat "$S/history" >/tmp/h
-got=$(bootcache print /tmp/h | awk '$1 ~ /^[0-9]+$/ && NF == 7 {printf "%s %s %s %s;", $4, $5, $6, $7}')
+cat "$S/history" >"$T/h"
+got=$(bcfile print-history "$T/h" | awk '$1 ~ /^[0-9]+$/ && NF == 7 {printf "%s %s %s %s;", $4, $5, $6, $7}')
 want="R 0 0 4096;W 0 8192 4096;T - 0 0;R 0 16384 8192;"
 [ "$got" = "$want" ]
 bc_check "the history holds exactly read, write, tag, read in order"
@@ -39,10 +32,10 @@ echo jettison >"$S/control"
 
 # A run of misses ends the cache, but only once recording has stopped.
 echo 20 >"$S/miss_limit"
-bc_load_and_start /tmp/pl
+bc_load_and_start "$T"/pl
 i=0
 while [ $i -lt 30 ]; do rd $((i * 4096)) 4096; i=$((i + 1)); done
-usleep 300000
+sleep 0.3
 bc_state_is active
 bc_check "misses while recording do not end the cache"
 echo stop >"$S/control"
@@ -56,10 +49,10 @@ echo 10000 >"$S/miss_limit"
 # Memory pressure: reclaim calls the shrinker, which frees the cache.
 # MemFree is folded from per-CPU counters about once a second: let it settle.
 memfree() { sleep 2; sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
-bootcache make-playlist -o /tmp/pm -e "$uuid:16M:16M"
+bcfile make-playlist -o "$T"/pm -e "$uuid:16M:16M"
 echo 3 >/proc/sys/vm/drop_caches
 before=$(memfree)
-bc_load_and_start /tmp/pm
+bc_load_and_start "$T"/pm
 bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 16777216 ]"
 held=$(bc_stat cache_bytes)
 during=$(memfree)
@@ -74,5 +67,4 @@ ktap_print_msg "MemFree: ${before} kB before start, ${during} kB with the cache,
 [ "$(bc_stat cache_peak_bytes)" -ge 16777216 ] && [ "$(bc_stat cache_bytes)" -eq 0 ]
 bc_check "every cache page is freed (peak $(bc_stat cache_peak_bytes) bytes, now $(bc_stat cache_bytes))"
 
-bc_kmsg "test_cache_life end"
-ktap_finished
+bc_end

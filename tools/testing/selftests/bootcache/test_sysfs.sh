@@ -6,10 +6,8 @@
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
-ktap_print_header
-bc_require
-ktap_set_plan 4
-bc_kmsg "test_sysfs start"
+bc_begin
+bc_plan 4
 
 if [ -d "$BC_SYSFS" ] && [ -f "$BC_SYSFS/version" ]; then
 	ktap_test_pass "sysfs directory and version file exist"
@@ -41,5 +39,4 @@ else
 	ktap_test_fail "writing version is refused"
 fi
 
-bc_kmsg "test_sysfs end"
-ktap_finished
+bc_end

@@ -171,7 +171,7 @@ cp "$BUSYBOX" "$ROOT/bin/busybox"
 install -m 755 "$SELF_DIR/vm/init" "$ROOT/init"
 install -m 755 "$SELF_DIR/vm/timeout" "$ROOT/usr/bin/timeout"
 if ! make -s -C "$KSRC/tools/testing/selftests" TARGETS=bootcache \
-	INSTALL_PATH="$ROOT/selftests" install >"$OUT/install.log" 2>&1; then
+	USERLDFLAGS=-static INSTALL_PATH="$ROOT/selftests" install >"$OUT/install.log" 2>&1; then
 	cat "$OUT/install.log" >&2
 	die "installing the kselftests failed"
 fi

@@ -37,7 +37,12 @@ soak_session=0
 
 soak_time_left() { [ "$(date +%s)" -lt "$SOAK_END" ]; }
 
-# soak_require NAME: root, bootcache, the tool and the helpers.
+# soak_require NAME: root, bootcache, the tool and the helpers. The soak is
+# not one of the kselftests that run_tests runs anywhere (those need neither
+# cargo nor the tool, and write their playlists with bcfile): make soak runs
+# it in vmtest.sh's guest, which has the tool. So the scenarios keep using
+# the tool, also as the validator whose verdict soak_badinput holds the
+# kernel's to.
 soak_require() {
 	SOAK_NAME=$1
 	ktap_print_header
@@ -134,7 +139,7 @@ soak_finish() {
 }
 
 # soak_sleep_rand MAX_MS: sleep 0 to MAX_MS milliseconds.
-soak_sleep_rand() { usleep $(( ($(od -An -N2 -tu2 /dev/urandom) % ($1 + 1)) * 1000 )); }
+soak_sleep_rand() { bc_sleep_ms $(($(od -An -N2 -tu2 /dev/urandom) % ($1 + 1))); }
 soak_rand() { echo $(( $(od -An -N4 -tu4 /dev/urandom) % $1 )); }
 
 # Find a whole disk by its virtio serial (it may come back under another

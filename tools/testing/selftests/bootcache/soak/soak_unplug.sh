@@ -40,14 +40,14 @@ unplug_round() {
 	bcverify -d "$2" -c "$3" -p 1048576 -o 0 -l 33554432 -b 4096 -B 262144 -m mixed -j 3 \
 		-t 60 -G $W/gone -r $iters >$W/v.$iters 2>&1 &
 	rd=$!
-	usleep $((300000 + $(soak_rand 2000) * 1000))
+	bc_sleep_ms $((300 + $(soak_rand 2000)))
 	p=$(bc_stat parked)
 	touch $W/gone
 	# The removal itself must not hang on parked reads.
 	(eval "$4" && touch $W/removed) </dev/null >$W/removal.log 2>&1 &
 	rm_pid=$!
 	n=0
-	while kill -0 $rm_pid 2>/dev/null && [ $n -lt 900 ]; do usleep 100000; n=$((n + 1)); done
+	while kill -0 $rm_pid 2>/dev/null && [ $n -lt 900 ]; do sleep 0.1; n=$((n + 1)); done
 	if kill -0 $rm_pid 2>/dev/null; then
 		soak_fail "removal blocked for 90 s: $4"
 		ktap_print_msg "blocked: $(cat /proc/$rm_pid/wchan 2>/dev/null) $(cat /proc/$rm_pid/stack 2>/dev/null | head -5 | tr '\n' ' ')"
@@ -63,7 +63,7 @@ unplug_round() {
 	rm -f $W/removed
 	# Every reader must come back, parked or not.
 	n=0
-	while kill -0 $rd 2>/dev/null && [ $n -lt 300 ]; do usleep 100000; n=$((n + 1)); done
+	while kill -0 $rd 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 	if kill -0 $rd 2>/dev/null; then
 		soak_fail "readers still blocked 30 s after the disk went away"
 		ktap_print_msg "blocked: $(cat /proc/$rd/task/*/wchan 2>/dev/null | tr '\n' ' ')"
