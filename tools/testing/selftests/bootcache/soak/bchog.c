@@ -3,15 +3,13 @@
  * bchog: a memory hog without cgroups. For -t SECONDS, in rounds: allocate
  * and touch anonymous memory STEP MiB at a time until reclaim has run
  * (/proc/vmstat: kswapd, direct reclaim or the shrinkers, bootcache's
- * among them, did work), MemAvailable drops below RESERVE MiB, -M MiB are
- * held or the file -w FILE starts with -W WORD (e.g. bootcache's reason
- * "memory");
- * hold it a moment, free it, rest, repeat. With -k, a round frees only the
- * last quarter of what it holds, so that on a slow guest (KASAN under TCG
- * touches some 10 MiB/s) every round after the first reaches reclaim again
- * within seconds; everything is freed at the end.
+ * among them, did work), MemAvailable drops below RESERVE MiB or -M MiB
+ * are held; hold it a moment, free it, rest, repeat. With -k, a round
+ * frees only the last quarter of what it holds, so that on a slow guest
+ * (KASAN under TCG touches some 10 MiB/s) every round after the first
+ * reaches reclaim again within seconds; everything is freed at the end.
  * Its OOM score is the highest, so that if memory does run out the hog goes
- * first. Prints "bchog: rounds=N peak_mib=N" at the end.
+ * first. Prints "bchog: rounds=N reclaim_rounds=N peak_mib=N" at the end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,37 +55,21 @@ static long long reclaim_work(void)
 	return sum;
 }
 
-static int file_says(const char *path, const char *word)
-{
-	char buf[64] = "";
-	FILE *f = path ? fopen(path, "r") : NULL;
-
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return !strncmp(buf, word, strlen(word));
-}
-
 int main(int argc, char **argv)
 {
-	const char *wfile = NULL, *word = "memory";
 	long secs = 10, reserve = 48, step = 4, maxmib = 1 << 20, hold_ms = 1000;
 	int opt, keep = 0;
 
-	while ((opt = getopt(argc, argv, "t:r:s:M:h:w:W:k")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:s:M:h:k")) != -1) {
 		switch (opt) {
 		case 't': secs = atol(optarg); break;
 		case 'r': reserve = atol(optarg); break;
 		case 's': step = atol(optarg); break;
 		case 'M': maxmib = atol(optarg); break;
 		case 'h': hold_ms = atol(optarg); break;
-		case 'w': wfile = optarg; break;
-		case 'W': word = optarg; break;
 		case 'k': keep = 1; break;
 		default:
-			fprintf(stderr, "usage: bchog [-t SECONDS] [-r RESERVE_MIB] [-s STEP_MIB] [-M MAX_MIB] [-h HOLD_MS] [-w FILE [-W WORD]] [-k]\n");
+			fprintf(stderr, "usage: bchog [-t SECONDS] [-r RESERVE_MIB] [-s STEP_MIB] [-M MAX_MIB] [-h HOLD_MS] [-k]\n");
 			return 2;
 		}
 	}
@@ -115,8 +97,6 @@ int main(int argc, char **argv)
 				reclaimed++;
 				break;
 			}
-			if (file_says(wfile, word))
-				break;
 			void *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 			if (p == MAP_FAILED)
