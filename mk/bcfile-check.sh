@@ -80,6 +80,18 @@ fi
 "$tool" print "$W/h" >"$W/th.txt"
 "$W/bcfile" print-history "$W/h" >"$W/ch.txt"
 same "print-history of a history with an ISO 9660 volume" "$W/th.txt" "$W/ch.txt"
+# An ISO 9660 medium that bcfile makes has the id the tool reads, and bcfile
+# reads it too.
+"$W/bcfile" pattern 9 0 1M >"$W/iso"
+"$W/bcfile" pvd BOOTCACHE_LIVE 2026113004000000 512 |
+	dd of="$W/iso" bs=2048 seek=16 conv=notrunc 2>/dev/null
+"$tool" medium-id "$W/iso" >"$W/tid.txt"
+"$W/bcfile" medium-id "$W/iso" >"$W/cid.txt"
+same "medium-id of a medium bcfile pvd made" "$W/tid.txt" "$W/cid.txt"
+if "$W/bcfile" medium-id "$W/h" 2>/dev/null; then
+	echo "FAILED: bcfile medium-id accepts a history"
+	fail=1
+fi
 # Every malformed history is refused.
 for h in "$W"/cm/*.history; do
 	if "$W/bcfile" print-history "$h" >/dev/null 2>&1; then

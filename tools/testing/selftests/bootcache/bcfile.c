@@ -22,6 +22,14 @@
  *   bcfile mbr SIGNATURE SECTORS
  *	a 512-byte MBR: disk signature SIGNATURE (8 hex digits), one Linux
  *	partition from sector 2048 to SECTORS (PARTUUID SIGNATURE-01)
+ *   bcfile pvd LABEL DATE BLOCKS
+ *	the 4096 bytes to write at byte 32768 of a disk to make it an ISO 9660
+ *	medium as bootcache and blkid see it: a primary volume descriptor
+ *	(label LABEL, creation and modification date DATE, 16 digits
+ *	YYYYMMDDhhmmsscc, BLOCKS blocks of 2048 bytes), then a terminator
+ *   bcfile medium-id FILE
+ *	the volume id of the ISO 9660 medium FILE, as `bootcache medium-id`
+ *	prints it: iso9660:YYYY-MM-DD-hh-mm-ss-cc:CRC
  *
  * The formats: include/uapi/linux/bootcache.h and
  * drivers/block/bootcache/format/.
@@ -115,19 +123,31 @@ static uint64_t get64(const uint8_t *b, size_t off)
 }
 
 /*
- * The file's checksum: CRC-32C (reflected polynomial 0x82f63b78, initial value
- * and final xor ~0) over the whole file with the checksum field as zero.
+ * CRC-32C (reflected polynomial 0x82f63b78, initial value and final xor ~0)
+ * of b, with the bytes from skip to skip + 3 read as zero.
  */
-static uint32_t file_checksum(const uint8_t *b, size_t len)
+static uint32_t crc32c_skip(const uint8_t *b, size_t len, size_t skip)
 {
 	uint32_t crc = 0xffffffff;
 
 	for (size_t i = 0; i < len; i++) {
-		crc ^= (i >= H_CHECKSUM && i < H_CHECKSUM + 4) ? 0 : b[i];
+		crc ^= (i >= skip && i < skip + 4) ? 0 : b[i];
 		for (int k = 0; k < 8; k++)
 			crc = crc >> 1 ^ (0x82f63b78 & -(crc & 1));
 	}
 	return ~crc;
+}
+
+/* The CRC-32C of b (nothing skipped: the bytes from len on are not read). */
+static uint32_t crc32c(const uint8_t *b, size_t len)
+{
+	return crc32c_skip(b, len, len);
+}
+
+/* The file's checksum: its CRC-32C with the checksum field as zero. */
+static uint32_t file_checksum(const uint8_t *b, size_t len)
+{
+	return crc32c_skip(b, len, H_CHECKSUM);
 }
 
 static void seal(uint8_t *b, size_t len)
@@ -1015,10 +1035,77 @@ static int cmd_mbr(int argc, char **argv)
 	return fwrite(mbr, 1, 512, stdout) == 512 && !fflush(stdout) ? 0 : 1;
 }
 
+/* --- pvd, medium-id: ISO 9660 media (include/uapi/linux/bootcache.h). --- */
+
+#define PVD_OFFSET	32768
+#define PVD_SIZE	2048
+#define PVD_LABEL	40
+#define PVD_CREATED	813
+#define PVD_MODIFIED	830
+
+static int cmd_pvd(int argc, char **argv)
+{
+	uint8_t d[2 * PVD_SIZE] = { 0 };
+	uint64_t blocks;
+
+	if (argc != 4 || strlen(argv[1]) > 32 || strlen(argv[2]) != 16 ||
+	    strspn(argv[2], "0123456789") != 16)
+		die("usage: pvd LABEL DATE BLOCKS (LABEL: 32 characters at most, DATE: 16 digits)");
+	blocks = number(argv[3], "blocks");
+	if (blocks > UINT32_MAX)
+		die("pvd: %" PRIu64 " blocks are too many", blocks);
+	memcpy(d, "\001CD001\001", 7);
+	memset(d + 8, ' ', 32);					/* system identifier */
+	memset(d + PVD_LABEL, ' ', 32);
+	memcpy(d + PVD_LABEL, argv[1], strlen(argv[1]));
+	put32(d, 80, blocks);					/* volume space size, */
+	put32(d, 84, __builtin_bswap32(blocks));		/* both-endian */
+	put16(d, 128, PVD_SIZE);				/* logical block size */
+	put16(d, 130, __builtin_bswap16(PVD_SIZE));
+	memcpy(d + PVD_CREATED, argv[2], 16);
+	memcpy(d + PVD_MODIFIED, argv[2], 16);
+	d[881] = 1;						/* file structure version */
+	memcpy(d + PVD_SIZE, "\377CD001\001", 7);		/* terminator */
+	return fwrite(d, 1, sizeof(d), stdout) == sizeof(d) && !fflush(stdout) ? 0 : 1;
+}
+
+static int cmd_medium_id(int argc, char **argv)
+{
+	uint8_t pvd[PVD_SIZE], id[16] = { 0 };
+	uint64_t created = 0;
+	char out[64];
+	int fd;
+
+	if (argc != 2)
+		die("usage: medium-id FILE");
+	fd = open(argv[1], O_RDONLY);
+	if (fd < 0)
+		die("%s: cannot open: %s", argv[1], strerror(errno));
+	if (pread(fd, pvd, PVD_SIZE, PVD_OFFSET) != PVD_SIZE)
+		die("%s: not an ISO 9660 medium: too small", argv[1]);
+	close(fd);
+	/* record.rs VolumeId::from_iso9660_pvd. */
+	if (memcmp(pvd, "\001CD001\001", 7))
+		die("%s: not an ISO 9660 medium: no primary volume descriptor", argv[1]);
+	for (int i = 0; i < 16; i++) {
+		if (pvd[PVD_CREATED + i] < '0' || pvd[PVD_CREATED + i] > '9')
+			die("%s: not an ISO 9660 medium: no creation date", argv[1]);
+		created = created * 10 + (pvd[PVD_CREATED + i] - '0');
+	}
+	put64(id, 0, created);
+	put32(id, 8, crc32c(pvd + PVD_LABEL, 32));
+	if (!iso9660_id_ok(id))
+		die("%s: not an ISO 9660 medium: no creation date", argv[1]);
+	format_volume(BOOTCACHE_VOLUME_ISO9660, id, out);
+	printf("%s\n", out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s make-playlist|gen-malformed|print-history|pattern|mbr ...\n",
+		fprintf(stderr,
+			"usage: %s make-playlist|gen-malformed|print-history|pattern|mbr|pvd|medium-id ...\n",
 			prog);
 		return 2;
 	}
@@ -1032,6 +1119,10 @@ int main(int argc, char **argv)
 		return cmd_pattern(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mbr"))
 		return cmd_mbr(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pvd"))
+		return cmd_pvd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "medium-id"))
+		return cmd_medium_id(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	return 2;
 }
