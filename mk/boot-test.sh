@@ -39,6 +39,28 @@ python3 $SELFTESTS/vm/pvd.py "$W/cd0.id" "${CD0_PVD%%:*}" "${CD0_PVD#*:}"
 CD0_ID=$($BC medium-id "$W/cd0.id")
 $BC make-playlist -o "$W/cd.playlist" -e "$CD0_ID:0:4M"
 $BC embed "$W/cd.playlist" -o "$W/cd.embed"
+# LIVE_ISO=FILE LIVE_PLAYLIST=FILE (make demo PROFILE=dvd's replay medium
+# and playlist, $OUT/demo/live/replay.iso and $OUT/demo/dvd/playlist): the
+# cdlive scenario boots a kernel with that playlist built in and the live
+# ISO in the CD drive. Skipped without them. The guest gets each extent of
+# the playlist with the MD5 of the ISO's bytes there.
+LIVE_ISO=${LIVE_ISO:-}
+LIVE_PLAYLIST=${LIVE_PLAYLIST:-}
+if [ -n "$LIVE_ISO" ] && [ -n "$LIVE_PLAYLIST" ]; then
+	LIVE_ID=$($BC medium-id "$LIVE_ISO")
+	LIVE_EXTENTS=$(python3 - "$LIVE_PLAYLIST" "$LIVE_ISO" <<'EOF'
+import hashlib, struct, sys
+pl = open(sys.argv[1], "rb").read()
+nvol, next_ = struct.unpack_from("<II", pl, 16)
+with open(sys.argv[2], "rb") as iso:
+    for i in range(next_):
+        off, length, vol = struct.unpack_from("<QQH", pl, 40 + 40 * nvol + 24 * i)
+        iso.seek(off)
+        print("%d:%d:%s" % (off, length, hashlib.md5(iso.read(length)).hexdigest()), end=" ")
+EOF
+)
+	$BC embed "$LIVE_PLAYLIST" -o "$W/live.embed"
+fi
 # A playlist whose checksum does not match.
 mkdir -p "$W/malformed"
 $BC gen-malformed "$W/malformed" >/dev/null
@@ -56,6 +78,7 @@ build() {
 build "$W/auto.embed" auto
 build "$bad" bad
 build "$W/cd.embed" cd
+[ -z "$LIVE_ISO" ] || build "$W/live.embed" live
 PLAIN=$OUT/build/test/arch/x86/boot/bzImage
 [ -f "$PLAIN" ] || $MAKE --no-print-directory kernel OUT="$OUT" FLAVOR=test >/dev/null
 
@@ -92,6 +115,13 @@ scenario cdmedium "$W/bzImage.cd" "bootcache=auto block.events_dfl_poll_msecs=25
 	-e BOOTCACHE_TEST_CD_ID="$CD0_ID"
 scenario cdother "$W/bzImage.cd" "bootcache=auto block.events_dfl_poll_msecs=250" \
 	-e BOOTCACHE_TEST_CD_ID="$CD0_ID" -c cd1.img
+if [ -n "$LIVE_ISO" ]; then
+	scenario cdlive "$W/bzImage.live" "bootcache=auto block.events_dfl_poll_msecs=250" \
+		-C "$LIVE_ISO" -e BOOTCACHE_TEST_CD_ID="$LIVE_ID" -e BOOTCACHE_TEST_CD_EXTENTS="'$LIVE_EXTENTS'"
+elif [ -z "${BOOT_SCENARIOS:-}" ] || [[ " $BOOT_SCENARIOS " == *" cdlive "* ]]; then
+	say "scenario cdlive: skipped (LIVE_ISO and LIVE_PLAYLIST not given)"
+	total_s=$((total_s + 1))
+fi
 scenario zoned "$PLAIN" "bootcache=record null_blk.nr_devices=1 null_blk.zoned=1 root=/dev/nullb0"
 scenario dmroot "$PLAIN" "bootcache=record dm-mod.waitfor=/dev/vdc dm-mod.create=\"lin,,,ro,0 131072 linear /dev/vdc 0\" root=/dev/dm-0"
 

@@ -66,6 +66,8 @@ Options:
   -U           no KUnit (kunit.enable=0): only the kselftests count
   -c MEDIUM    the medium in the CD drive at power-on: cd0.img (default)
                or cd1.img
+  -C IMAGE     use a copy of IMAGE (a live ISO, say) as cd0.img instead of
+               the generated medium
   -T PROGRAM   copy a host program (fio, dmsetup) with its shared libraries
                and the dynamic loader into the guest (repeatable)
   -h           this help
@@ -92,7 +94,8 @@ SLOW_RO=
 NO_KUNIT=
 HOST_PROGS=
 CD_FIRST=cd0.img
-while getopts "k:K:o:t:m:s:a:x:e:c:rOUT:h" opt; do
+CD0_IMAGE=
+while getopts "k:K:o:t:m:s:a:x:e:c:C:rOUT:h" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	K) KSRC=$OPTARG ;;
@@ -105,6 +108,7 @@ while getopts "k:K:o:t:m:s:a:x:e:c:rOUT:h" opt; do
 	e) TEST_ENV="$TEST_ENV
 export $OPTARG" ;;
 	c) CD_FIRST=$OPTARG ;;
+	C) CD0_IMAGE=$OPTARG ;;
 	r) ROOTDISK=1 ;;
 	O) SLOW_RO=,readonly=on ;;
 	U) NO_KUNIT=1 ;;
@@ -162,10 +166,15 @@ EOF
 		printf 'label: dos\nlabel-id: 0x%s\nstart=2048, type=83\n' "$sig" |
 			sfdisk -q "$img" >/dev/null || return 1
 	fi
-	# Also the MD5 of every sector of the first 12 MiB, for small reads, and
-	# the CRC-32 of every sector of the disk (little-endian 32-bit words), for
-	# the soak's readers.
-	python3 - "$img" "$ROOT/selftests/bootcache/vmdata/$(basename "$img" .img)" <<'EOF'
+	disk_sums "$img"
+}
+
+# disk_sums IMAGE: the MD5 of every MiB of IMAGE, for the guest to compare
+# with what it reads; also the MD5 of every sector of the first 12 MiB, for
+# small reads, and the CRC-32 of every sector of the disk (little-endian
+# 32-bit words), for the soak's readers.
+disk_sums() {
+	python3 - "$1" "$ROOT/selftests/bootcache/vmdata/$(basename "$1" .img)" <<'EOF'
 import hashlib, struct, sys, zlib
 with open(sys.argv[1], "rb") as f, open(sys.argv[2] + ".md5", "w") as s, \
         open(sys.argv[2] + ".sectors", "w") as t, open(sys.argv[2] + ".crc", "wb") as c:
@@ -211,7 +220,12 @@ make_disk "$OUT/disk2.img" 3 b0075ca0 || die "making the partitioned test disk f
 make_disk "$OUT/disk3.img" 4 b0075ca1 || die "making the slow test disk failed"
 make_disk "$OUT/disk4.img" 5 b0075ca2 || die "making the failing test disk failed"
 make_disk "$OUT/disk5.img" 6 b0075ca3 || die "making the hot-pluggable test disk failed"
-make_disk "$OUT/cd0.img" 7 "" "$CD0_PVD" || die "making the first CD medium failed"
+if [ -n "$CD0_IMAGE" ]; then
+	{ cp --reflink=auto "$CD0_IMAGE" "$OUT/cd0.img" && disk_sums "$OUT/cd0.img"; } ||
+		die "copying $CD0_IMAGE as the first CD medium failed"
+else
+	make_disk "$OUT/cd0.img" 7 "" "$CD0_PVD" || die "making the first CD medium failed"
+fi
 make_disk "$OUT/cd1.img" 8 "" "$CD1_PVD" || die "making the second CD medium failed"
 # The failing disk: reads that include one of these sectors fail with EIO
 # (QEMU blkdebug), one every 3 MiB from MiB 2 on, at varying offsets.
