@@ -34,9 +34,10 @@
 
 /*
  * Version of both formats.  A reader accepts exactly this version: a change
- * of any layout or rule bumps it.
+ * of any layout or rule bumps it.  Version 2 added BOOTCACHE_VOLUME_ISO9660;
+ * files of version 1 are refused, and a new history makes a new playlist.
  */
-#define BOOTCACHE_FORMAT_VERSION	1
+#define BOOTCACHE_FORMAT_VERSION	2
 
 /* First four bytes of a playlist ("BCPL" read as a little-endian u32). */
 #define BOOTCACHE_PLAYLIST_MAGIC	0x4c504342
@@ -162,10 +163,47 @@ struct bootcache_history_header {
  * (1..255), id[5..15] are zero.
  */
 #define BOOTCACHE_VOLUME_MBR		2
+/*
+ * A whole disk (not a partition) holding an ISO 9660 file system: a CD or
+ * DVD, or a hybrid ISO image written to a USB stick or SD card.  It is named
+ * by its primary volume descriptor (PVD): the 2048 bytes at byte 32768 of
+ * the disk (sector 16 of 2048 bytes), which start with type 1, "CD001",
+ * version 1.  Offsets of its extents and entries are bytes from the start
+ * of the disk.
+ *
+ *   id[0..7]   __le64: the PVD's volume creation date and time, its bytes
+ *              813..828, 16 ASCII digits YYYYMMDDhhmmsscc, read as one
+ *              decimal number (2026-11-30 04:00:00.00 is 2026113004000000).
+ *              Not zero, below 10^16.  blkid and /dev/disk/by-uuid show a
+ *              disc's UUID in this form, "2026-11-30-04-00-00-00", but take
+ *              the modification date (bytes 830..845) when it is set; the
+ *              two are the same on an image whose date xorriso pinned with
+ *              -volume_date uuid.  `bootcache medium-id` prints the id.
+ *   id[8..11]  __le32: the CRC-32C (as above) of the PVD's volume
+ *              identifier, its 32 bytes at PVD offset 40 as stored (space
+ *              padded): the label, blkid's LABEL.
+ *   id[12..15] zero.
+ *
+ * The text form, in logs, in the tool and in bootcache=...,volume=, is
+ * "iso9660:2026-11-30-04-00-00-00:1a2b3c4d" (the CRC as 8 hex digits).
+ *
+ * Why the date and the label and not a hash of the medium's bytes: a live
+ * system is rebuilt with its playlist inside the kernel on it, which would
+ * change such a hash, while the date and label stay (xorriso pins them with
+ * -volume_date uuid and -V).  A different build of a disc (another date), or
+ * another flavour built at the same pinned date (another label), does not
+ * match, so its blocks are not read ahead at the offsets of the wrong disc.
+ * The kernel reads the PVD of each whole disk; a disk with a different PVD,
+ * or none, is not cached, and a playlist whose medium is in no drive is not
+ * read ahead.  Correctness never depends on the match: the cache only holds
+ * what the disk returned after the filter attached, and a media change
+ * detaches it.
+ */
+#define BOOTCACHE_VOLUME_ISO9660	3
 
 /*
  * struct bootcache_volume - one volume record, 40 bytes (both formats)
- * @id_type:      BOOTCACHE_VOLUME_ROOT, _GPT or _MBR.
+ * @id_type:      BOOTCACHE_VOLUME_ROOT, _GPT, _MBR or _ISO9660.
  * @reserved0:    zero.
  * @record_count: playlist: extents of this volume, at least one;
  *                history: entries (reads and writes) of this volume.

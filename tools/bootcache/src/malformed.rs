@@ -256,7 +256,8 @@ pub fn samples() -> Vec<Sample> {
         pl("history-as-playlist", hist.clone()),
         pl(
             "wrong-version",
-            patched(base.clone(), |b| put(b, lh::VERSION, &2u16.to_le_bytes())),
+            // Version 1, which had no ISO 9660 volumes.
+            patched(base.clone(), |b| put(b, lh::VERSION, &1u16.to_le_bytes())),
         ),
         pl(
             "wrong-header-size",

@@ -31,7 +31,8 @@ impl Rng {
 }
 
 /// Makes a history of `entries` entries over `volumes` volumes (1 to 64): the root
-/// device and GPT partitions, each of `volume_bytes` bytes.
+/// device, GPT partitions and, every fourth volume from the fourth on, an ISO 9660 disc
+/// with 2048-byte blocks, each of `volume_bytes` bytes.
 ///
 /// Reads are mostly sequential runs with random jumps, 4 KiB to 128 KiB long; about 5%
 /// of the entries are writes, and there are about eight tags spread over the recording.
@@ -44,6 +45,12 @@ pub fn history(entries: u32, volumes: u32, volume_bytes: u64, seed: u64) -> Vec<
         .map(|i| Volume {
             id: if i == 0 {
                 VolumeId::Root
+            } else if i % 4 == 3 {
+                // A disc: a creation date in 2026, to the hundredth of a second.
+                VolumeId::Iso9660 {
+                    created: 2_026_010_100_000_000 + u64::from(i),
+                    label_crc: rng.next_u64() as u32,
+                }
             } else {
                 let mut g = [0u8; 16];
                 g[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
@@ -52,7 +59,11 @@ pub fn history(entries: u32, volumes: u32, volume_bytes: u64, seed: u64) -> Vec<
             },
             record_count: 0,
             bytes: 0,
-            block_size: if i % 3 == 2 { 512 } else { 4096 },
+            block_size: match i % 4 {
+                3 => 2048,
+                _ if i % 3 == 2 => 512,
+                _ => 4096,
+            },
         })
         .collect();
     let mut cursors: Vec<u64> = vec![0; volumes as usize];

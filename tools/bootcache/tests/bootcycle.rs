@@ -18,7 +18,7 @@ fn fake(name: &str, state: &str, recording: &str, reason: &str) -> (TestEnv, Pat
     let sys = t.path("sys");
     fs::create_dir_all(sys.join("stats")).unwrap();
     for (f, v) in [
-        ("version", "1\n".to_string()),
+        ("version", "2\n".to_string()),
         ("state", format!("{state}\n")),
         ("recording", format!("{recording}\n")),
         ("reason", format!("{reason}\n")),

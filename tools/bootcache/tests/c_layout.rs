@@ -81,6 +81,7 @@ int main(void)
 	C(BOOTCACHE_VOLUME_ROOT);
 	C(BOOTCACHE_VOLUME_GPT);
 	C(BOOTCACHE_VOLUME_MBR);
+	C(BOOTCACHE_VOLUME_ISO9660);
 	C(BOOTCACHE_EXTENT_LOW_PRIORITY);
 	C(BOOTCACHE_EXTENT_FLAGS_ALL);
 	C(BOOTCACHE_ENTRY_HIT);
@@ -167,6 +168,7 @@ fn expected() -> Vec<(String, u64)> {
     c("VOLUME_ROOT", format::VOLUME_ROOT.into());
     c("VOLUME_GPT", format::VOLUME_GPT.into());
     c("VOLUME_MBR", format::VOLUME_MBR.into());
+    c("VOLUME_ISO9660", format::VOLUME_ISO9660.into());
     c("EXTENT_LOW_PRIORITY", format::EXTENT_LOW_PRIORITY.into());
     c("EXTENT_FLAGS_ALL", format::EXTENT_FLAGS_ALL.into());
     c("ENTRY_HIT", format::ENTRY_HIT.into());

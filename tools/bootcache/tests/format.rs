@@ -294,6 +294,213 @@ fn volume_ids() {
     }
 }
 
+/// A primary volume descriptor: type 1, `CD001`, version 1, the label `label` padded with
+/// spaces, and the creation date `date` (16 digits) with time zone byte 0.
+fn pvd(label: &str, date: &[u8; 16]) -> Vec<u8> {
+    let mut p = vec![0u8; ISO9660_PVD_SIZE];
+    p[..7].copy_from_slice(b"\x01CD001\x01");
+    p[8..40].fill(b' ');
+    p[40..72].fill(b' ');
+    p[40..40 + label.len()].copy_from_slice(label.as_bytes());
+    p[813..829].copy_from_slice(date);
+    p
+}
+
+#[test]
+fn iso9660_volume_ids() {
+    let id = VolumeId::parse("iso9660:2026-11-30-04-00-00-00:1a2b3c4d").unwrap();
+    assert_eq!(
+        id,
+        VolumeId::Iso9660 {
+            created: 2_026_113_004_000_000,
+            label_crc: 0x1a2b_3c4d
+        }
+    );
+    assert_eq!(id.to_string(), "iso9660:2026-11-30-04-00-00-00:1a2b3c4d");
+    assert!(id.is_whole_disk());
+    assert!(!VolumeId::Root.is_whole_disk());
+    assert!(!VolumeId::Gpt([1; 16]).is_whole_disk());
+    let (t, raw) = id.to_raw();
+    assert_eq!(t, VOLUME_ISO9660);
+    assert_eq!(t, 3);
+    assert_eq!(&raw[..8], &2_026_113_004_000_000u64.to_le_bytes());
+    assert_eq!(&raw[8..12], &[0x4d, 0x3c, 0x2b, 0x1a]);
+    assert_eq!(&raw[12..], &[0; 4]);
+    assert_eq!(VolumeId::from_raw(t, &raw), Some(id));
+    // Upper-case hex is read; the smallest and largest dates round-trip.
+    let upper = VolumeId::parse("iso9660:2026-11-30-04-00-00-00:1A2B3C4D").unwrap();
+    assert_eq!(upper, id);
+    for text in [
+        "iso9660:0000-00-00-00-00-00-01:00000000",
+        "iso9660:9999-99-99-99-99-99-99:ffffffff",
+        "iso9660:1999-12-31-23-59-59-99:00000001",
+    ] {
+        assert_eq!(VolumeId::parse(text).unwrap().to_string(), text);
+    }
+    for bad in [
+        "iso9660:",
+        "iso9660:0000-00-00-00-00-00-00:1a2b3c4d",
+        "iso9660:2026-11-30-04-00-00-00:1a2b3c4",
+        "iso9660:2026-11-30-04-00-00-00:1a2b3c4d0",
+        "iso9660:2026-11-30-04-00-00-00:1a2b3c4g",
+        "iso9660:2026-11-30-04-00-00-00:+a2b3c4d",
+        "iso9660:2026-11-30-04-00-00-00-1a2b3c4d",
+        "iso9660:2026-11-30-04-00-00:1a2b3c4d",
+        "iso9660:2026-11-30-04-00-00-000:1a2b3c4d",
+        "iso9660:2026-11-30-04-00-00-0:1a2b3c4d",
+        "iso9660:2026-11-30 04-00-00-00:1a2b3c4d",
+        "iso9660:20261130040000 00:1a2b3c4d",
+        "iso9660:2026113004000000:1a2b3c4d",
+        "iso9660:+026-11-30-04-00-00-00:1a2b3c4d",
+        "iso9660:2026-11-30-04-00-00-00",
+        "ISO9660:2026-11-30-04-00-00-00:1a2b3c4d",
+        "iso9660 2026-11-30-04-00-00-00:1a2b3c4d",
+        "iso9660:2026-11-30-04-00-00-0ü:1a2b3c4d",
+    ] {
+        assert_eq!(VolumeId::parse(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn iso9660_raw_ids_are_checked() {
+    let raw = |created: u64, crc: u32, tail: [u8; 4]| {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&created.to_le_bytes());
+        id[8..12].copy_from_slice(&crc.to_le_bytes());
+        id[12..].copy_from_slice(&tail);
+        VolumeId::from_raw(VOLUME_ISO9660, &id)
+    };
+    assert!(raw(1, 0, [0; 4]).is_some());
+    assert!(raw(9_999_999_999_999_999, !0, [0; 4]).is_some());
+    assert_eq!(raw(0, 5, [0; 4]), None);
+    assert_eq!(raw(10_000_000_000_000_000, 5, [0; 4]), None);
+    assert_eq!(raw(u64::MAX, 5, [0; 4]), None);
+    for i in 0..4 {
+        let mut tail = [0; 4];
+        tail[i] = 1;
+        assert_eq!(raw(2_026_113_004_000_000, 5, tail), None, "byte {}", 12 + i);
+    }
+    // A playlist with such a volume is refused with the volume's error.
+    let vols = [vol(
+        VolumeId::Iso9660 {
+            created: 2_026_113_004_000_000,
+            label_crc: 7,
+        },
+        2048,
+    )];
+    let exts = [Extent {
+        offset: 0,
+        length: 2048,
+        volume: 0,
+        flags: 0,
+        batch: 0,
+    }];
+    let mut p = playlist_bytes(&vols, &exts).unwrap();
+    let at = layout::header::SIZE + layout::volume::ID;
+    p[at..at + 8].fill(0);
+    seal(&mut p).unwrap();
+    let err = Playlist::parse(&p).unwrap_err();
+    assert_eq!(
+        err,
+        Error::VolumeBadId {
+            volume: 0,
+            id_type: VOLUME_ISO9660
+        }
+    );
+    assert!(err.to_string().contains("ISO 9660"), "{err}");
+}
+
+#[test]
+fn iso9660_ids_from_a_pvd() {
+    let p = pvd("BOOTCACHE_LIVE", b"2026113004000000");
+    let mut label = [b' '; 32];
+    label[..14].copy_from_slice(b"BOOTCACHE_LIVE");
+    let id = VolumeId::from_iso9660_pvd(&p).unwrap();
+    assert_eq!(
+        id,
+        VolumeId::Iso9660 {
+            created: 2_026_113_004_000_000,
+            label_crc: crc32c(&label)
+        }
+    );
+    assert_eq!(
+        id.to_string(),
+        format!("iso9660:2026-11-30-04-00-00-00:{:08x}", crc32c(&label))
+    );
+    // Only the first 829 bytes matter, and the time zone byte does not.
+    assert_eq!(VolumeId::from_iso9660_pvd(&p[..829]), Some(id));
+    let mut tz = p.clone();
+    tz[829] = 8;
+    assert_eq!(VolumeId::from_iso9660_pvd(&tz), Some(id));
+    // Another label, another date: another id.
+    let other = VolumeId::from_iso9660_pvd(&pvd("BOOTCACHE_LIVE2", b"2026113004000000"));
+    assert!(other.is_some() && other != Some(id));
+    let other = VolumeId::from_iso9660_pvd(&pvd("BOOTCACHE_LIVE", b"2026113004000001"));
+    assert!(other.is_some() && other != Some(id));
+    // What is not a PVD.
+    let broken = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = p.clone();
+        f(&mut b);
+        VolumeId::from_iso9660_pvd(&b)
+    };
+    assert_eq!(broken(&|b| b[0] = 2), None, "a supplementary descriptor");
+    assert_eq!(broken(&|b| b[0] = 255), None, "a terminator");
+    assert_eq!(broken(&|b| b[3] = b'X'), None, "not CD001");
+    assert_eq!(broken(&|b| b[6] = 2), None, "version 2");
+    assert_eq!(broken(&|b| b[813..829].fill(b'0')), None, "date zero");
+    assert_eq!(broken(&|b| b[813..829].fill(0)), None, "no date");
+    assert_eq!(broken(&|b| b[828] = b' '), None, "a space in the date");
+    assert_eq!(broken(&|b| b[813] = b'-'), None, "a sign in the date");
+    assert_eq!(VolumeId::from_iso9660_pvd(&p[..828]), None, "too short");
+    assert_eq!(VolumeId::from_iso9660_pvd(&[]), None);
+    assert_eq!(VolumeId::from_iso9660_pvd(&[0; 2048]), None);
+    // A volume of a playlist: whole-disk extents, 2048-byte blocks.
+    let vols = [vol(VolumeId::Root, 4096), vol(id, 2048)];
+    let exts = [
+        Extent {
+            offset: 0,
+            length: 4096,
+            volume: 0,
+            flags: 0,
+            batch: 0,
+        },
+        Extent {
+            offset: ISO9660_PVD_OFFSET,
+            length: ISO9660_PVD_SIZE as u64,
+            volume: 1,
+            flags: 0,
+            batch: 0,
+        },
+    ];
+    let bytes = playlist_bytes(&vols, &exts).unwrap();
+    let pl = Playlist::parse(&bytes).unwrap();
+    assert_eq!(pl.volume(1).unwrap().id, id);
+}
+
+/// The PVD of an image that xorriso made, if `BOOTCACHE_TEST_ISO` names one: its id must
+/// be what blkid shows. Example:
+///
+/// ```text
+/// xorriso -outdev t.iso -volid TEST -volume_date uuid 2026113004000000 -map /etc/hostname /h
+/// BOOTCACHE_TEST_ISO=t.iso BOOTCACHE_TEST_ISO_ID="$(blkid -o value -s UUID t.iso)" \
+///     cargo test iso9660_id_of_a_real_image
+/// ```
+#[test]
+fn iso9660_id_of_a_real_image() {
+    let Ok(path) = std::env::var("BOOTCACHE_TEST_ISO") else {
+        return;
+    };
+    let image = std::fs::read(&path).unwrap();
+    let at = ISO9660_PVD_OFFSET as usize;
+    let id = VolumeId::from_iso9660_pvd(&image[at..at + ISO9660_PVD_SIZE]).unwrap();
+    if let Ok(uuid) = std::env::var("BOOTCACHE_TEST_ISO_ID") {
+        assert!(
+            id.to_string().starts_with(&format!("iso9660:{uuid}:")),
+            "{id}"
+        );
+    }
+}
+
 #[test]
 fn layout_constants_are_consistent() {
     use format::layout::*;
@@ -325,6 +532,8 @@ fn arb_volume_id() -> impl Strategy<Value = VolumeId> {
             signature,
             partition
         }),
+        (1u64..10_000_000_000_000_000, any::<u32>())
+            .prop_map(|(created, label_crc)| VolumeId::Iso9660 { created, label_crc }),
     ]
 }
 

@@ -46,7 +46,7 @@ fn fake(name: &str) -> (TestEnv, PathBuf) {
     let sys = t.path("sys");
     fs::create_dir_all(sys.join("stats")).unwrap();
     for (f, v) in [
-        ("version", "1\n"),
+        ("version", "2\n"),
         ("state", "active\n"),
         ("recording", "0\n"),
         ("reason", "none\n"),
@@ -288,7 +288,7 @@ fn stats_page() {
     assert_eq!(
         &lines[..4],
         [
-            "version: 1",
+            "version: 2",
             "state: active",
             "recording: 0",
             "reason: none"
@@ -334,7 +334,7 @@ fn stats_json() {
     assert_eq!(j["state"], "active");
     assert_eq!(j["recording"], false);
     assert_eq!(j["reason"], "none");
-    assert_eq!(j["version"], 1);
+    assert_eq!(j["version"], 2);
     let c = j["counters"].as_object().unwrap();
     assert_eq!(c.len(), COUNTERS.len() + 1);
     for (name, v) in COUNTERS {

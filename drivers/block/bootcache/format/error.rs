@@ -377,7 +377,13 @@ impl fmt::Display for Error {
                 match id_type {
                     VOLUME_ROOT => "a root volume's id must be all zero",
                     VOLUME_GPT => "a GPT PARTUUID must not be all zero",
-                    _ => "an MBR PARTUUID needs a partition number 1-255 and zero bytes 5-15",
+                    VOLUME_MBR => {
+                        "an MBR PARTUUID needs a partition number 1-255 and zero bytes 5-15"
+                    }
+                    _ => {
+                        "an ISO 9660 id needs a creation date of 16 digits, not all zero, \
+                         and zero bytes 12-15"
+                    }
                 }
             ),
             Error::VolumeReserved { volume } => {

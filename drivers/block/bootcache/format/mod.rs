@@ -25,7 +25,7 @@
 use core::fmt;
 
 /// Version of both formats (`BOOTCACHE_FORMAT_VERSION`).
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// First four bytes of a playlist, `"BCPL"` as a little-endian `u32`.
 pub const PLAYLIST_MAGIC: u32 = 0x4c50_4342;
 /// First four bytes of a history, `"BCHI"` as a little-endian `u32`.
@@ -63,6 +63,15 @@ pub const VOLUME_ROOT: u8 = 0;
 pub const VOLUME_GPT: u8 = 1;
 /// Volume id type: an MBR partition's `SSSSSSSS-PP` PARTUUID.
 pub const VOLUME_MBR: u8 = 2;
+/// Volume id type: a whole disk holding an ISO 9660 file system, named by the creation
+/// date and the label in its primary volume descriptor.
+pub const VOLUME_ISO9660: u8 = 3;
+
+/// Byte offset of an ISO 9660 primary volume descriptor on its disk (sector 16 of 2048
+/// bytes).
+pub const ISO9660_PVD_OFFSET: u64 = 32768;
+/// Size of an ISO 9660 primary volume descriptor, in bytes.
+pub const ISO9660_PVD_SIZE: usize = 2048;
 
 /// Extent flag: read after all normal extents, when no other read-ahead is in flight.
 pub const EXTENT_LOW_PRIORITY: u16 = 0x1;

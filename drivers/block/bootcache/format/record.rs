@@ -2,7 +2,9 @@
 
 //! The records of a file, decoded.
 
-use super::bytes::{all_zero, get_u16, get_u32, get_u64, get_u8, put, put_u32, reserved_ok};
+use super::bytes::{
+    all_zero, crc32c_update, get_u16, get_u32, get_u64, get_u8, put, put_u32, put_u64, reserved_ok,
+};
 use super::layout::{entry as le, extent as lx, header as lh, volume as lv};
 use super::*;
 use core::fmt;
@@ -21,7 +23,34 @@ pub enum VolumeId {
         /// The partition number `PP`, 1 to 255.
         partition: u8,
     },
+    /// A whole disk holding an ISO 9660 file system (a CD or DVD, or a hybrid image written
+    /// to a USB stick), named by its primary volume descriptor; see
+    /// [`VolumeId::from_iso9660_pvd`].
+    Iso9660 {
+        /// The volume creation date and time, its 16 digits `YYYYMMDDhhmmsscc` read as one
+        /// decimal number: 1 to 10^16 - 1.
+        created: u64,
+        /// The CRC-32C of the volume identifier (the label), its 32 bytes as stored.
+        label_crc: u32,
+    },
 }
+
+/// One more than the largest ISO 9660 creation date: 16 decimal digits.
+const ISO9660_DATE_LIMIT: u64 = 10_000_000_000_000_000;
+
+/// Offset of the volume identifier (the label) in a primary volume descriptor.
+const PVD_LABEL: usize = 40;
+/// Size of the volume identifier, in bytes.
+const PVD_LABEL_SIZE: usize = 32;
+/// Offset of the volume creation date and time in a primary volume descriptor: 16 ASCII
+/// digits `YYYYMMDDhhmmsscc`, then a time zone byte.
+const PVD_CREATED: usize = 813;
+
+/// The number of digits of each field of the text form of an ISO 9660 date,
+/// `YYYY-MM-DD-hh-mm-ss-cc`.
+const ISO9660_DATE_FIELDS: [usize; 7] = [4, 2, 2, 2, 2, 2, 2];
+/// The text form's prefix of an ISO 9660 volume.
+const ISO9660_PREFIX: &str = "iso9660:";
 
 impl VolumeId {
     /// Returns the `id_type` and `id` fields for this id.
@@ -37,6 +66,12 @@ impl VolumeId {
                 put_u32(&mut id, 0, signature);
                 put(&mut id, 4, &[partition]);
                 (VOLUME_MBR, id)
+            }
+            VolumeId::Iso9660 { created, label_crc } => {
+                let mut id = [0; 16];
+                put_u64(&mut id, 0, created);
+                put_u32(&mut id, 8, label_crc);
+                (VOLUME_ISO9660, id)
             }
         }
     }
@@ -56,16 +91,59 @@ impl VolumeId {
                     partition,
                 })
             }
+            VOLUME_ISO9660 => {
+                let created = get_u64(id, 0);
+                if created == 0 || created >= ISO9660_DATE_LIMIT || !reserved_ok(id, 12, 4) {
+                    return None;
+                }
+                Some(VolumeId::Iso9660 {
+                    created,
+                    label_crc: get_u32(id, 8),
+                })
+            }
             _ => None,
         }
     }
 
-    /// Parses `root`, a GPT PARTUUID (`00112233-4455-6677-8899-aabbccddeeff`) or an MBR
-    /// PARTUUID (`1234abcd-01`), in either case of hex digit.
+    /// Returns the id of the disk whose primary volume descriptor is `pvd`, the
+    /// [`ISO9660_PVD_SIZE`] bytes at [`ISO9660_PVD_OFFSET`] of the disk, or `None` if it is
+    /// not one.
+    ///
+    /// A primary volume descriptor starts with type 1, `"CD001"` and version 1; its volume
+    /// creation date must be 16 ASCII digits, not all zero. The label's CRC is taken over
+    /// its 32 bytes as stored, space padding included.
+    pub fn from_iso9660_pvd(pvd: &[u8]) -> Option<VolumeId> {
+        if pvd.get(..7)? != b"\x01CD001\x01" {
+            return None;
+        }
+        let created = decimal_value(0, pvd.get(PVD_CREATED..PVD_CREATED.wrapping_add(16))?)?;
+        if created == 0 {
+            return None;
+        }
+        let label = pvd.get(PVD_LABEL..PVD_LABEL.wrapping_add(PVD_LABEL_SIZE))?;
+        Some(VolumeId::Iso9660 {
+            created,
+            label_crc: !crc32c_update(!0, label),
+        })
+    }
+
+    /// Returns whether the id names a whole disk rather than a partition (or the root
+    /// device): true for [`VolumeId::Iso9660`] only.
+    pub fn is_whole_disk(&self) -> bool {
+        matches!(self, VolumeId::Iso9660 { .. })
+    }
+
+    /// Parses `root`, a GPT PARTUUID (`00112233-4455-6677-8899-aabbccddeeff`), an MBR
+    /// PARTUUID (`1234abcd-01`), in either case of hex digit, or an ISO 9660 volume
+    /// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`: the creation date in the form of the
+    /// UUID blkid shows for a disc, then the label's CRC-32C as 8 hex digits).
     pub fn parse(s: &str) -> Option<VolumeId> {
         let b = s.as_bytes();
         if s.eq_ignore_ascii_case("root") {
             return Some(VolumeId::Root);
+        }
+        if let Some(rest) = s.strip_prefix(ISO9660_PREFIX) {
+            return parse_iso9660(rest.as_bytes());
         }
         if b.len() == 11 && get_u8(b, 8) == b'-' {
             let signature = hex_value(b.get(..8)?)?;
@@ -99,6 +177,50 @@ impl VolumeId {
     }
 }
 
+/// Parses the text form of an ISO 9660 volume after its prefix:
+/// `YYYY-MM-DD-hh-mm-ss-cc:xxxxxxxx`.
+fn parse_iso9660(b: &[u8]) -> Option<VolumeId> {
+    let mut created: u64 = 0;
+    let mut i: usize = 0;
+    for (n, width) in ISO9660_DATE_FIELDS.iter().enumerate() {
+        if n > 0 {
+            if get_u8(b, i) != b'-' {
+                return None;
+            }
+            i = i.wrapping_add(1);
+        }
+        created = decimal_value(created, b.get(i..i.wrapping_add(*width))?)?;
+        i = i.wrapping_add(*width);
+    }
+    if get_u8(b, i) != b':' {
+        return None;
+    }
+    let crc = b.get(i.wrapping_add(1)..)?;
+    if crc.len() != 8 {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    put_u64(&mut id, 0, created);
+    put_u32(&mut id, 8, u32::try_from(hex_value(crc)?).ok()?);
+    VolumeId::from_raw(VOLUME_ISO9660, &id)
+}
+
+/// Returns `acc` followed by the decimal `digits`, or `None` if one is not a digit.
+///
+/// Callers pass 16 digits at most in all, which stay below 10^16.
+fn decimal_value(acc: u64, digits: &[u8]) -> Option<u64> {
+    let mut v = acc;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(d.wrapping_sub(b'0')));
+    }
+    Some(v)
+}
+
 fn hex_value(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 16 {
         return None;
@@ -117,7 +239,8 @@ fn hex_value(digits: &[u8]) -> Option<u64> {
 }
 
 impl fmt::Display for VolumeId {
-    /// Formats as `root`, a GPT PARTUUID or an MBR PARTUUID, in lower case.
+    /// Formats as `root`, a GPT PARTUUID, an MBR PARTUUID or an ISO 9660 volume, in lower
+    /// case: the form [`VolumeId::parse`] reads.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VolumeId::Root => f.write_str("root"),
@@ -134,6 +257,20 @@ impl fmt::Display for VolumeId {
                 signature,
                 partition,
             } => write!(f, "{signature:08x}-{partition:02x}"),
+            VolumeId::Iso9660 { created, label_crc } => {
+                let c = *created;
+                write!(
+                    f,
+                    "{ISO9660_PREFIX}{:04}-{:02}-{:02}-{:02}-{:02}-{:02}-{:02}:{label_crc:08x}",
+                    c / 1_000_000_000_000 % 10_000,
+                    c / 10_000_000_000 % 100,
+                    c / 100_000_000 % 100,
+                    c / 1_000_000 % 100,
+                    c / 10_000 % 100,
+                    c / 100 % 100,
+                    c % 100,
+                )
+            }
         }
     }
 }

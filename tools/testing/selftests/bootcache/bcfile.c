@@ -659,7 +659,8 @@ static int cmd_gen_malformed(int argc, char **argv)
 	EMIT("trailing-bytes", "playlist", PATCHED(memset(b.b + b.len, 0, EXT_SIZE); b.len += EXT_SIZE));
 	EMIT("wrong-magic", "playlist", PATCHED(put32(b.b, H_MAGIC, 0xdeadbeef)));
 	EMIT("history-as-playlist", "playlist", copy(hist));
-	EMIT("wrong-version", "playlist", PATCHED(put16(b.b, H_VERSION, 2)));
+	/* Version 1, which had no ISO 9660 volumes. */
+	EMIT("wrong-version", "playlist", PATCHED(put16(b.b, H_VERSION, 1)));
 	EMIT("wrong-header-size", "playlist", PATCHED(put16(b.b, H_HEADER_SIZE, 48)));
 	EMIT("unknown-header-flags", "playlist", PATCHED(put32(b.b, H_FLAGS, 0x10)));
 	EMIT("header-reserved", "playlist", PATCHED(put32(b.b, H_RESERVED, 1)));
