@@ -555,6 +555,13 @@ dvd_profile() {
 	# shellcheck source=/dev/null
 	. "$LIVE/off.iso.env"
 	say ISO "$LIVE_ISO: UUID $LIVE_UUID, LABEL $LIVE_LABEL, volume $LIVE_VOLUME, $(($(stat -c %s "$LIVE_ISO") / 1048576)) MiB; squashfs at LBA $LIVE_SQUASHFS_LBA"
+	# The tool's name for the disc must be the one mk/live-iso.sh put on
+	# the record entry's command line.
+	if "$TOOL_BIN" medium-id --help >/dev/null 2>&1; then
+		local id
+		id=$("$TOOL_BIN" medium-id "$LIVE_ISO" 2>&1)
+		[ "$id" = "$LIVE_VOLUME" ] || { failures=$((failures + 1)); say ISO "bootcache medium-id says '$id', not $LIVE_VOLUME"; }
+	fi
 	phase dvd bound "$RUNS" "$LIVE/off.iso" - "" bootcache=off
 	phase dvd baseline "$RUNS" "$LIVE/off.iso" - "$(drive_opts dvd)" bootcache=off
 

@@ -157,11 +157,15 @@ base=$WORKDIR/live-base
 base_key=$(debootstrap_base "$base" "$PACKAGES" "$WORKDIR/debootstrap.log")
 squash=$WORKDIR/filesystem.squashfs
 initrd=$WORKDIR/initrd.img
+builtin=
+[ -z "$KCONFIG" ] || [ ! -f "$(dirname "$KCONFIG")/modules.builtin" ] ||
+	builtin=$(dirname "$KCONFIG")/modules.builtin
 key=$(
 	{
 		sha256sum "$0" "$TOP/mk/demo-guest.sh" | cut -d' ' -f1
 		echo "$base_key kernel $KRELEASE"
 		[ -z "$KCONFIG" ] || sha256sum <"$KCONFIG"
+		[ -z "$builtin" ] || sha256sum <"$builtin"
 		[ -z "$tool_bin" ] || sha256sum <"$tool_bin"
 	} | sha256sum | cut -c1-16
 )
@@ -180,9 +184,6 @@ elif [ "$(cat "$squash.stamp" 2>/dev/null)" != "$key" ] || [ ! -f "$initrd" ]; t
 	# The tool, not its boot cycle: a live system has nowhere to save a
 	# playlist; its playlist goes into the kernel (make kernel PLAYLIST=).
 	[ -z "$tool_bin" ] || install -m 755 "$tool_bin" "$root/usr/sbin/bootcache"
-	builtin=
-	[ -z "$KCONFIG" ] || [ ! -f "$(dirname "$KCONFIG")/modules.builtin" ] ||
-		builtin=$(dirname "$KCONFIG")/modules.builtin
 	start=$(date +%s)
 	say INITRD "update-initramfs -c -k $KRELEASE (live-boot; COMPRESS=gzip, MODULES=list)"
 	guest_initramfs "$root" "$KRELEASE" "$KCONFIG" "$builtin"
