@@ -9,6 +9,9 @@
       MARKER_WALL: seconds from QEMU's start to the marker's first line on
       the host; the host's time to multi-user is that less the guest's time
       from multi-user.target to the marker's start.
+  demo-report.py throttle QMP_SOCKET DRIVE IOPS BPS
+      Set DRIVE's throttling to IOPS requests/s and BPS bytes/s (0: no
+      limit) through QEMU's QMP socket (block_set_io_throttle).
   demo-report.py history RUNDIR DEST
       Decode the history the guest sent on its result channel into DEST.
   demo-report.py report DEMODIR --profiles "hdd dvd" [--drive P=OPTS]
@@ -21,8 +24,10 @@ import base64
 import json
 import os
 import re
+import socket
 import statistics
 import sys
+import time
 
 PREFIX = "BOOTCACHE-DEMO: "
 PHASES = ("bound", "baseline", "replay")
@@ -128,6 +133,13 @@ def parse_run(rundir, wall, qemu_rc, marker_wall=None):
             float(marker_wall) - max(0.0, run["uptime_s"] - run["multi_user_s"]), 2)
     run["initramfs_start"] = initramfs_start(rundir)
     try:
+        with open(os.path.join(rundir, "throttle.log")) as f:
+            for line in f:
+                if line.startswith("loader-done "):
+                    run["loader_done_s"] = float(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    try:
         with open(os.path.join(rundir, "initrd")) as f:
             run["initrd"] = f.read().split()[0]
     except (OSError, IndexError):
@@ -188,6 +200,42 @@ def decode_history(rundir, dest):
     blob = base64.b64decode("".join(data))
     with open(dest, "wb") as f:
         f.write(blob)
+    return 0
+
+
+def set_throttle(path, drive, iops, bps):
+    deadline = time.time() + 10
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            break
+        except OSError:
+            s.close()
+            if time.time() > deadline:
+                raise SystemExit("cannot connect to %s" % path)
+            time.sleep(0.1)
+    f = s.makefile("rw")
+
+    def call(cmd, **args):
+        f.write(json.dumps({"execute": cmd, "arguments": args} if args else
+                           {"execute": cmd}) + "\n")
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise SystemExit("QMP closed the connection")
+            msg = json.loads(line)
+            if "return" in msg:
+                return msg["return"]
+            if "error" in msg:
+                raise SystemExit("%s: %s" % (cmd, msg["error"].get("desc")))
+
+    json.loads(f.readline())  # the greeting
+    call("qmp_capabilities")
+    call("block_set_io_throttle", device=drive, bps=int(bps), bps_rd=0, bps_wr=0,
+         iops=int(iops), iops_rd=0, iops_wr=0)
+    print("%s: iops %s, bps %s" % (drive, iops, bps))
     return 0
 
 
@@ -374,6 +422,11 @@ def main():
     h = sub.add_parser("history")
     h.add_argument("rundir")
     h.add_argument("dest")
+    t = sub.add_parser("throttle")
+    t.add_argument("socket")
+    t.add_argument("drive")
+    t.add_argument("iops")
+    t.add_argument("bps")
     r = sub.add_parser("report")
     r.add_argument("demodir")
     r.add_argument("--profiles", required=True)
@@ -383,6 +436,8 @@ def main():
     if a.cmd == "parse":
         parse_run(a.rundir, a.wall, a.rc, a.marker_wall or None)
         return 0
+    if a.cmd == "throttle":
+        return set_throttle(a.socket, a.drive, a.iops, a.bps)
     if a.cmd == "history":
         return decode_history(a.rundir, a.dest)
     return report(a)

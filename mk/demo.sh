@@ -54,6 +54,17 @@
 # cdrom drive's reads as to a disk's: the BIOS's and isolinux's as well as
 # Linux's (the dvd profile's bound and baseline differ by it).
 #
+# The boot loader's reads (dvd): SeaBIOS reads the disc through QEMU's ATAPI
+# emulation in PIO mode, where every 2 KiB sector is a request of its own, so
+# at 20 IOPS isolinux would load the kernel and initramfs at 40 KiB/s, some
+# four minutes, where a real drive streams those contiguous files at its
+# sequential rate (Linux's ata_piix uses DMA: its requests are the size it
+# asks for). So until isolinux has loaded the initramfs the drive has the
+# bandwidth limit only, and then (when the console shows isolinux's "...
+# ok" after initrd.img) the demo adds the IOPS limit over QMP
+# (block_set_io_throttle): the kernel runs from its first instruction on the
+# DVD drive modelled above. <phase>-<n>/throttle.log says when.
+#
 # IO_SCALE=N divides both rates of hdd and dvd by N (default 1: the real
 # devices' rates). Under TCG the guest's CPU is several times slower than a
 # real machine's while the throttled disk runs at a real disk's speed, so the
@@ -232,13 +243,23 @@ boot() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	[ -z "$initrd" ] || sha256sum "$initrd" >"$dir/initrd"
-	local media cmdline
+	local media cmdline qmp='' iops='' bps='' switched=''
 	if [ "$kernel" = - ]; then
+		# The boot loader's reads: the bandwidth limit only, until
+		# isolinux has loaded the initramfs; then the drive's IOPS limit
+		# too, over QMP (see "The boot loader's reads" at the top).
+		if [[ $dopts =~ iops-total=([0-9]+) ]]; then
+			iops=${BASH_REMATCH[1]}
+			[[ $dopts =~ bps-total=([0-9]+) ]] && bps=${BASH_REMATCH[1]}
+			dopts=${bps:+throttling.bps-total=$bps}
+			qmp=$dir/qmp.sock
+		fi
 		# The PIIX IDE controller of -machine pc: ide.1 is its
 		# secondary channel, where a PC's optical drive sits.
 		# shellcheck disable=SC2054 # -drive's options are one argument
 		media=(-drive "file=$img,if=none,id=cd0,media=cdrom,readonly=on,format=raw${dopts:+,$dopts}"
-			-device ide-cd,drive=cd0,bus=ide.1 -boot d)
+			-device ide-cd,drive=cd0,bus=ide.1 -boot d
+			${qmp:+-qmp "unix:$qmp,server=on,wait=off"})
 		cmdline="(isolinux.cfg) $(sed -n 's/^[[:space:]]*append //p' "$img.cfg" 2>/dev/null)"
 	else
 		# kunit.enable=0: the boot kernel inherits test.config's KUnit
@@ -264,6 +285,17 @@ boot() {
 		if [ -z "$marker" ] && grep -q '^BOOTCACHE-DEMO: start' "$dir/result.log" 2>/dev/null; then
 			marker=$(echo "$(date +%s.%N) - $start" | bc)
 		fi
+		if [ -n "$qmp" ] && [ -z "$switched" ] &&
+			grep -aq -e 'initrd\.img\.\.\. *ok' -e 'Linux version' "$dir/console.log" 2>/dev/null; then
+			switched=$(echo "$(date +%s.%N) - $start" | bc)
+			if python3 "$REPORT" throttle "$qmp" cd0 "$iops" "${bps:-0}" >"$dir/throttle.log" 2>&1; then
+				echo "loader-done $switched" >>"$dir/throttle.log"
+			else
+				printf '  %-8s %s: setting the drive'"'"'s IOPS limit failed: %s\n' BOOT "$label" \
+					"$(tail -n 1 "$dir/throttle.log")"
+				kill "$pid" 2>/dev/null
+			fi
+		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid"
 			rc=$?
@@ -283,7 +315,11 @@ boot() {
 			rc=timeout
 			break
 		fi
-		if [ -z "$marker" ]; then sleep 0.2; else sleep 1; fi
+		if [ -z "$marker" ] || { [ -n "$qmp" ] && [ -z "$switched" ]; }; then
+			sleep 0.2
+		else
+			sleep 1
+		fi
 	done
 	QEMU_PID=
 	local wall
