@@ -47,10 +47,16 @@ b0075ca1-01:1M:3M b0075ca0-01:40M:1M cafe0002-01:0:1M
 root:0:4M
 00112233-4455-6677-8899-AABBCCDDEEFF:8k:4k:7 ROOT:1G:64KiB:255:low bc7e5700-ff:4096:4096b
 bc7e5700-01:6M:2M bc7e5700-01:0:1M:3 bc7e5711-01:0:1M bc7e5700-01:2M:4M:1
+iso9660:2026-11-30-04-00-00-00:1a2b3c4d:32K:2K iso9660:2026-11-30-04-00-00-00:1A2B3C4D:1M:6K:1:low root:0:4K
+iso9660:0000-00-00-00-00-00-01:00000000:2K:2K iso9660:9999-12-31-23-59-59-99:ffffffff:4M:2M:255
 SPECS
 # Bad specs: both refuse them.
 for bad in x:0:1M root:1:4096 root:0:0 root:0:1M:256 root:0:1M:1:hi root:0:1M:1:low:x \
-	root:0:2M,root:1M:2M 12345678-00:0:1M 00000000-0000-0000-0000-000000000000:0:1M; do
+	root:0:2M,root:1M:2M 12345678-00:0:1M 00000000-0000-0000-0000-000000000000:0:1M \
+	iso9660:2026-11-30-04-00-00-00:1a2b3c4d:1K:2K iso9660:0000-00-00-00-00-00-00:1a2b3c4d:0:2K \
+	iso9660:2026-11-30-04-00-00:1a2b3c4d:0:2K iso9660:2026-11-30-04-00-00-00:1a2b3c4:0:2K \
+	iso9660:2026-11-30-04-00-00-00:1a2b3c4d0:0:2K iso9660:2026-11-30-04-00-00-0x:1a2b3c4d:0:2K \
+	iso9660:2026-11-30-04-00-00-00:1a2b3c4d iso9660:x:0:2K ISO9660:2026-11-30-04-00-00-00:1a2b3c4d:0:2K; do
 	args=()
 	for e in ${bad//,/ }; do args+=(-e "$e"); done
 	if "$tool" make-playlist -o "$W/bad" "${args[@]}" 2>/dev/null ||
@@ -66,6 +72,24 @@ if diff -r "$W/tm" "$W/cm" >/dev/null; then
 	echo "ok: bcfile gen-malformed ($(find "$W/cm" -type f | wc -l) files)"
 else
 	echo "FAILED: bcfile gen-malformed differs: $(diff -rq "$W/tm" "$W/cm" | head -n 3)"
+	fail=1
+fi
+# The same printout of a history with the root, GPT volumes of 4096- and 512-byte
+# blocks and an ISO 9660 disc (a synthetic history's fourth volume).
+"$tool" gen-history -o "$W/h" --entries 60 --volumes 4 --volume-size 16M --seed 3
+"$tool" print "$W/h" >"$W/th.txt"
+"$W/bcfile" print-history "$W/h" >"$W/ch.txt"
+same "print-history of a history with an ISO 9660 volume" "$W/th.txt" "$W/ch.txt"
+# An ISO 9660 medium that bcfile makes has the id the tool reads, and bcfile
+# reads it too.
+"$W/bcfile" pattern 9 0 1M >"$W/iso"
+"$W/bcfile" pvd BOOTCACHE_LIVE 2026113004000000 512 |
+	dd of="$W/iso" bs=2048 seek=16 conv=notrunc 2>/dev/null
+"$tool" medium-id "$W/iso" >"$W/tid.txt"
+"$W/bcfile" medium-id "$W/iso" >"$W/cid.txt"
+same "medium-id of a medium bcfile pvd made" "$W/tid.txt" "$W/cid.txt"
+if "$W/bcfile" medium-id "$W/h" 2>/dev/null; then
+	echo "FAILED: bcfile medium-id accepts a history"
 	fail=1
 fi
 # Every malformed history is refused.

@@ -27,6 +27,17 @@ BC=tools/bootcache/target/release/bootcache
 # 4 MiB, as a DVD's boot files would be.
 $BC make-playlist -o "$W/auto.playlist" -e b0075ca1-01:0:4M
 $BC embed "$W/auto.playlist" -o "$W/auto.embed"
+# The VM's first CD medium, named by its identity (an ISO 9660 volume, the
+# whole disc): its first 4 MiB. The tool reads the identity from a stub
+# image that carries the same primary volume descriptor as vmtest.sh's
+# cd0.img (vm/cd-media.sh, vm/pvd.py).
+# shellcheck source=tools/testing/selftests/bootcache/vm/cd-media.sh
+. $SELFTESTS/vm/cd-media.sh
+rm -f "$W/cd0.id"
+python3 $SELFTESTS/vm/pvd.py "$W/cd0.id" "${CD0_PVD%%:*}" "${CD0_PVD#*:}"
+CD0_ID=$($BC medium-id "$W/cd0.id")
+$BC make-playlist -o "$W/cd.playlist" -e "$CD0_ID:0:4M"
+$BC embed "$W/cd.playlist" -o "$W/cd.embed"
 # A playlist whose checksum does not match.
 mkdir -p "$W/malformed"
 $BC gen-malformed "$W/malformed" >/dev/null
@@ -43,6 +54,7 @@ build() {
 }
 build "$W/auto.embed" auto
 build "$bad" bad
+build "$W/cd.embed" cd
 PLAIN=$OUT/build/test/arch/x86/boot/bzImage
 [ -f "$PLAIN" ] || $MAKE --no-print-directory kernel OUT="$OUT" FLAVOR=test >/dev/null
 
@@ -71,6 +83,10 @@ scenario off "$PLAIN" "bootcache=off"
 scenario badplaylist "$W/bzImage.bad" ""
 scenario badparam "$PLAIN" "bootcache=bogus,wait=abc,zzz"
 scenario cdchange "$PLAIN" "root=/dev/sr0 block.events_dfl_poll_msecs=250"
+scenario cdmedium "$W/bzImage.cd" "bootcache=auto block.events_dfl_poll_msecs=250" \
+	-e BOOTCACHE_TEST_CD_ID="$CD0_ID"
+scenario cdother "$W/bzImage.cd" "bootcache=auto block.events_dfl_poll_msecs=250" \
+	-e BOOTCACHE_TEST_CD_ID="$CD0_ID" -c cd1.img
 scenario zoned "$PLAIN" "bootcache=record null_blk.nr_devices=1 null_blk.zoned=1 root=/dev/nullb0"
 scenario dmroot "$PLAIN" "bootcache=record dm-mod.waitfor=/dev/vdc dm-mod.create=\"lin,,,ro,0 131072 linear /dev/vdc 0\" root=/dev/dm-0"
 

@@ -77,3 +77,8 @@ unsigned int rust_helper_queue_max_sectors(const struct request_queue *q)
 {
 	return queue_max_sectors(q);
 }
+
+unsigned int rust_helper_bdev_logical_block_size(struct block_device *bdev)
+{
+	return bdev_logical_block_size(bdev);
+}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! How bootcache starts at boot: the `bootcache=` parameter, the `root=`
-//! parameter (the volume to record without a playlist), and the playlist
-//! built into the kernel image.
+//! parameter (the volume to record without a playlist, unless
+//! `bootcache=record,volume=` names another), and the playlist built into
+//! the kernel image.
 //!
 //! The kernel's command line is read through `kernel::cmdline`, which splits
 //! it with the kernel's own parser; `param.c` claims `bootcache=` so that
@@ -16,7 +17,7 @@
 )]
 pub(crate) mod param;
 
-use crate::format;
+use crate::format::{self, VolumeId};
 use crate::plan::Plan;
 use crate::session::Control;
 use kernel::c_str;
@@ -25,7 +26,7 @@ use kernel::sync::Arc;
 use param::{BootParams, Problem};
 
 /// Reads `bootcache=`, reporting what it ignores.
-pub(crate) fn params() -> BootParams {
+pub(crate) fn params() -> BootParams<'static> {
     let value = match kernel::cmdline::get(c_str!("bootcache")) {
         Ok(Some(value)) => value,
         // No parameter: nothing to report.
@@ -48,6 +49,21 @@ pub(crate) fn params() -> BootParams {
             kernel::str::BStr::from_bytes(word)
         );
     })
+}
+
+/// The volume `bootcache=record,volume=VOLUME` names, or `None` to record
+/// the root file system's partition (also when VOLUME is not a volume's
+/// name, which is reported).
+pub(crate) fn record_volume(params: &BootParams<'_>) -> Option<VolumeId> {
+    let text = params.volume?;
+    let id = core::str::from_utf8(text).ok().and_then(VolumeId::parse);
+    if id.is_none() {
+        pr_warn!(
+            "bootcache=: volume= names no volume: '{}'; recording the root's\n",
+            kernel::str::BStr::from_bytes(text)
+        );
+    }
+    id
 }
 
 impl Control {

@@ -105,7 +105,7 @@ impl kernel::Module for BootCache {
         pr_info!("format version {}\n", uapi::BOOTCACHE_FORMAT_VERSION);
         match params.mode {
             Mode::Record => {
-                if let Err(e) = control.record(true) {
+                if let Err(e) = control.record(true, boot::record_volume(&params)) {
                     pr_err!("bootcache=record: cannot start: {:?}\n", e);
                 }
             }

@@ -150,18 +150,24 @@ fn disk_extent(part: &Part, extent: &format::Extent) -> NewExtent {
 
 /// Makes cache extents of `extents` (pairs of a partition and an extent of
 /// its volume), clipped to what neither `existing` nor an earlier extent
-/// covers, sorted by disk offset. Extents beyond the end of their partition
-/// are dropped. Returns them and their bytes. `O(n log n)`.
+/// covers, sorted by disk offset. Extents are clipped to the end of their
+/// partition (a medium a little shorter than the one recorded), and those
+/// that start beyond it are dropped. Returns them and their bytes.
+/// `O(n log n)`.
 fn make_extents(
     existing: &[(u64, u64)],
     extents: &[(Part, format::Extent)],
 ) -> Result<(KVVec<cache::Extent<CachedPage>>, u64)> {
     let mut wanted = KVVec::with_capacity(extents.len(), GFP_KERNEL)?;
     for (part, extent) in extents {
-        if extent.offset.saturating_add(extent.length) > part.len {
+        if extent.offset >= part.len {
             continue;
         }
-        wanted.push(disk_extent(part, extent), GFP_KERNEL)?;
+        let clipped = format::Extent {
+            length: extent.length.min(part.len - extent.offset),
+            ..*extent
+        };
+        wanted.push(disk_extent(part, &clipped), GFP_KERNEL)?;
     }
     let mut pieces = KVVec::new();
     cache::clip_new(existing, &mut wanted, &mut pieces).map_err(|_| ENOMEM)?;

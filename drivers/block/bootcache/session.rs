@@ -5,12 +5,12 @@
 
 use crate::boot::param::Mode;
 use crate::disk::{Attached, CacheShrinker, Disk, DiskList, Releaser, TICK_MS};
-use crate::format::{self, Entry};
+use crate::format::{self, Entry, VolumeId};
 use crate::history::Recorder;
 use crate::plan::{self, Plan};
 use crate::stats::Stats;
 use crate::sysfs::Tunables;
-use crate::volume::{self, Part};
+use crate::volume::{self, Media, Part};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
 use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
@@ -212,6 +212,9 @@ pub(crate) struct ControlInner {
     /// Bumped by every start and jettison; a ticker of an older session
     /// stops.
     generation: u64,
+    /// What the whole disks were found to hold, for finding the session's
+    /// media.
+    media: Media,
 }
 
 /// The state behind `/sys/kernel/bootcache/`.
@@ -252,6 +255,7 @@ impl Control {
                     history: None,
                     last_reason: None,
                     generation: 0,
+                    media: Media::new(),
                 }),
             }),
             GFP_KERNEL,
@@ -295,13 +299,14 @@ impl Control {
     /// Records a history of the root file system's partition, with nothing
     /// to read ahead (`record` in `control`, and `bootcache=record`). With
     /// `wait`, the partition may appear later.
-    pub(crate) fn record(self: &Arc<Self>, wait: bool) -> Result {
+    pub(crate) fn record(self: &Arc<Self>, wait: bool, volume: Option<VolumeId>) -> Result {
         let mut inner = self.inner.lock();
         if inner.active.is_some() {
             pr_err!("record: already caching\n");
             return Err(EBUSY);
         }
-        let plan = Plan::record_only(volume::root_volume())?;
+        let plan =
+            Plan::record_only(volume.map_or_else(volume::root_volume, volume::named_volume))?;
         self.start_plan(&mut inner, plan, true, wait)
     }
 
@@ -349,7 +354,9 @@ impl Control {
             GFP_KERNEL,
         )?;
         let cap = ram / 2;
-        let built = volume::build_disks(&plan, &session, cap, None, &[])?;
+        // What disks were found to hold is looked at afresh.
+        inner.media = Media::new();
+        let built = volume::build_disks(&plan, &session, cap, None, &[], &mut inner.media)?;
         if !built.refused.is_empty() {
             pr_err!("start: a volume of the playlist is on a disk bootcache does not cache\n");
             return Err(EOPNOTSUPP);
@@ -422,7 +429,13 @@ impl Control {
     /// appeared, on disks not cached yet. A volume leaves the missing ones
     /// only once its disk is attached (or bootcache refused that disk).
     fn find_late_volumes(&self, inner: &mut ControlInner) -> Result {
-        let (Some(plan), Some(active)) = (inner.in_use.as_ref(), inner.active.as_mut()) else {
+        let ControlInner {
+            in_use: plan,
+            active,
+            media,
+            ..
+        } = &mut *inner;
+        let (Some(plan), Some(active)) = (plan.as_ref(), active.as_mut()) else {
             return Ok(());
         };
         if active.pending.is_empty() {
@@ -438,6 +451,7 @@ impl Control {
             active.budget(),
             Some(&active.pending),
             &in_use,
+            media,
         )?;
         let mut still = KVec::with_capacity(active.pending.len(), GFP_KERNEL)?;
         for &volume in built.missing.iter() {
@@ -491,7 +505,13 @@ impl Control {
     /// on the disks in use now and on disks found later. Either all of it is
     /// taken or, with an error, nothing changes.
     pub(crate) fn append(&self, inner: &mut ControlInner, bytes: &[u8]) -> Result {
-        let (Some(old), Some(active)) = (inner.in_use.as_ref(), inner.active.as_mut()) else {
+        let ControlInner {
+            in_use,
+            active,
+            media,
+            ..
+        } = &mut *inner;
+        let (Some(old), Some(active)) = (in_use.as_ref(), active.as_mut()) else {
             return Err(EINVAL);
         };
         let new = format::Playlist::parse(bytes).map_err(|_| EINVAL)?;
@@ -521,7 +541,7 @@ impl Control {
             let place = match on_disk {
                 Some(extent) => Some(extent),
                 None => merged.volumes.get(usize::from(volume)).and_then(|desc| {
-                    let (part, disk) = volume::locate(volume, desc).ok()?;
+                    let (part, disk) = volume::locate(volume, desc, media).ok()?;
                     let disk_index = active
                         .disks
                         .iter()
@@ -594,8 +614,27 @@ impl Control {
             return Err(EINVAL);
         };
         let room = HistoryRoom::new(plan.volumes.len(), &rec)?;
+        // Each volume found has its disk's logical block size (a CD's 2048)
+        // in the history, the unit its reads came in.
+        let mut volumes = KVec::with_capacity(plan.volumes.len(), GFP_KERNEL)?;
+        for (index, desc) in plan.volumes.iter().enumerate() {
+            let lbs = inner.active.as_ref().and_then(|active| {
+                active
+                    .disks
+                    .iter()
+                    .find(|attached| attached.disk.part(index as u16).is_some())
+                    .map(|attached| attached.disk.bdev.logical_block_size())
+            });
+            volumes.push(
+                format::Volume {
+                    block_size: lbs.unwrap_or(desc.block_size),
+                    ..*desc
+                },
+                GFP_KERNEL,
+            )?;
+        }
         rec.stop();
-        let blob = match room.write(&plan.volumes, &rec) {
+        let blob = match room.write(&volumes, &rec) {
             Ok(blob) => blob,
             Err(e) => {
                 rec.start();

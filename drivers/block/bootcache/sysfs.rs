@@ -54,7 +54,7 @@ fn store_control(control: &Arc<Control>, input: &[u8]) -> Result {
     let word = input.strip_suffix(b"\n").unwrap_or(input);
     match word {
         b"start" => control.start(),
-        b"record" => control.record(false),
+        b"record" => control.record(false, None),
         b"stop" => {
             let mut inner = control.inner.lock();
             control.stop_recording(&mut inner)

@@ -13,6 +13,16 @@ use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::Arc;
+use kernel::time::Ktime;
+
+/// The major number of floppy drives, which are never looked at for a
+/// medium: opening an empty one can take seconds.
+const FLOPPY_MAJOR: u32 = 2;
+
+/// How long what a whole disk was found to hold stays known, unless its
+/// medium changes before: while a session waits for a medium, each disk is
+/// read at most this often.
+const MEDIUM_RECHECK_NS: u64 = 1_000_000_000;
 
 /// A partition (or the whole disk) a playlist volume lives on.
 #[derive(Clone, Copy)]
@@ -25,11 +35,99 @@ pub(crate) struct Part {
     pub(crate) len: u64,
 }
 
-/// Finds the partition a volume names.
-pub(crate) fn find_volume(id: &VolumeId) -> Result<DevT> {
+/// What a whole disk was found to hold.
+struct Seen {
+    dev: DevT,
+    /// The disk's sequence number when it was looked at.
+    seq: u64,
+    /// When, in nanoseconds since boot.
+    at_ns: u64,
+    /// The ISO 9660 medium it holds, if it holds one.
+    id: Option<VolumeId>,
+}
+
+/// The whole disks looked at for the media a session's playlist names
+/// ([`VolumeId::Iso9660`]), so that each disk is read at most once a
+/// second while a medium is awaited, and a disk holding another medium is
+/// reported once.
+pub(crate) struct Media {
+    seen: KVec<Seen>,
+}
+
+impl Media {
+    pub(crate) const fn new() -> Self {
+        Self { seen: KVec::new() }
+    }
+
+    /// Finds the whole disk holding the medium `want` (volume `index`).
+    fn find(&mut self, index: u16, want: &VolumeId) -> Result<DevT> {
+        let now = Ktime::ktime_get().to_ns() as u64;
+        for disk in DevT::disks()? {
+            if disk.dev.major() == FLOPPY_MAJOR {
+                continue;
+            }
+            let known = self.seen.iter().position(|s| s.dev == disk.dev);
+            let fresh = known
+                .and_then(|i| self.seen.get(i))
+                .filter(|s| s.seq == disk.seq && now.saturating_sub(s.at_ns) < MEDIUM_RECHECK_NS);
+            let id = match fresh {
+                Some(s) => s.id,
+                None => {
+                    let id = medium_of(disk.dev);
+                    let was = known.and_then(|i| self.seen.get(i)).and_then(|s| s.id);
+                    if let Some(have) = id.filter(|have| have != want && Some(*have) != was) {
+                        // Once per medium put in: the playlist is not for it.
+                        pr_warn!(
+                            "volume {} ({}): disk {}:{} holds another medium ({}); not cached\n",
+                            index,
+                            want,
+                            disk.dev.major(),
+                            disk.dev.minor(),
+                            have
+                        );
+                    }
+                    let seen = Seen {
+                        dev: disk.dev,
+                        seq: disk.seq,
+                        at_ns: now,
+                        id,
+                    };
+                    match known.and_then(|i| self.seen.get_mut(i)) {
+                        Some(slot) => *slot = seen,
+                        None => self.seen.push(seen, GFP_KERNEL)?,
+                    }
+                    id
+                }
+            };
+            if id.as_ref() == Some(want) {
+                return Ok(disk.dev);
+            }
+        }
+        Err(ENODEV)
+    }
+}
+
+/// Returns the ISO 9660 medium the whole disk `dev` holds, read from its
+/// primary volume descriptor, or `None` if it holds none (or no medium, or
+/// cannot be read).
+fn medium_of(dev: DevT) -> Option<VolumeId> {
+    // Not the open that caches: a CD drive's tray stays as the user left it.
+    let bdev = BlockDevice::open_read_nodelay(dev).ok()?;
+    // A read of whole logical blocks: two of 2048 bytes would do on any
+    // disk but one with 4096-byte blocks.
+    let len = format::ISO9660_PVD_SIZE.max(bdev.logical_block_size() as usize);
+    let mut pvd = KVec::from_elem(0u8, len, GFP_KERNEL).ok()?;
+    bdev.read_at(format::ISO9660_PVD_OFFSET, &mut pvd).ok()?;
+    VolumeId::from_iso9660_pvd(pvd.get(..format::ISO9660_PVD_SIZE)?)
+}
+
+/// Finds the partition (or, for a medium, the whole disk) volume `index`
+/// names.
+pub(crate) fn find_volume(index: u16, id: &VolumeId, media: &mut Media) -> Result<DevT> {
     match id {
         // Until the kernel mounts root, `ROOT_DEV` is not set: `root=` says.
         VolumeId::Root => DevT::root().map_or_else(root_from_cmdline, Ok),
+        VolumeId::Iso9660 { .. } => media.find(index, id),
         _ => {
             let uuid = CString::try_from_fmt(fmt!("{id}"))?;
             DevT::find_by_partuuid(uuid.to_str()?)
@@ -68,9 +166,20 @@ pub(crate) fn root_volume() -> format::Volume {
     }
 }
 
-/// Finds the partition of volume `vi` (`v`) and returns it and its disk.
-pub(crate) fn locate(index: u16, desc: &format::Volume) -> Result<(Part, DevT)> {
-    let dev = find_volume(&desc.id)?;
+/// The volume `bootcache=record,volume=...` names, to record.
+pub(crate) fn named_volume(id: VolumeId) -> format::Volume {
+    format::Volume {
+        id,
+        record_count: 0,
+        bytes: 0,
+        block_size: 4096,
+    }
+}
+
+/// Finds the partition of volume `index` (`desc`) and returns it and its
+/// disk.
+pub(crate) fn locate(index: u16, desc: &format::Volume, media: &mut Media) -> Result<(Part, DevT)> {
+    let dev = find_volume(index, &desc.id, media)?;
     let bdev = BlockDevice::open_read(dev)?;
     Ok((
         Part {
@@ -109,6 +218,7 @@ pub(crate) fn build_disks(
     cap: u64,
     only: Option<&[u32]>,
     skip: &[DevT],
+    media: &mut Media,
 ) -> Result<Built> {
     // Each volume's partition, or `None` if it is not there.
     let mut parts: KVec<Option<(Part, DevT)>> = KVec::new();
@@ -118,7 +228,7 @@ pub(crate) fn build_disks(
             parts.push(None, GFP_KERNEL)?;
             continue;
         }
-        match locate(index as u16, desc) {
+        match locate(index as u16, desc, media) {
             Ok((_, disk)) if skip.contains(&disk) => {
                 // A disk being cached already gains no extents on the way.
                 pr_info!(
@@ -183,6 +293,28 @@ pub(crate) fn build_disks(
             }
         }
         let bdev = Arc::new(BlockDevice::open_read(*disk_dev)?, GFP_KERNEL)?;
+        let lbs = bdev.logical_block_size();
+        let coarse = on_disk.iter().find_map(|part| {
+            let size = plan.volumes.get(usize::from(part.volume))?.block_size;
+            (size % lbs != 0).then_some((part.volume, size))
+        });
+        if let Some((volume, size)) = coarse {
+            // Its extents need not be whole blocks of the disk, which takes
+            // no read of part of a block.
+            pr_err!(
+                "volume {} has {}-byte blocks; disk {}:{} reads {}-byte blocks: not cached\n",
+                volume,
+                size,
+                disk_dev.major(),
+                disk_dev.minor(),
+                lbs
+            );
+            for part in on_disk.iter() {
+                // Room was reserved above.
+                refused.push(u32::from(part.volume), GFP_KERNEL)?;
+            }
+            continue;
+        }
         if bdev.is_zoned() {
             // Zone appends land where the disk chooses and zone resets
             // change data without a write to see: a cache of it could serve

@@ -6,9 +6,11 @@
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
 
 use crate::{
+    alloc::{flags::GFP_KERNEL, KVec},
     bindings,
     error::{code::*, from_err_ptr, Result},
     ffi::{c_int, c_void},
+    page::{Page, PAGE_SIZE},
     str::CStr,
 };
 use core::ptr::NonNull;
@@ -36,10 +38,32 @@ use core::ptr::NonNull;
 ///     assert!(!loop0.is_zoned());
 ///     assert!(loop0.max_sectors() > 0);
 /// }
+///
+/// // Every disk listed is a whole disk; its first block can be read, and a
+/// // read that is not whole blocks within the disk and a page is refused.
+/// for disk in DevT::disks()?.iter() {
+///     let Ok(bdev) = BlockDevice::open_read(disk.dev) else {
+///         continue; // An empty CD drive, say.
+///     };
+///     assert_eq!(bdev.disk_dev(), disk.dev);
+///     assert_eq!(bdev.start_sector(), 0);
+///     let lbs = bdev.logical_block_size() as usize;
+///     assert!(lbs.is_power_of_two() && lbs >= 512);
+///     let mut buf = KVec::from_elem(0u8, 8192, GFP_KERNEL)?;
+///     assert_eq!(bdev.read_at(1, &mut buf[..lbs]), Err(EINVAL));
+///     assert_eq!(bdev.read_at(0, &mut buf[..]), Err(EINVAL));
+///     assert_eq!(bdev.read_at(bdev.nr_sectors() * 512, &mut buf[..lbs]), Err(EINVAL));
+///     if bdev.nr_sectors() * 512 >= lbs as u64 && lbs <= 4096 {
+///         assert_eq!(bdev.read_at(0, &mut buf[..lbs]), Ok(()));
+///     }
+/// }
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct DevT(u32);
+
+/// The unit of `bi_sector` and of device sizes, in bytes.
+const SECTOR_SIZE: u64 = 512;
 
 /// Bits of a `dev_t` that hold the minor number (`MINORBITS`).
 const MINOR_BITS: u32 = 20;
@@ -116,6 +140,29 @@ impl DevT {
         Self::from_found_device(dev)
     }
 
+    /// Returns the whole disks the kernel has now (no partitions), in the
+    /// order the block class lists them, each with its sequence number.
+    ///
+    /// Disks come and go: one in the list may be gone by the time it is
+    /// opened, and a disk added meanwhile is not in it.
+    pub fn disks() -> Result<KVec<DiskSeq>> {
+        let mut found = Disks {
+            devs: KVec::new(),
+            status: Ok(()),
+        };
+        // SAFETY: `block_class` is a static object, and `found` outlives the
+        // call; `collect_disk` only uses it as a `Disks`.
+        unsafe {
+            bindings::class_for_each_device(
+                &bindings::block_class,
+                core::ptr::null(),
+                (&mut found as *mut Disks).cast::<c_void>(),
+                Some(collect_disk),
+            )
+        };
+        found.status.map(|()| found.devs)
+    }
+
     fn from_found_device(dev: *mut bindings::device) -> Result<Self> {
         if dev.is_null() {
             return Err(ENODEV);
@@ -159,6 +206,63 @@ unsafe extern "C" fn match_partuuid(dev: *mut bindings::device, data: *const c_v
     )
 }
 
+/// A whole disk and its sequence number (`diskseq`), which is unique since
+/// boot and raised whenever the disk's medium changes: the same pair means
+/// the same medium.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DiskSeq {
+    /// The disk's device number.
+    pub dev: DevT,
+    /// Its sequence number.
+    pub seq: u64,
+}
+
+/// What [`DevT::disks`] collects into.
+struct Disks {
+    devs: KVec<DiskSeq>,
+    status: Result,
+}
+
+/// Adds a block class device to a [`Disks`] if it is a whole disk.
+///
+/// # Safety
+///
+/// `dev` is a live device of the block class and `data` points to a `Disks`
+/// that nothing else uses during the call.
+unsafe extern "C" fn collect_disk(dev: *mut bindings::device, data: *mut c_void) -> c_int {
+    // SAFETY: By the safety requirements, `data` points to a `Disks` that is
+    // ours for the duration of the call.
+    let found = unsafe { &mut *data.cast::<Disks>() };
+    // SAFETY: Every device of the block class is the `bd_device` of a
+    // `struct block_device`.
+    let bdev = unsafe { bindings::dev_to_bdev(dev) };
+    // SAFETY: `bdev` and its disk are live while the class iterator holds
+    // `dev`; `diskseq` is written as a whole aligned word.
+    let (devt, disk, seq) = unsafe {
+        let gendisk = (*bdev).bd_disk;
+        (
+            (*bdev).bd_dev,
+            bindings::disk_devt(gendisk),
+            core::ptr::read_volatile(core::ptr::addr_of!((*gendisk).diskseq)),
+        )
+    };
+    if devt != disk {
+        return 0;
+    }
+    let entry = DiskSeq {
+        dev: DevT(devt),
+        seq,
+    };
+    match found.devs.push(entry, GFP_KERNEL) {
+        Ok(()) => 0,
+        Err(e) => {
+            found.status = Err(e.into());
+            // Stops the walk.
+            1
+        }
+    }
+}
+
 /// A block device held open for reading.
 ///
 /// # Invariants
@@ -179,11 +283,24 @@ unsafe impl Sync for BlockDevice {}
 impl BlockDevice {
     /// Opens the block device `dev` for reading (not exclusively).
     pub fn open_read(dev: DevT) -> Result<Self> {
+        Self::open(dev, bindings::BLK_OPEN_READ)
+    }
+
+    /// Opens the block device `dev` for reading without acting on a
+    /// removable drive (`BLK_OPEN_NDELAY`, as `O_NONBLOCK` does): a CD or DVD
+    /// drive's tray is not closed and its door not locked, and the open
+    /// works with no medium in, when reads fail. For a look at what a drive
+    /// holds.
+    pub fn open_read_nodelay(dev: DevT) -> Result<Self> {
+        Self::open(dev, bindings::BLK_OPEN_READ | bindings::BLK_OPEN_NDELAY)
+    }
+
+    fn open(dev: DevT, mode: bindings::blk_mode_t) -> Result<Self> {
         // SAFETY: No holder, so no holder operations are needed.
         let file = from_err_ptr(unsafe {
             bindings::bdev_file_open_by_dev(
                 dev.as_raw(),
-                bindings::BLK_OPEN_READ,
+                mode,
                 core::ptr::null_mut(),
                 core::ptr::null(),
             )
@@ -231,6 +348,71 @@ impl BlockDevice {
         // SAFETY: The block device, and so its disk's queue, live while it is
         // open.
         unsafe { bindings::queue_max_sectors(bindings::bdev_get_queue(self.as_raw())) }
+    }
+
+    /// Returns the logical block size in bytes: the smallest unit the disk
+    /// addresses (512, or 2048 for a CD/DVD drive, or 4096).
+    pub fn logical_block_size(&self) -> u32 {
+        // SAFETY: The block device lives while it is open.
+        unsafe { bindings::bdev_logical_block_size(self.as_raw()) }
+    }
+
+    /// Reads `dst.len()` bytes at byte `offset` of this device into `dst`,
+    /// and waits for them. For small reads outside the I/O path, such as a
+    /// file system's label: the bio goes past any bio filter of the disk.
+    ///
+    /// `offset` and `dst.len()` are multiples of the logical block size and
+    /// the read lies within the device and one page; otherwise `EINVAL`.
+    /// `EIO` if the disk fails the read.
+    pub fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result {
+        let lbs = u64::from(self.logical_block_size());
+        let len = dst.len() as u64;
+        if len == 0
+            || dst.len() > PAGE_SIZE
+            || offset % lbs != 0
+            || len % lbs != 0
+            || offset
+                .checked_add(len)
+                .filter(|&end| end <= self.nr_sectors() * SECTOR_SIZE)
+                .is_none()
+        {
+            return Err(EINVAL);
+        }
+        let page = Page::alloc_page(GFP_KERNEL)?;
+        // SAFETY: `bio_kmalloc` returns an uninitialised bio with room for
+        // one inline vector, or null.
+        let bio = unsafe { bindings::bio_kmalloc(1, bindings::GFP_KERNEL) };
+        if bio.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `bio` has room for one vector inline and this device is
+        // open; `page` outlives the bio, which is gone when
+        // `submit_bio_wait` returns; `len` fits the page.
+        let ret = unsafe {
+            bindings::bio_init(
+                bio,
+                self.as_raw(),
+                (*bio).bi_inline_vecs.as_mut_ptr(),
+                1,
+                bindings::req_op_REQ_OP_READ,
+            );
+            (*bio).bi_iter.bi_sector = offset / SECTOR_SIZE;
+            bindings::__bio_add_page(bio, page.as_ptr(), len as u32, 0);
+            // Not the boot's I/O: a filter of the disk neither serves nor
+            // records it.
+            #[cfg(CONFIG_BLK_FILTER)]
+            {
+                (*bio).bi_flags |= 1 << bindings::BIO_FILTERED;
+            }
+            let ret = bindings::submit_bio_wait(bio);
+            bindings::bio_uninit(bio);
+            bindings::kfree(bio.cast());
+            ret
+        };
+        if ret != 0 {
+            return Err(EIO);
+        }
+        super::bio::read_page(&page, 0, dst)
     }
 
     /// Returns `true` if the disk is rotational (a hard disk or optical drive).

@@ -86,11 +86,61 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// An extent: VOLUME:OFFSET:LENGTH[:BATCH[:low]], where VOLUME is `root`, a
-        /// GPT PARTUUID or an MBR PARTUUID, OFFSET and LENGTH are bytes (K, M, G
-        /// suffixes; multiples of 512) and `low` marks it low priority. Repeat it;
-        /// volumes are numbered in the order they first appear.
+        /// GPT PARTUUID, an MBR PARTUUID or an ISO 9660 medium
+        /// (iso9660:2026-11-30-04-00-00-00:1a2b3c4d, as `medium-id` prints it; its
+        /// offsets are from the start of the disk, in 2048-byte blocks), OFFSET and
+        /// LENGTH are bytes (K, M, G suffixes; multiples of 512) and `low` marks it low
+        /// priority. Repeat it; volumes are numbered in the order they first appear.
         #[arg(short, long = "extent", required = true)]
         extents: Vec<String>,
+    },
+    /// Print the volume id of an ISO 9660 image or disc, as a playlist names it.
+    ///
+    /// Reads the primary volume descriptor, the 2048 bytes at byte 32768 of MEDIUM, and
+    /// prints iso9660:DATE:CRC: the volume creation date in the form blkid shows as a
+    /// disc's UUID (2026-11-30-04-00-00-00), and the CRC-32C of the 32-byte label as
+    /// stored. This is what `make-playlist -e`, `bootcache=record,volume=` and the
+    /// kernel's log use. A rebuilt image keeps it if its date and label are pinned
+    /// (xorriso -volume_date uuid ... -V LABEL).
+    ///
+    /// Fails if MEDIUM holds no ISO 9660 file system.
+    MediumId {
+        /// An ISO image file or a block device (/dev/sr0, a USB stick /dev/sdb).
+        medium: PathBuf,
+        /// Print JSON: the id, the label, the size of MEDIUM and of its file system.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that an ISO image or disc is the medium a playlist names, and still holds
+    /// what the playlist reads.
+    ///
+    /// Use it when a live ISO is rebuilt with its playlist: it prints the medium's id and
+    /// the playlist's ISO 9660 volume (the one that is MEDIUM, or the first), then
+    ///
+    ///  - identity: whether MEDIUM's id (creation date and label) is the one the
+    ///    playlist names; the kernel reads a playlist's volume ahead only from that disc;
+    ///
+    ///  - extents: whether every extent of the volume lies within MEDIUM;
+    ///
+    ///  - unchanged: with --recorded OLD_MEDIUM, the image the playlist was recorded on,
+    ///    how many of the volume's bytes are the same in both, block by block of the
+    ///    volume's block size ("38.1 MiB of 39.2 MiB (97.2%) unchanged"). The kernel
+    ///    reads ahead at the recorded offsets: what changed there is read for nothing.
+    ///
+    /// Exits 1 if the identity differs, if an extent ends beyond MEDIUM, or if less is
+    /// unchanged than --min-unchanged asks.
+    CheckMedium {
+        /// The playlist.
+        playlist: PathBuf,
+        /// The ISO image file or block device to check.
+        medium: PathBuf,
+        /// The image the playlist was recorded on, to count the unchanged bytes.
+        #[arg(long, value_name = "OLD_MEDIUM")]
+        recorded: Option<PathBuf>,
+        /// With --recorded: fail if less than PERCENT of the playlist's bytes are
+        /// unchanged.
+        #[arg(long, value_name = "PERCENT", requires = "recorded", value_parser = parse_percent)]
+        min_unchanged: Option<f64>,
     },
     /// Load a playlist into the kernel and start caching (and recording).
     ///
@@ -278,8 +328,8 @@ pub struct BuildArgs {
     /// last batches first (at most 4G).
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_size)]
     pub max_bytes: u64,
-    /// Mark every extent of this volume low priority: `root`, a GPT PARTUUID or an MBR
-    /// PARTUUID (SSSSSSSS-PP). May be repeated.
+    /// Mark every extent of this volume low priority: `root`, a GPT PARTUUID, an MBR
+    /// PARTUUID (SSSSSSSS-PP) or an ISO 9660 medium (iso9660:DATE:CRC). May be repeated.
     #[arg(long = "low-priority", value_name = "VOLUME", value_parser = parse_volume)]
     pub low_priority: Vec<VolumeId>,
 }
@@ -291,6 +341,16 @@ fn parse_u32_size(s: &str) -> Result<u32, String> {
 
 fn parse_volume(s: &str) -> Result<VolumeId, String> {
     VolumeId::parse(s).ok_or_else(|| {
-        format!("'{s}' is not a volume (use root, a GPT PARTUUID, or an MBR SSSSSSSS-PP)")
+        format!(
+            "'{s}' is not a volume (use root, a GPT PARTUUID, an MBR SSSSSSSS-PP, or \
+             iso9660:YYYY-MM-DD-hh-mm-ss-cc:CRC as `bootcache medium-id` prints it)"
+        )
     })
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
 }

@@ -179,19 +179,27 @@ fn uncovered(set: &BTreeMap<u64, u64>, s: u64, e: u64, mut f: impl FnMut(u64, u6
     }
 }
 
+/// The unit a volume's ranges are aligned outward to: the larger of `opts.block_size` and
+/// the volume's block size, except on a whole medium (an ISO 9660 disc), whose size is a
+/// multiple of its own block size (2048 bytes) only: a larger unit could reach past its end.
+fn alignment(v: &Volume, opts: &Options) -> u64 {
+    if v.id.is_whole_disk() {
+        u64::from(v.block_size)
+    } else {
+        u64::from(v.block_size.max(opts.block_size))
+    }
+}
+
 /// Converts a history into a playlist.
 ///
 /// Each tag starts a new batch (batches past 255 stay in 255). Writes are dropped, and so
 /// are the blocks of reads that the same boot wrote earlier. Every range is aligned
-/// outward to the larger of `opts.block_size` and the volume's block size; then the
-/// builder makes the pieces disjoint, coalesces and caps them (see the module docs).
+/// outward to the volume's unit ([`alignment`]); then the builder makes the pieces
+/// disjoint, coalesces and caps them (see the module docs).
 pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, Report), String> {
     opts.check()?;
     let vols: Vec<Volume> = history.volumes().collect();
-    let aligns: Vec<u64> = vols
-        .iter()
-        .map(|v| u64::from(v.block_size.max(opts.block_size)))
-        .collect();
+    let aligns: Vec<u64> = vols.iter().map(|v| alignment(v, opts)).collect();
     let low: Vec<bool> = vols
         .iter()
         .map(|v| opts.low_priority.contains(&v.id))
@@ -311,10 +319,7 @@ pub fn merge(
         .filter(|id| !vols.iter().any(|v| v.id == **id))
         .copied()
         .collect();
-    let aligns: Vec<u64> = vols
-        .iter()
-        .map(|v| u64::from(v.block_size.max(opts.block_size)))
-        .collect();
+    let aligns: Vec<u64> = vols.iter().map(|v| alignment(v, opts)).collect();
     for ((v, list), &al) in vols.iter().zip(pieces.iter_mut()).zip(aligns.iter()) {
         let low = opts.low_priority.contains(&v.id);
         for piece in list.iter_mut() {

@@ -2,6 +2,7 @@
 
 //! The `bootcache` tool's library: the format code shared with the kernel driver, the
 //! offline operations on playlists and histories (conversion, merging, summaries, plots),
+//! the ISO 9660 media that playlists name,
 //! the driver's sysfs interface (commands, history, statistics, status), and reading the
 //! playlist embedded in a kernel image.
 //!
@@ -19,6 +20,7 @@ pub mod convert;
 pub mod elf;
 pub mod fileio;
 pub mod malformed;
+pub mod medium;
 pub mod plot;
 pub mod size;
 pub mod stats;

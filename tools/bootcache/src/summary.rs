@@ -6,7 +6,18 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::format::{History, Playlist};
+use crate::format::{History, Playlist, VolumeId};
+
+/// Returns the kind of a volume id, as the JSON summaries name it: `root`, `gpt`, `mbr`
+/// or `iso9660` (a whole disk).
+pub fn volume_kind(id: VolumeId) -> &'static str {
+    match id {
+        VolumeId::Root => "root",
+        VolumeId::Gpt(_) => "gpt",
+        VolumeId::Mbr { .. } => "mbr",
+        VolumeId::Iso9660 { .. } => "iso9660",
+    }
+}
 
 /// Returns a summary of a playlist: bytes per batch and per volume, the extent count and
 /// the `top` largest gaps between neighbouring extents of a volume.
@@ -35,6 +46,7 @@ pub fn playlist(p: &Playlist<'_>, top: usize) -> Value {
         vols.push(json!({
             "index": i,
             "id": v.id.to_string(),
+            "kind": volume_kind(v.id),
             "block_size": v.block_size,
             "extents": v.record_count,
             "bytes": v.bytes,
@@ -126,6 +138,7 @@ pub fn history(h: &History<'_>) -> Value {
         "per_volume": h.volumes().zip(vols.iter()).enumerate().map(|(i, (v, s))| json!({
             "index": i,
             "id": v.id.to_string(),
+            "kind": volume_kind(v.id),
             "block_size": v.block_size,
             "reads": s.reads,
             "read_bytes": s.read_bytes,

@@ -117,6 +117,22 @@ fn alignment_rounds_outward() {
 }
 
 #[test]
+fn a_whole_medium_is_aligned_to_its_own_blocks() {
+    // An ISO 9660 disc's size is a multiple of 2048 only: its last block must not be
+    // rounded out to the default 4096 past the end of the medium.
+    let disc = Volume {
+        block_size: 2048,
+        ..vol(VolumeId::Iso9660 {
+            created: 2026113004000000,
+            label_crc: 0x1a2b_3c4d,
+        })
+    };
+    let d = run(&[disc], &[read(1, 0, 2048 * 5, 2048)], &opts(0));
+    assert_eq!(spans(&d), vec![(0, 10240, 2048, 0, false)]);
+    assert_eq!(d.volumes[0].block_size, 2048);
+}
+
+#[test]
 fn coalescing_respects_the_gap() {
     let vols = [vol(VolumeId::Root)];
     let e = [

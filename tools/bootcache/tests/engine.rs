@@ -489,6 +489,7 @@ fn bootcache_parameter_modes_and_options() {
         mode,
         record,
         wait_ms,
+        volume: None,
     };
     assert_eq!(boot("off"), (p(Mode::Off, false, None), vec![]));
     assert_eq!(boot("record"), (p(Mode::Record, false, None), vec![]));
@@ -512,6 +513,22 @@ fn bootcache_parameter_modes_and_options() {
     assert_eq!(
         boot("off,record").1,
         ["Useless([114, 101, 99, 111, 114, 100])"]
+    );
+    // volume= names what `record` records; with another mode it means nothing.
+    let (got, problems) = boot("record,volume=iso9660:2026-11-30-04-00-00-00:1a2b3c4d");
+    assert_eq!(
+        got.volume,
+        Some(&b"iso9660:2026-11-30-04-00-00-00:1a2b3c4d"[..])
+    );
+    assert!(problems.is_empty());
+    assert_eq!(boot("auto,volume=x").0.volume, None);
+    assert_eq!(
+        boot("auto,volume=x").1,
+        ["Useless([118, 111, 108, 117, 109, 101, 61, 120])"]
+    );
+    assert_eq!(
+        boot("record,volume=").1,
+        ["Useless([118, 111, 108, 117, 109, 101, 61])"]
     );
     assert_eq!(boot("").0.mode, Mode::Default);
     assert_eq!(boot("AUTO").0.mode, Mode::Default);

@@ -683,6 +683,23 @@ proptest! {
     }
 
     #[test]
+    fn volume_ids_round_trip(id in arb_volume_id()) {
+        prop_assert_eq!(VolumeId::parse(&id.to_string()), Some(id));
+        let (t, raw) = id.to_raw();
+        prop_assert_eq!(VolumeId::from_raw(t, &raw), Some(id));
+    }
+
+    #[test]
+    fn volume_text_never_panics(s in "(iso9660:)?[0-9a-fA-F:-]{0,40}", pvd in prop::collection::vec(any::<u8>(), 0..900)) {
+        if let Some(id) = VolumeId::parse(&s) {
+            prop_assert_eq!(id.to_string().to_lowercase(), s.to_lowercase());
+        }
+        if let Some(id) = VolumeId::from_iso9660_pvd(&pvd) {
+            prop_assert!(id.is_whole_disk());
+        }
+    }
+
+    #[test]
     fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let _ = Playlist::parse(&bytes);
         let _ = History::parse(&bytes);

@@ -9,8 +9,11 @@
 //!   (`CONFIG_BOOTCACHE_PLAYLIST`), without a history unless the `record`
 //!   option asks for one.
 //!
-//! Options: `record` (with `auto`: record a history too) and `wait=MS` (how
-//! long a read may wait for read-ahead). Without the parameter bootcache
+//! Options: `record` (with `auto`: record a history too), `wait=MS` (how
+//! long a read may wait for read-ahead) and, with `record`, `volume=VOLUME`
+//! (record that volume instead of the root file system's partition: a live
+//! medium, say `volume=iso9660:2026-11-30-04-00-00-00:1a2b3c4d`; VOLUME is
+//! checked by the caller). Without the parameter bootcache
 //! behaves as with `auto` if a playlist is built in, and otherwise waits for
 //! userspace.
 //!
@@ -45,13 +48,15 @@ impl Mode {
 
 /// The parsed parameter.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct BootParams {
+pub struct BootParams<'a> {
     /// The mode.
     pub mode: Mode,
     /// `auto,record`: record a history while caching.
     pub record: bool,
     /// `wait=MS`: the wait limit, in milliseconds.
     pub wait_ms: Option<u32>,
+    /// `volume=VOLUME` with `record`: the volume to record, as written.
+    pub volume: Option<&'a [u8]>,
 }
 
 /// The largest `wait=` accepted, as for `wait_limit_ms` (10 minutes).
@@ -66,16 +71,18 @@ pub enum Problem<'a> {
     UnknownOption(&'a [u8]),
     /// `wait=` with a value that is not a number of milliseconds in range.
     BadWait(&'a [u8]),
-    /// `record` given with `off` or `record`, where it means nothing.
+    /// `record` given with `off` or `record`, or `volume=` with a mode other
+    /// than `record`, where it means nothing.
     Useless(&'a [u8]),
 }
 
 /// Parses the value of `bootcache=`; `report` hears of every part ignored.
-pub fn parse<'a>(value: &'a [u8], mut report: impl FnMut(Problem<'a>)) -> BootParams {
+pub fn parse<'a>(value: &'a [u8], mut report: impl FnMut(Problem<'a>)) -> BootParams<'a> {
     let mut p = BootParams {
         mode: Mode::Default,
         record: false,
         wait_ms: None,
+        volume: None,
     };
     let mut words = value.split(|&c| c == b',');
     match words.next().unwrap_or(&[]) {
@@ -88,6 +95,12 @@ pub fn parse<'a>(value: &'a [u8], mut report: impl FnMut(Problem<'a>)) -> BootPa
         if w == b"record" {
             if p.mode == Mode::Auto || p.mode == Mode::Default {
                 p.record = true;
+            } else {
+                report(Problem::Useless(w));
+            }
+        } else if let Some(v) = w.strip_prefix(b"volume=") {
+            if p.mode == Mode::Record && !v.is_empty() {
+                p.volume = Some(v);
             } else {
                 report(Problem::Useless(w));
             }

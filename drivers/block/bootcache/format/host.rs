@@ -42,6 +42,14 @@ impl Extent {
     }
 }
 
+impl VolumeId {
+    /// Returns whether the id names a whole disk rather than a partition (or the root
+    /// device): true for [`VolumeId::Iso9660`] only.
+    pub fn is_whole_disk(&self) -> bool {
+        matches!(self, VolumeId::Iso9660 { .. })
+    }
+}
+
 impl Entry {
     /// Returns the first byte after the entry's range.
     pub fn end(&self) -> u64 {

@@ -20,6 +20,7 @@
 //! - `writer.rs`: [`write_history`] and the per-record `write_to` methods with [`seal`],
 //!   which serialise into a caller's buffer;
 //! - `host.rs`: what only the tool uses: `History::parse` and its view, `write_playlist`,
+//!   `VolumeId::is_whole_disk`,
 //!   and a few helpers. The kernel does not build it.
 
 use core::fmt;

@@ -127,12 +127,6 @@ impl VolumeId {
         })
     }
 
-    /// Returns whether the id names a whole disk rather than a partition (or the root
-    /// device): true for [`VolumeId::Iso9660`] only.
-    pub fn is_whole_disk(&self) -> bool {
-        matches!(self, VolumeId::Iso9660 { .. })
-    }
-
     /// Parses `root`, a GPT PARTUUID (`00112233-4455-6677-8899-aabbccddeeff`), an MBR
     /// PARTUUID (`1234abcd-01`), in either case of hex digit, or an ISO 9660 volume
     /// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`: the creation date in the form of the

@@ -16,13 +16,29 @@ pub(super) fn run(output: &Path, specs: &[String]) -> Result<()> {
     write_atomic(output, &bytes)
 }
 
+/// The block size of an ISO 9660 volume: a CD's or DVD's sector, which every other disk's
+/// logical block size divides.
+const ISO9660_BLOCK_SIZE: u32 = 2048;
+
+/// Splits `VOLUME:OFFSET:LENGTH[:BATCH[:low]]` at its colons, the volume first.
+///
+/// A GPT or MBR id has dashes but no colons; an ISO 9660 id
+/// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`) has two, and keeps them.
+fn split_spec(spec: &str) -> Vec<&str> {
+    let mut parts: Vec<&str> = spec.split(':').collect();
+    if parts.len() >= 3 && parts[0] == "iso9660" {
+        let volume_len = parts[0].len() + parts[1].len() + parts[2].len() + 2;
+        parts.splice(0..3, [&spec[..volume_len]]);
+    }
+    parts
+}
+
 /// Builds a playlist from `VOLUME:OFFSET:LENGTH[:BATCH[:low]]` specs.
 fn make_playlist(specs: &[String]) -> Result<Vec<u8>> {
     let mut volumes: Vec<format::Volume> = Vec::new();
     let mut extents: Vec<format::Extent> = Vec::new();
     for spec in specs {
-        // A GPT or MBR id has dashes but no colons, so split from the right.
-        let parts: Vec<&str> = spec.split(':').collect();
+        let parts = split_spec(spec);
         if parts.len() < 3 || parts.len() > 5 {
             return Err(anyhow!("{spec}: want VOLUME:OFFSET:LENGTH[:BATCH[:low]]"));
         }
@@ -48,7 +64,11 @@ fn make_playlist(specs: &[String]) -> Result<Vec<u8>> {
                     id,
                     record_count: 0,
                     bytes: 0,
-                    block_size: 4096,
+                    block_size: if id.is_whole_disk() {
+                        ISO9660_BLOCK_SIZE
+                    } else {
+                        4096
+                    },
                 });
                 volumes.len() - 1
             }
@@ -69,4 +89,37 @@ fn make_playlist(specs: &[String]) -> Result<Vec<u8>> {
         .map_err(|e| anyhow!("the extents do not make a valid playlist: {e}"))?;
     buf.truncate(len);
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_split_after_the_volume() {
+        assert_eq!(
+            split_spec("root:0:4M:1:low"),
+            ["root", "0", "4M", "1", "low"]
+        );
+        assert_eq!(
+            split_spec("iso9660:2026-11-30-04-00-00-00:1a2b3c4d:32k:2k:3"),
+            ["iso9660:2026-11-30-04-00-00-00:1a2b3c4d", "32k", "2k", "3"]
+        );
+        assert_eq!(split_spec("iso9660:x"), ["iso9660", "x"]);
+    }
+
+    #[test]
+    fn iso9660_volumes_have_2048_byte_blocks() {
+        let pl = make_playlist(&[
+            "iso9660:2026-11-30-04-00-00-00:1a2b3c4d:32k:2k".to_string(),
+            "root:0:4k".to_string(),
+        ])
+        .unwrap();
+        let pl = format::Playlist::parse(&pl).unwrap();
+        let v = pl.volume(0).unwrap();
+        assert!(v.id.is_whole_disk());
+        assert_eq!(v.block_size, 2048);
+        assert_eq!(pl.volume(1).unwrap().block_size, 4096);
+        assert!(make_playlist(&["iso9660:2026-11-30-04-00-00-00:1a2b3c4d:1k:2k".into()]).is_err());
+    }
 }

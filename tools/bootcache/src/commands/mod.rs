@@ -10,6 +10,7 @@
 //! | `info` | [`info`] |
 //! | `convert`, `merge` | [`convert`] |
 //! | `make-playlist` | [`make_playlist`] |
+//! | `medium-id`, `check-medium` | [`medium`] |
 //! | `plot` | [`plot`] |
 //! | `embed`, `embed --check` | [`embed`] |
 //! | `start`, `stop`, `tag`, `jettison` | [`control`] |
@@ -28,6 +29,7 @@ mod generate;
 mod info;
 mod input;
 mod make_playlist;
+mod medium;
 mod plot;
 mod print;
 mod stats;
@@ -56,6 +58,18 @@ pub fn run(opts: Opts) -> Result<()> {
             build,
         } => convert::merge(&a, &b, &output, build),
         Command::MakePlaylist { output, extents } => make_playlist::run(&output, &extents),
+        Command::MediumId { medium, json } => medium::id(&medium, json),
+        Command::CheckMedium {
+            playlist,
+            medium,
+            recorded,
+            min_unchanged,
+        } => medium::check(&medium::CheckArgs {
+            playlist: &playlist,
+            medium: &medium,
+            recorded: recorded.as_deref(),
+            min_unchanged,
+        }),
         Command::Plot {
             history,
             playlist,

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use bootcache::fileio::read_input;
 use bootcache::format::{self, History, Playlist};
+use bootcache::summary;
 
 use super::input::{parse_any, Parsed};
 
@@ -151,13 +152,13 @@ fn print_volumes(
 ) -> io::Result<()> {
     writeln!(
         out,
-        "{:>3}  {:<36}  {:>5}  {:>7}  {:>14}",
+        "{:>3}  {:<39}  {:>5}  {:>7}  {:>14}",
         "VOL", "ID", "BLOCK", records, bytes
     )?;
     for (i, v) in vols.enumerate() {
         writeln!(
             out,
-            "{:>3}  {:<36}  {:>5}  {:>7}  {:>14}",
+            "{:>3}  {:<39}  {:>5}  {:>7}  {:>14}",
             i,
             v.id.to_string(),
             v.block_size,
@@ -174,6 +175,7 @@ fn volumes_json(vols: format::Volumes<'_>) -> Vec<Value> {
             json!({
                 "index": i,
                 "id": v.id.to_string(),
+                "kind": summary::volume_kind(v.id),
                 "block_size": v.block_size,
                 "record_count": v.record_count,
                 "bytes": v.bytes,

@@ -6,7 +6,9 @@
  *   bcfile make-playlist -o FILE -e VOLUME:OFFSET:LENGTH[:BATCH[:low]]...
  *	a playlist, byte for byte what `bootcache make-playlist` writes for the
  *	same arguments (volumes numbered in order of first appearance, block
- *	size 4096, extents sorted by volume and offset)
+ *	size 4096, or 2048 for an ISO 9660 medium, extents sorted by volume and
+ *	offset); VOLUME is `root`, a GPT PARTUUID, an MBR PARTUUID or
+ *	iso9660:YYYY-MM-DD-hh-mm-ss-cc:CRC, whose own colons stay with it
  *   bcfile gen-malformed DIR
  *	the malformed playlists and histories of `bootcache gen-malformed`
  *	(tools/bootcache/src/malformed.rs), same names, same bytes
@@ -20,9 +22,17 @@
  *   bcfile mbr SIGNATURE SECTORS
  *	a 512-byte MBR: disk signature SIGNATURE (8 hex digits), one Linux
  *	partition from sector 2048 to SECTORS (PARTUUID SIGNATURE-01)
+ *   bcfile pvd LABEL DATE BLOCKS
+ *	the 4096 bytes to write at byte 32768 of a disk to make it an ISO 9660
+ *	medium as bootcache and blkid see it: a primary volume descriptor
+ *	(label LABEL, creation and modification date DATE, 16 digits
+ *	YYYYMMDDhhmmsscc, BLOCKS blocks of 2048 bytes), then a terminator
+ *   bcfile medium-id FILE
+ *	the volume id of the ISO 9660 medium FILE, as `bootcache medium-id`
+ *	prints it: iso9660:YYYY-MM-DD-hh-mm-ss-cc:CRC
  *
  * The formats: include/uapi/linux/bootcache.h and
- * drivers/block/bootcache/format.rs.
+ * drivers/block/bootcache/format/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,19 +123,31 @@ static uint64_t get64(const uint8_t *b, size_t off)
 }
 
 /*
- * The file's checksum: CRC-32C (reflected polynomial 0x82f63b78, initial value
- * and final xor ~0) over the whole file with the checksum field as zero.
+ * CRC-32C (reflected polynomial 0x82f63b78, initial value and final xor ~0)
+ * of b, with the bytes from skip to skip + 3 read as zero.
  */
-static uint32_t file_checksum(const uint8_t *b, size_t len)
+static uint32_t crc32c_skip(const uint8_t *b, size_t len, size_t skip)
 {
 	uint32_t crc = 0xffffffff;
 
 	for (size_t i = 0; i < len; i++) {
-		crc ^= (i >= H_CHECKSUM && i < H_CHECKSUM + 4) ? 0 : b[i];
+		crc ^= (i >= skip && i < skip + 4) ? 0 : b[i];
 		for (int k = 0; k < 8; k++)
 			crc = crc >> 1 ^ (0x82f63b78 & -(crc & 1));
 	}
 	return ~crc;
+}
+
+/* The CRC-32C of b (nothing skipped: the bytes from len on are not read). */
+static uint32_t crc32c(const uint8_t *b, size_t len)
+{
+	return crc32c_skip(b, len, len);
+}
+
+/* The file's checksum: its CRC-32C with the checksum field as zero. */
+static uint32_t file_checksum(const uint8_t *b, size_t len)
+{
+	return crc32c_skip(b, len, H_CHECKSUM);
 }
 
 static void seal(uint8_t *b, size_t len)
@@ -325,7 +347,55 @@ static int hexval(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* `root`, a GPT PARTUUID or an MBR PARTUUID SSSSSSSS-PP (format.rs VolumeId::parse). */
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* ISO 9660 ids: "iso9660:" and the creation date's 16 digits in 7 fields. */
+#define ISO9660_PREFIX		"iso9660:"
+#define ISO9660_DATE_LIMIT	10000000000000000ULL
+
+/* Whether an ISO 9660 id is valid (record.rs VolumeId::from_raw). */
+static int iso9660_id_ok(const uint8_t *id)
+{
+	uint64_t created = get64(id, 0);
+
+	return created && created < ISO9660_DATE_LIMIT && all_zero(id + 12, 4);
+}
+
+/* YYYY-MM-DD-hh-mm-ss-cc:xxxxxxxx, after the prefix (record.rs parse_iso9660). */
+static int parse_iso9660(const char *s, size_t n, struct volume *v)
+{
+	static const int widths[7] = { 4, 2, 2, 2, 2, 2, 2 };
+	uint64_t created = 0, crc;
+	size_t i = 0;
+
+	for (int f = 0; f < 7; f++) {
+		if (f > 0 && (i >= n || s[i++] != '-'))
+			return -1;
+		for (int d = 0; d < widths[f]; d++, i++) {
+			if (i >= n || s[i] < '0' || s[i] > '9')
+				return -1;
+			created = created * 10 + (s[i] - '0');
+		}
+	}
+	if (i >= n || s[i++] != ':' || n - i != 8 || hexval(s + i, 8, &crc))
+		return -1;
+	v->id_type = BOOTCACHE_VOLUME_ISO9660;
+	v->block_size = 2048;
+	put64(v->id, 0, created);
+	put32(v->id, 8, crc);
+	return iso9660_id_ok(v->id) ? 0 : -1;
+}
+
+/*
+ * `root`, a GPT PARTUUID, an MBR PARTUUID SSSSSSSS-PP or an ISO 9660 medium
+ * (format/record.rs VolumeId::parse).
+ */
 static int parse_volume(const char *s, size_t n, struct volume *v)
 {
 	uint64_t sig, part, byte;
@@ -337,6 +407,8 @@ static int parse_volume(const char *s, size_t n, struct volume *v)
 		v->id_type = BOOTCACHE_VOLUME_ROOT;
 		return 0;
 	}
+	if (n >= strlen(ISO9660_PREFIX) && !strncmp(s, ISO9660_PREFIX, strlen(ISO9660_PREFIX)))
+		return parse_iso9660(s + strlen(ISO9660_PREFIX), n - strlen(ISO9660_PREFIX), v);
 	if (n == 11 && s[8] == '-') {
 		if (hexval(s, 8, &sig) || hexval(s + 9, 2, &part) || part == 0)
 			return -1;
@@ -379,6 +451,15 @@ static void format_volume(const uint8_t type, const uint8_t *id, char *out)
 	case BOOTCACHE_VOLUME_MBR:
 		sprintf(out, "%08" PRIx32 "-%02x", get32(id, 0), id[4]);
 		break;
+	case BOOTCACHE_VOLUME_ISO9660: {
+		char d[24];
+
+		/* A valid id's date has 16 digits at most. */
+		snprintf(d, sizeof(d), "%016" PRIu64, get64(id, 0));
+		sprintf(out, ISO9660_PREFIX "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s:%08" PRIx32,
+			d, d + 4, d + 6, d + 8, d + 10, d + 12, d + 14, get32(id, 8));
+		break;
+	}
 	default:
 		for (int i = 0; i < 16; i++)
 			out += sprintf(out, "%s%02x", (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "", id[i]);
@@ -513,7 +594,7 @@ static int cmd_make_playlist(int argc, char **argv)
 	if (!x)
 		die("out of memory");
 	for (int i = 1; i < argc; i++) {
-		const char *spec, *f[6];
+		const char *spec, *f[6], *p;
 		size_t len[5];
 		int nf = 0;
 		struct volume v;
@@ -532,7 +613,13 @@ static int cmd_make_playlist(int argc, char **argv)
 			die("-e wants VOLUME:OFFSET:LENGTH[:BATCH[:low]]");
 		spec = argv[i];
 		f[0] = spec;
-		for (const char *p = spec;; p++) {
+		/* An ISO 9660 id's own two colons stay with it (make_playlist.rs split_spec). */
+		p = spec;
+		if (!strncmp(spec, ISO9660_PREFIX, strlen(ISO9660_PREFIX))) {
+			p = strchr(spec + strlen(ISO9660_PREFIX), ':');
+			p = p ? p + 1 : spec + strlen(spec);
+		}
+		for (;; p++) {
 			if (*p == ':' || !*p) {
 				if (nf == 5)
 					die("%s: want VOLUME:OFFSET:LENGTH[:BATCH[:low]]", spec);
@@ -711,13 +798,6 @@ static int cmd_gen_malformed(int argc, char **argv)
 
 /* --- print-history --- */
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
 
 /* Every rule of the history format (uapi header, format.rs History::parse). */
 static const char *history_error(const uint8_t *b, size_t len)
@@ -770,6 +850,10 @@ static const char *history_error(const uint8_t *b, size_t len)
 		case BOOTCACHE_VOLUME_MBR:
 			if (v[V_ID + 4] == 0 || !all_zero(v + V_ID + 5, 11))
 				return "bad MBR volume id";
+			break;
+		case BOOTCACHE_VOLUME_ISO9660:
+			if (!iso9660_id_ok(v + V_ID))
+				return "bad ISO 9660 volume id";
 			break;
 		default:
 			return "unknown volume id type";
@@ -849,12 +933,12 @@ static int cmd_print_history(int argc, char **argv)
 	       flags & BOOTCACHE_HISTORY_TRUNCATED ? " (truncated)" : "", get32(f.b, H_CHECKSUM));
 	printf("%" PRIu32 " volumes, %" PRIu32 " entries, %" PRIu32 " tags, %" PRIu64 " bytes read\n\n",
 	       nv, ne, get32(f.b, H_EXTRA), get64(f.b, H_BYTES));
-	printf("%3s  %-36s  %5s  %7s  %14s\n", "VOL", "ID", "BLOCK", "ENTRIES", "READ BYTES");
+	printf("%3s  %-39s  %5s  %7s  %14s\n", "VOL", "ID", "BLOCK", "ENTRIES", "READ BYTES");
 	for (uint32_t i = 0; i < nv; i++) {
 		const uint8_t *v = vol + i * VOL_SIZE;
 
 		format_volume(v[V_ID_TYPE], v + V_ID, id);
-		printf("%3" PRIu32 "  %-36s  %5" PRIu32 "  %7" PRIu32 "  %14" PRIu64 "\n", i, id,
+		printf("%3" PRIu32 "  %-39s  %5" PRIu32 "  %7" PRIu32 "  %14" PRIu64 "\n", i, id,
 		       get32(v, V_BLOCK_SIZE), get32(v, V_RECORD_COUNT), get64(v, V_BYTES));
 	}
 	printf("\n%7s  %14s  %7s  %5s  %3s  %16s  %12s\n",
@@ -951,10 +1035,77 @@ static int cmd_mbr(int argc, char **argv)
 	return fwrite(mbr, 1, 512, stdout) == 512 && !fflush(stdout) ? 0 : 1;
 }
 
+/* --- pvd, medium-id: ISO 9660 media (include/uapi/linux/bootcache.h). --- */
+
+#define PVD_OFFSET	32768
+#define PVD_SIZE	2048
+#define PVD_LABEL	40
+#define PVD_CREATED	813
+#define PVD_MODIFIED	830
+
+static int cmd_pvd(int argc, char **argv)
+{
+	uint8_t d[2 * PVD_SIZE] = { 0 };
+	uint64_t blocks;
+
+	if (argc != 4 || strlen(argv[1]) > 32 || strlen(argv[2]) != 16 ||
+	    strspn(argv[2], "0123456789") != 16)
+		die("usage: pvd LABEL DATE BLOCKS (LABEL: 32 characters at most, DATE: 16 digits)");
+	blocks = number(argv[3], "blocks");
+	if (blocks > UINT32_MAX)
+		die("pvd: %" PRIu64 " blocks are too many", blocks);
+	memcpy(d, "\001CD001\001", 7);
+	memset(d + 8, ' ', 32);					/* system identifier */
+	memset(d + PVD_LABEL, ' ', 32);
+	memcpy(d + PVD_LABEL, argv[1], strlen(argv[1]));
+	put32(d, 80, blocks);					/* volume space size, */
+	put32(d, 84, __builtin_bswap32(blocks));		/* both-endian */
+	put16(d, 128, PVD_SIZE);				/* logical block size */
+	put16(d, 130, __builtin_bswap16(PVD_SIZE));
+	memcpy(d + PVD_CREATED, argv[2], 16);
+	memcpy(d + PVD_MODIFIED, argv[2], 16);
+	d[881] = 1;						/* file structure version */
+	memcpy(d + PVD_SIZE, "\377CD001\001", 7);		/* terminator */
+	return fwrite(d, 1, sizeof(d), stdout) == sizeof(d) && !fflush(stdout) ? 0 : 1;
+}
+
+static int cmd_medium_id(int argc, char **argv)
+{
+	uint8_t pvd[PVD_SIZE], id[16] = { 0 };
+	uint64_t created = 0;
+	char out[64];
+	int fd;
+
+	if (argc != 2)
+		die("usage: medium-id FILE");
+	fd = open(argv[1], O_RDONLY);
+	if (fd < 0)
+		die("%s: cannot open: %s", argv[1], strerror(errno));
+	if (pread(fd, pvd, PVD_SIZE, PVD_OFFSET) != PVD_SIZE)
+		die("%s: not an ISO 9660 medium: too small", argv[1]);
+	close(fd);
+	/* record.rs VolumeId::from_iso9660_pvd. */
+	if (memcmp(pvd, "\001CD001\001", 7))
+		die("%s: not an ISO 9660 medium: no primary volume descriptor", argv[1]);
+	for (int i = 0; i < 16; i++) {
+		if (pvd[PVD_CREATED + i] < '0' || pvd[PVD_CREATED + i] > '9')
+			die("%s: not an ISO 9660 medium: no creation date", argv[1]);
+		created = created * 10 + (pvd[PVD_CREATED + i] - '0');
+	}
+	put64(id, 0, created);
+	put32(id, 8, crc32c(pvd + PVD_LABEL, 32));
+	if (!iso9660_id_ok(id))
+		die("%s: not an ISO 9660 medium: no creation date", argv[1]);
+	format_volume(BOOTCACHE_VOLUME_ISO9660, id, out);
+	printf("%s\n", out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s make-playlist|gen-malformed|print-history|pattern|mbr ...\n",
+		fprintf(stderr,
+			"usage: %s make-playlist|gen-malformed|print-history|pattern|mbr|pvd|medium-id ...\n",
 			prog);
 		return 2;
 	}
@@ -968,6 +1119,10 @@ int main(int argc, char **argv)
 		return cmd_pattern(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mbr"))
 		return cmd_mbr(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pvd"))
+		return cmd_pvd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "medium-id"))
+		return cmd_medium_id(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	return 2;
 }

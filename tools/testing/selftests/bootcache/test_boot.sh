@@ -22,6 +22,15 @@
 #   cdchange    root=/dev/sr0 (the emulated DVD drive): a playlist of the
 #               disc is cached, the host puts another disc in the drive, and
 #               the new disc's bytes are read, never the old one's.
+#   cdmedium    a built-in playlist names the disc in the drive by its
+#               identity (an ISO 9660 volume: the whole disc, 2 KiB blocks),
+#               with no root= and no userspace: it is found and cached, its
+#               bytes are the image's; then another disc is put in, the
+#               session ends, and the new disc's bytes are read.
+#   cdother     the same kernel, booted with the other disc in the drive:
+#               one line says the disc is not the playlist's, nothing is
+#               cached, and the boot goes on; the playlist's own disc, put
+#               in later, is found and cached.
 #
 # Nothing here writes to /sys/kernel/bootcache before the checks of what the
 # kernel did by itself. Unlike the other tests this one cannot make its own
@@ -36,6 +45,14 @@ scenario=${BOOTCACHE_SCENARIO:-}
 dmesg >"$T"/boot-dmesg
 # The number of kernel log lines matching a pattern.
 klog() { grep -c "$1" "$T"/boot-dmesg; }
+
+# cd_is SUMS N: the CD drive's first N MiB are those of the disc of SUMS.
+cd_is() {
+	for m in $(seq 0 $(($2 - 1))); do
+		x=$(dd if="$BOOTCACHE_TEST_CD" bs=1048576 skip="$m" count=1 iflag=direct 2>/dev/null | bc_md5)
+		[ "$x" = "$(sed -n "s/^$m //p" "$1")" ] || { ktap_print_msg "MiB $m differs"; return 1; }
+	done
+}
 
 case $scenario in
 auto)
@@ -142,6 +159,38 @@ cdchange)
 	x=$(dd if="$cd" bs=1048576 skip=1 count=1 iflag=direct 2>/dev/null | md5)
 	[ "$x" = "$(sed -n 's/^1 //p' "$BOOTCACHE_TEST_CD2_SUMS")" ]
 	bc_check "the new disc's bytes are read, not the old one's"
+	;;
+cdmedium)
+	bc_plan 5
+	[ "$(cat /sys/block/sr0/queue/logical_block_size)" = 2048 ]
+	bc_check "the drive reads 2048-byte blocks"
+	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
+	bc_state_is active && [ "$(cat $S/boot)" = auto ] &&
+		[ "$(cat $S/stats/readahead_bytes)" -ge 4194304 ]
+	bc_check "the built-in playlist's disc was found and read ahead ($(cat $S/stats/readahead_bytes) bytes): $(grep -o 'started.*\|volume 0 appeared' "$T"/boot-dmesg | head -n 1)"
+	cd_is "$BOOTCACHE_TEST_CD_SUMS" 4 && [ "$(bc_stat hit_bytes)" -ge 4194304 ]
+	bc_check "the disc's first 4 MiB are the image's, byte for byte, from the cache ($(bc_stat hit_bytes) bytes hit)"
+	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
+	bc_wait_for sh -c "[ \"\$(cat $S/reason)\" = medium-changed ]"
+	bc_check "the new disc ended the session: reason $(cat $S/reason)"
+	cd_is "$BOOTCACHE_TEST_CD2_SUMS" 4
+	bc_check "the new disc's bytes are read, not the old one's"
+	;;
+cdother)
+	bc_plan 3
+	line="holds another medium"
+	bc_wait_for sh -c "dmesg | grep -q '$line'"
+	# The ticker looks at the drive again every second: still one line.
+	sleep 3
+	n=$(dmesg | grep -c "$line")
+	[ "$n" = 1 ] && dmesg | grep "$line" | grep -q "$BOOTCACHE_TEST_CD_ID"
+	bc_check "one line ($n): $(dmesg | grep "$line" | head -n 1 | sed 's/^\[[^]]*\] //')"
+	cd_is "$BOOTCACHE_TEST_CD2_SUMS" 2 && [ "$(bc_stat readahead_bytes)" = 0 ] && [ "$(bc_stat hit_bytes)" = 0 ]
+	bc_check "the boot went on uncached: the disc in the drive is read as it is ($(bc_stat readahead_bytes) bytes read ahead, $(bc_stat hit_bytes) hit)"
+	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd0.img" >/dev/null
+	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
+	cd_is "$BOOTCACHE_TEST_CD_SUMS" 4 && [ "$(bc_stat hit_bytes)" -ge 4194304 ]
+	bc_check "the playlist's own disc, put in later, is found and cached ($(bc_stat hit_bytes) bytes hit, the image's bytes)"
 	;;
 zoned | dmroot)
 	bc_plan 3

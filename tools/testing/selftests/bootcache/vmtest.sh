@@ -25,6 +25,9 @@ DISK_MIB=64
 # The slow disk (vdd): throttled by QEMU, so reads can catch up with
 # read-ahead and wait for it.
 SLOW_BPS=2097152
+# The two CD media's identities: CD0_PVD, CD1_PVD.
+# shellcheck source=vm/cd-media.sh
+. "$SELF_DIR/vm/cd-media.sh"
 
 usage() {
 	cat <<EOF
@@ -61,13 +64,16 @@ Options:
   -O           attach the throttled disk (/dev/vdd) read-only, as an
                optical medium would be
   -U           no KUnit (kunit.enable=0): only the kselftests count
+  -c MEDIUM    the medium in the CD drive at power-on: cd0.img (default)
+               or cd1.img
   -T PROGRAM   copy a host program (fio, dmsetup) with its shared libraries
                and the dynamic loader into the guest (repeatable)
   -h           this help
 
 Besides the four test disks the guest has an emulated CD/DVD drive (ide-cd
 on the PIIX IDE, drive cd0, medium cd0.img; cd1.img is a second medium of
-other known content), a disk whose reads of some sectors fail (QEMU
+other known content; each carries an ISO 9660 primary volume descriptor,
+so it has an identity: see CD0_PVD and CD1_PVD), a disk whose reads of some sectors fail (QEMU
 blkdebug) and a hot-pluggable disk (virtio-blk-pci id hotdisk). Guest tests
 ask the host for actions on them (eject, media change, hot unplug and plug)
 through common.sh's bc_host, over a third serial port that vm/hostchan.py
@@ -85,7 +91,8 @@ ROOTDISK=
 SLOW_RO=
 NO_KUNIT=
 HOST_PROGS=
-while getopts "k:K:o:t:m:s:a:x:e:rOUT:h" opt; do
+CD_FIRST=cd0.img
+while getopts "k:K:o:t:m:s:a:x:e:c:rOUT:h" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	K) KSRC=$OPTARG ;;
@@ -97,6 +104,7 @@ while getopts "k:K:o:t:m:s:a:x:e:rOUT:h" opt; do
 	x) EXTRA_TESTS=$OPTARG ;;
 	e) TEST_ENV="$TEST_ENV
 export $OPTARG" ;;
+	c) CD_FIRST=$OPTARG ;;
 	r) ROOTDISK=1 ;;
 	O) SLOW_RO=,readonly=on ;;
 	U) NO_KUNIT=1 ;;
@@ -106,6 +114,10 @@ export $OPTARG" ;;
 	esac
 done
 [ -f "$KERNEL" ] || die "no kernel image '$KERNEL' (-k)"
+case $CD_FIRST in
+cd0.img | cd1.img) ;;
+*) die "-c wants cd0.img or cd1.img, not '$CD_FIRST'" ;;
+esac
 [[ "$SMP" =~ ^[1-9][0-9]*$ ]] || die "-s wants a number of vCPUs, not '$SMP'"
 [ -d "$KSRC/tools/testing/selftests" ] || die "no kernel source '$KSRC' (-K)"
 BUSYBOX=/bin/busybox
@@ -126,7 +138,7 @@ KTAP=$OUT/kselftest.log
 # to the end (PARTUUID SIGNATURE-01). Then the MD5 of every MiB, for the
 # guest to compare with what it reads.
 make_disk() {
-	local img=$1 seed=$2 sig=${3:-}
+	local img=$1 seed=$2 sig=${3:-} pvd=${4:-}
 	# Rebuilt every run: a few hundred milliseconds, and never stale.
 	python3 - "$img" "$seed" "$DISK_MIB" <<'EOF'
 import random, sys
@@ -142,6 +154,10 @@ with open(img, "wb") as f:
             chunk[b:b + len(label)] = label
         f.write(chunk)
 EOF
+	# A disc's identity: an ISO 9660 primary volume descriptor (DATE:LABEL).
+	if [ -n "$pvd" ]; then
+		python3 "$SELF_DIR/vm/pvd.py" "$img" "${pvd%%:*}" "${pvd#*:}" || return 1
+	fi
 	if [ -n "$sig" ]; then
 		printf 'label: dos\nlabel-id: 0x%s\nstart=2048, type=83\n' "$sig" |
 			sfdisk -q "$img" >/dev/null || return 1
@@ -195,8 +211,8 @@ make_disk "$OUT/disk2.img" 3 b0075ca0 || die "making the partitioned test disk f
 make_disk "$OUT/disk3.img" 4 b0075ca1 || die "making the slow test disk failed"
 make_disk "$OUT/disk4.img" 5 b0075ca2 || die "making the failing test disk failed"
 make_disk "$OUT/disk5.img" 6 b0075ca3 || die "making the hot-pluggable test disk failed"
-make_disk "$OUT/cd0.img" 7 || die "making the first CD medium failed"
-make_disk "$OUT/cd1.img" 8 || die "making the second CD medium failed"
+make_disk "$OUT/cd0.img" 7 "" "$CD0_PVD" || die "making the first CD medium failed"
+make_disk "$OUT/cd1.img" 8 "" "$CD1_PVD" || die "making the second CD medium failed"
 # The failing disk: reads that include one of these sectors fail with EIO
 # (QEMU blkdebug), one every 3 MiB from MiB 2 on, at varying offsets.
 ERR_SECTORS=$(for k in $(seq 2 3 62); do echo $((k * 2048 + k * 389 % 2048)); done | tr '\n' ' ')
@@ -251,6 +267,7 @@ export BOOTCACHE_TEST_HOT_ID=hotdisk
 export BOOTCACHE_TEST_CD=/dev/sr0
 export BOOTCACHE_TEST_CD_DRIVE=cd0
 export BOOTCACHE_TEST_CD_MEDIA="cd0.img cd1.img"
+export BOOTCACHE_TEST_CD_FIRST=$CD_FIRST
 export BOOTCACHE_TEST_CD_SUMS=/selftests/bootcache/vmdata/cd0.md5
 export BOOTCACHE_TEST_CD2_SUMS=/selftests/bootcache/vmdata/cd1.md5
 export BOOTCACHE_HOST_CHANNEL=/dev/ttyS2
@@ -296,7 +313,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-drive "if=none,id=errdrv,file=blkdebug:$OUT/blkdebug.conf:$OUT/disk4.img,format=raw,snapshot=on,throttling.bps-total=$((SLOW_BPS * 2)),throttling.iops-total=200" \
 	-device virtio-blk-pci,drive=errdrv,id=errdisk,addr=0x10,serial=errdisk \
 	-drive "$HOT_DRIVE" -device "$HOT_DEVICE" \
-	-drive "if=none,id=cd0,media=cdrom,file=$OUT/cd0.img,format=raw,readonly=on" \
+	-drive "if=none,id=cd0,media=cdrom,file=$OUT/$CD_FIRST,format=raw,readonly=on" \
 	-device ide-cd,drive=cd0,id=cd0dev,bus=ide.1,unit=0 \
 	"${boot[@]}" \
 	</dev/null >"$OUT/qemu.log" 2>&1
