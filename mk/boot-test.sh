@@ -7,6 +7,7 @@
 # command line and runs tools/testing/selftests/bootcache/test_boot.sh there
 # (see that file for what each scenario checks). KUnit is off in these boots;
 # the main VM stage runs it. Counts go to $RESULTS_FILE when it is set.
+# BOOT_SCENARIOS="NAME..." runs only the scenarios named.
 
 set -euo pipefail
 
@@ -63,6 +64,10 @@ total_p=0 total_f=0 total_s=0 rc=0
 scenario() {
 	local name=$1 kernel=$2 cmdline=$3 counts
 	shift 3
+	# BOOT_SCENARIOS="NAME...": run only those (while working on them).
+	if [ -n "${BOOT_SCENARIOS:-}" ] && [[ " $BOOT_SCENARIOS " != *" $name "* ]]; then
+		return 0
+	fi
 	counts=$W/$name.counts
 	say "scenario $name: bootcache command line '$cmdline'"
 	if ! RESULTS_FILE=$counts BOOTCACHE_TOOL_TARGET=$OUT/vm/tool-target \

@@ -167,7 +167,7 @@ cdmedium)
 	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
 	bc_state_is active && [ "$(cat $S/boot)" = auto ] &&
 		[ "$(cat $S/stats/readahead_bytes)" -ge 4194304 ]
-	bc_check "the built-in playlist's disc was found and read ahead ($(cat $S/stats/readahead_bytes) bytes): $(grep -o 'started.*\|volume 0 appeared' "$T"/boot-dmesg | head -n 1)"
+	bc_check "the built-in playlist's disc was found and read ahead ($(cat $S/stats/readahead_bytes) bytes): $(grep -o 'volume 0 appeared\|started: [0-9]* bytes on 1 disk' "$T"/boot-dmesg | head -n 1)"
 	cd_is "$BOOTCACHE_TEST_CD_SUMS" 4 && [ "$(bc_stat hit_bytes)" -ge 4194304 ]
 	bc_check "the disc's first 4 MiB are the image's, byte for byte, from the cache ($(bc_stat hit_bytes) bytes hit)"
 	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
