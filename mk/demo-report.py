@@ -252,7 +252,10 @@ def derived(run):
     if hb is not None and mb is not None and hb + mb > 0:
         hit_ratio = hb / (hb + mb)
     pw = get("parked_wait_ns")
+    ds = run.get("diskstat") or []
     return {
+        # /sys/block/DEV/stat field 10: ms the device had I/O in flight.
+        "disk_busy_s": ds[9] / 1000 if len(ds) > 9 else None,
         "multi_user_s": run.get("multi_user_s"),
         "wall_multi_user_s": run.get("wall_multi_user_s"),
         "disk_read_bytes": run.get("disk_read_bytes"),
@@ -323,7 +326,7 @@ def report(args):
                 continue
             figs = [derived(r) for r in runs if not r.get("failed")]
             summary = {k: agg([f[k] for f in figs]) for k in
-                       ("multi_user_s", "wall_multi_user_s", "disk_read_bytes", "readahead_bytes", "hit_bytes",
+                       ("multi_user_s", "wall_multi_user_s", "disk_busy_s", "disk_read_bytes", "readahead_bytes", "hit_bytes",
                         "hit_ratio", "cache_peak_bytes", "parked_wait_s")}
             failed_units = sorted({u for r in runs for u in r.get("failed_units", [])})
             phases[ph] = {"runs": runs, "summary": summary, "failed_units": failed_units,
@@ -356,7 +359,7 @@ def report(args):
 
         print("\n%s  (%s)" % (prof, drives.get(prof) or "no throttling"))
         head = ("phase", "multi-user s: median [min-max]", "host s from power-on",
-                "disk read MiB", "read ahead MiB",
+                "disk busy s", "disk read MiB", "read ahead MiB",
                 "from cache MiB", "hit ratio", "peak cache MiB", "parked s")
         rows = [head]
         for ph in PHASES:
@@ -367,7 +370,7 @@ def report(args):
             if phases[ph]["failed_boots"]:
                 name += " (%d failed)" % phases[ph]["failed_boots"]
             rows.append((name, fmt_time(s["multi_user_s"]), fmt_time(s["wall_multi_user_s"]),
-                         fmt_mib(s["disk_read_bytes"]),
+                         fmt_s(s["disk_busy_s"]), fmt_mib(s["disk_read_bytes"]),
                          fmt_mib(s["readahead_bytes"]), fmt_mib(s["hit_bytes"]),
                          fmt_ratio(s["hit_ratio"]), fmt_mib(s["cache_peak_bytes"]),
                          fmt_s(s["parked_wait_s"])))
