@@ -16,7 +16,8 @@ TOOL      := tools/bootcache
 
 # Config fragments per flavour, merged onto tinyconfig in this order.
 FRAGMENTS_test  := $(SELFTESTS)/configs/test.config
-FRAGMENTS_boot  := $(FRAGMENTS_test) $(SELFTESTS)/configs/boot.config
+FRAGMENTS_boot  := $(FRAGMENTS_test) $(SELFTESTS)/configs/boot.config \
+	$(SELFTESTS)/configs/live.config
 FRAGMENTS_debug := $(FRAGMENTS_test) $(SELFTESTS)/configs/debug.config
 FRAGMENTS       := $(FRAGMENTS_$(FLAVOR))
 ifeq ($(FRAGMENTS),)
@@ -51,7 +52,7 @@ KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 help:
 	@echo 'bootcache targets:'
-	@echo '  make demo            a real Debian boot with and without bootcache (PROFILE=hdd|optical RUNS=N; root)'
+	@echo '  make demo            a real Debian boot with and without bootcache (PROFILE=hdd|dvd RUNS=N; root)'
 	@echo '  make test            host tests, kernel build, VM run of KUnit and kselftests'
 	@echo '  make setup           install missing Debian packages and bindgen-cli'
 	@echo '  make tree            unpack linux-source-6.12 into $(OUT)/linux with bootcache applied'
@@ -151,8 +152,8 @@ bench-filter: kernel
 		-x $(SELFTESTS)/bench -t 900 >$(OUT)/vm-bench.log 2>&1 || { cat $(OUT)/vm-bench.log; exit 1; }
 	@sed -n 's/^# # bench: /  /p' $(OUT)/vm-bench/kselftest.log
 
-# A real Debian 12 boot from an emulated hard disk and optical drive, with and
-# without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|optical|unthrottled,
+# A real Debian 12 boot from an emulated hard disk and a live ISO in an emulated
+# DVD drive, with and without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|dvd|unthrottled,
 # RUNS boots per phase.
 demo: setup
 	@OUT=$(OUT) PROFILE=$(PROFILE) RUNS=$(RUNS) MAKE="$(MAKE)" mk/demo.sh

@@ -39,7 +39,7 @@
 #     30s): bootcache-stop.service saves the history and playlist and
 #     rebuilds the initramfs 2 s after multi-user.target, while the marker
 #     (below) waits for it;
-#   - bootcache-demo-done.service: once multi-user.target is reached it
+#   - bootcache-demo-done.service (mk/demo-guest.sh): once multi-user.target is reached it
 #     writes the result lines (below) to the second serial port (or the
 #     console), then powers the machine off. When bootcache is on (there is
 #     a /sys/kernel/bootcache) and bootcache-stop.timer is active, it first
@@ -53,52 +53,24 @@
 #     image is rebuilt once it appears (it is one of the inputs below).
 #
 # The image is rebuilt only when an input changes: this script (which holds
-# the package list and the guest's files), tools/bootcache/install.sh and
+# the package list) and mk/demo-guest.sh (the guest's files), tools/bootcache/install.sh and
 # what it installs (systemd/*, etc/default/*, initramfs-tools/; not the
 # README), and the static tool binary. The debootstrap
 # tree itself is cached separately (OUTDIR/rootfs-base) and redone only when
 # the package list changes. Needs root (debootstrap, chroot).
 #
-# The guest's result lines (one per line, prefix "BOOTCACHE-DEMO: "):
-#   multi-user SECONDS ANALYZE   SECONDS: CLOCK_MONOTONIC time (since the
-#                                kernel started) at which multi-user.target
-#                                became active; ANALYZE: systemd-analyze time
-#   uptime SECONDS               /proc/uptime when the marker started
-#   cmdline ...                  /proc/cmdline
-#   diskstat DEV FIELDS...       /sys/block/DEV/stat at multi-user (field 3:
-#                                sectors read)
-#   blame TIME UNIT              the slowest units (systemd-analyze blame)
-#   failed UNIT                  each failed unit, once the boot finished
-#   system-state STATE           systemctl is-system-running
-#   failed-log UNIT TEXT         the last lines of its journal
-#   bootcache FILE VALUE         each text file of /sys/kernel/bootcache
-#                                (state, recording, reason, boot, tunables)
-#   stat NAME VALUE              /sys/kernel/bootcache/stats/NAME once the
-#                                boot finished (before the stop unit ran)
-#   stat-end NAME VALUE          the same after bootcache-stop.service (when
-#                                the marker waited for it)
-#   stop-unit RESULT WAITED      how bootcache-stop.service ended (systemd's
-#                                Result) and how long the marker waited, s
-#   unit-log UNIT TEXT           the journal of bootcache-start.service and
-#                                bootcache-stop.service (their last lines)
-#   saved NAME SIZE              the files in /var/lib/bootcache at the end
-#   note TEXT                    anything unusual
-#   history-begin / history-end  base64 of /sys/kernel/bootcache/history
-#                                between them (recording boots), for media the
-#                                guest cannot save it to (read-only root)
-#   done                         last line, just before the power-off
+# The guest's result lines and the shared parts of the guest (debootstrap,
+# the tool, the marker unit, the initramfs): mk/demo-guest.sh.
 
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUTDIR=${1:-$TOP/out/demo}
-SUITE=bookworm
 PACKAGES=systemd-sysv,udev,e2fsprogs,dbus,procps,initramfs-tools,initramfs-tools-core,klibc-utils,kmod,cpio,busybox
 IMAGE_MIB=${DEMO_IMAGE_MIB:-1024}
 # MBR disk signature; the partition's PARTUUID is SIGNATURE-01.
 DISK_SIGNATURE=b00cde00
 PARTUUID=$DISK_SIGNATURE-01
-MACHINE_ID=b00cace0de0000000000000000000001
 TOOL=$TOP/tools/bootcache
 KRELEASE=${DEMO_KERNEL_RELEASE:-}
 KCONFIG=${DEMO_KERNEL_CONFIG:-}
@@ -116,182 +88,20 @@ mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 IMG=$OUTDIR/debian.img
 
+# shellcheck source=mk/demo-guest.sh
+. "$TOP/mk/demo-guest.sh"
+
 # --- 1. The debootstrap tree, cached by its package list. ---
 base=$OUTDIR/rootfs-base
-base_key=$(printf '%s %s minbase\n' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-16)
-if [ "$(cat "$base.stamp" 2>/dev/null)" != "$base_key" ]; then
-	say DEBOOT "Debian $SUITE minbase + $PACKAGES (about a minute)"
-	rm -rf "$base" "$base.tmp" "$base.stamp"
-	start=$(date +%s)
-	debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$base.tmp" \
-		>"$OUTDIR/debootstrap.log" 2>&1 ||
-		{ tail -n 30 "$OUTDIR/debootstrap.log" >&2; die "debootstrap failed (log: $OUTDIR/debootstrap.log)"; }
-	chroot "$base.tmp" apt-get clean
-	mv "$base.tmp" "$base"
-	echo "$base_key" >"$base.stamp"
-	say DEBOOT "done in $(($(date +%s) - start)) s"
-fi
+base_key=$(debootstrap_base "$base" "$PACKAGES" "$OUTDIR/debootstrap.log")
 
 # --- 2. The static tool (cargo is incremental: cheap when unchanged). ---
-tool_bin=
-if [ -f "$TOOL/Cargo.toml" ]; then
-	if RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
-		--manifest-path "$TOOL/Cargo.toml" --target x86_64-unknown-linux-gnu \
-		--target-dir "$OUTDIR/tool-target" >"$OUTDIR/tool-build.log" 2>&1; then
-		tool_bin=$OUTDIR/tool-target/x86_64-unknown-linux-gnu/release/bootcache
-	else
-		cat "$OUTDIR/tool-build.log" >&2
-		die "building the static bootcache tool failed"
-	fi
-fi
-
-# --- 3. The guest's own files (part of this script, so of its hash). ---
-guest_files() {
-	local root=$1
-	mkdir -p "$root/usr/local/sbin" "$root/etc/systemd/system/multi-user.target.wants"
-	cat >"$root/etc/systemd/system/bootcache-demo-done.service" <<'EOF'
-# make demo: report how long the boot took, then power off.
-# Pulled in by multi-user.target and ordered after it, so it starts once
-# multi-user.target is reached. Type=simple so that its job completes at
-# once and the boot can finish (systemd-analyze time) while it runs.
-[Unit]
-Description=bootcache demo: report the boot time and power off
-After=multi-user.target
-
-[Service]
-Type=simple
-ExecStart=/usr/local/sbin/bootcache-demo-done
-StandardOutput=journal+console
-
-[Install]
-WantedBy=multi-user.target
-EOF
-	ln -sf ../bootcache-demo-done.service \
-		"$root/etc/systemd/system/multi-user.target.wants/bootcache-demo-done.service"
-	cat >"$root/usr/local/sbin/bootcache-demo-done" <<'EOF'
-#!/bin/sh
-# make demo's marker: result lines for the host, then power off.
-# Boot with systemd.mask=bootcache-demo-done.service to keep the machine up.
-out=/dev/ttyS1
-# The second serial port is the host's result channel; without it, the
-# console.
-[ -c "$out" ] && stty -F "$out" raw -echo 2>/dev/null || out=/dev/console
-say() { printf 'BOOTCACHE-DEMO: %s\n' "$*" >"$out"; }
-
-read -r up _ </proc/uptime
-mu=$(systemctl show -P ActiveEnterTimestampMonotonic multi-user.target)
-mu=$(awk -v u="$mu" 'BEGIN { printf "%.3f", u / 1e6 }')
-disk=$(findmnt -n -o SOURCE / | sed 's|^/dev/||; s|[0-9]*$||; s|p$||')
-# vda1 -> vda; anything else: the first disk with a stat file.
-[ -f "/sys/block/$disk/stat" ] || disk=$(ls /sys/block | grep -v -e '^loop' -e '^ram' | head -n 1)
-diskstat=$(cat "/sys/block/$disk/stat" 2>/dev/null | tr -s ' ' | sed 's/^ //')
-
-# Let the boot finish (every start-up job done) for systemd-analyze.
-timeout 120 systemctl is-system-running --wait >/dev/null 2>&1 || true
-state=$(systemctl is-system-running 2>/dev/null)
-analyze=$(systemd-analyze time 2>&1 | tr '\n' ' ' | sed 's/  */ /g; s/ $//')
-
-say "uptime $up"
-say "multi-user $mu $analyze"
-say "cmdline $(cat /proc/cmdline)"
-say "diskstat $disk $diskstat"
-say "system-state $state"
-systemd-analyze blame --no-pager 2>/dev/null | head -n 8 | while read -r l; do
-	say "blame $l"
-done
-systemctl list-units --failed --plain --no-legend 2>/dev/null | while read -r unit _; do
-	say "failed $unit"
-	journalctl -b -u "$unit" -n 4 -o cat --no-pager 2>/dev/null | while read -r l; do
-		say "failed-log $unit $l"
-	done
-done
-
-bc=/sys/kernel/bootcache
-cs() {
-	read -r u _ </proc/uptime
-	echo "${u%.*}${u#*.}" | sed 's/^0*//; s/^$/0/'
-}
-stats() {
-	for f in "$bc"/stats/*; do
-		[ -r "$f" ] && say "$1 $(basename "$f") $(cat "$f")"
-	done
-}
-if [ -d "$bc" ]; then
-	for f in "$bc"/*; do
-		case ${f##*/} in history | playlist | control | stats) continue ;; esac
-		[ -f "$f" ] && [ -r "$f" ] && say "bootcache ${f##*/} $(cat "$f")"
-	done
-	# The boot's figures, before the stop unit (and what it runs) adds its
-	# own reads.
-	stats stat
-	# The tool's boot cycle: bootcache-stop.timer fires BOOTCACHE_SAVE_DELAY
-	# after multi-user.target; bootcache-stop.service saves the history and
-	# the next playlist, then rebuilds the initramfs (ExecStartPost). Wait
-	# until it has finished, so that the disk this boot leaves holds what it
-	# saved. A oneshot stays "activating" through ExecStartPost; once done it
-	# is inactive (or failed) with its main process's exit time set.
-	# Times from /proc/uptime in centiseconds (a poll's systemctl calls take
-	# a while under TCG; counting polls would undercount); at most 300 s.
-	res=
-	if [ "$(systemctl show -P ActiveState bootcache-stop.timer 2>/dev/null)" = active ]; then
-		t0=$(cs)
-		while :; do
-			st=$(systemctl show -P ActiveState bootcache-stop.service 2>/dev/null)
-			ex=$(systemctl show -P ExecMainExitTimestampMonotonic bootcache-stop.service 2>/dev/null)
-			[ "$st" != activating ] && [ -n "$ex" ] && [ "$ex" != 0 ] && break
-			[ $(($(cs) - t0)) -lt 30000 ] || { st=not-finished; break; }
-			sleep 0.5
-		done
-		res=$(systemctl show -P Result bootcache-stop.service 2>/dev/null)
-		[ "$st" != not-finished ] || res=not-finished
-		say "stop-unit $res $(awk -v n=$(($(cs) - t0)) 'BEGIN { printf "%.1f", n / 100 }')"
-		stats stat-end
-	fi
-	for u in bootcache-start.service bootcache-stop.service; do
-		journalctl -b -u "$u" -n 8 -o cat --no-pager 2>/dev/null | while read -r l; do
-			say "unit-log $u $l"
-		done
-	done
-	# A recording boot whose history the stop unit did not save (no units,
-	# or a read-only root): let recording stop (the unit stops it even when
-	# it cannot save), wait for the other jobs, and send the history on the
-	# result channel.
-	if grep -Eq '(^| )bootcache=[^ ]*record' /proc/cmdline && [ "$res" != success ]; then
-		n=0
-		while [ "$(cat "$bc/recording" 2>/dev/null)" = 1 ] && [ $n -lt 600 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		if [ "$(cat "$bc/recording" 2>/dev/null)" = 1 ]; then
-			say "note still recording 60 s after the boot finished: the demo stops it"
-			echo stop >"$bc/control" || say "note writing stop failed"
-		fi
-		n=0
-		while [ -n "$(systemctl list-jobs --no-legend 2>/dev/null)" ] && [ $n -lt 300 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		if [ -r "$bc/history" ] && cat "$bc/history" >/run/bootcache-demo.history 2>/dev/null; then
-			say "history-begin $(stat -c %s /run/bootcache-demo.history)"
-			base64 -w 76 /run/bootcache-demo.history | sed 's/^/BOOTCACHE-DEMO: | /' >"$out"
-			say "history-end"
-		fi
-	fi
-	for f in /var/lib/bootcache/*; do
-		[ -f "$f" ] && say "saved ${f##*/} $(stat -c %s "$f")"
-	done
-fi
-say done
-sync
-systemctl --no-block poweroff
-EOF
-	chmod 755 "$root/usr/local/sbin/bootcache-demo-done"
-}
+tool_bin=$(build_tool "$OUTDIR/tool-target")
 
 # --- 4. The image's key: everything that goes into it. ---
 key=$(
 	{
-		sha256sum "$0" | cut -d' ' -f1
+		sha256sum "$0" "$TOP/mk/demo-guest.sh" | cut -d' ' -f1
 		echo "$base_key $IMAGE_MIB kernel $KRELEASE"
 		[ -z "$KCONFIG" ] || sha256sum <"$KCONFIG"
 		[ -z "$tool_bin" ] || sha256sum <"$tool_bin"
@@ -311,16 +121,11 @@ root=$OUTDIR/rootfs
 rm -rf "$root" "$IMG" "$IMG.stamp"
 cp -a "$base" "$root"
 
-echo bootcache-demo >"$root/etc/hostname"
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tbootcache-demo\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
-	>"$root/etc/hosts"
-echo "$MACHINE_ID" >"$root/etc/machine-id"
+guest_system "$root"
 cat >"$root/etc/fstab" <<EOF
 # <file system>	<mount point>	<type>	<options>	<dump>	<pass>
 PARTUUID=$PARTUUID	/	ext4	errors=remount-ro	0	1
 EOF
-chroot "$root" systemctl set-default multi-user.target >/dev/null 2>&1
-chroot "$root" systemctl disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true
 guest_files "$root"
 
 # The tool and its units.
@@ -355,26 +160,9 @@ if [ -f "$root/etc/default/bootcache" ]; then
 		echo 'BOOTCACHE_SAVE_DELAY=2s' >>"$root/etc/default/bootcache"
 fi
 
-# The initramfs for the demo kernel, made in a chroot of the tree (nothing
-# to mount: mkinitramfs needs neither /proc nor /dev for this).
+# The initramfs for the demo kernel, made in a chroot of the tree.
 say INITRD "update-initramfs -c -k $KRELEASE (COMPRESS=gzip, MODULES=list)"
-conf=$root/etc/initramfs-tools/initramfs.conf
-[ -f "$conf" ] || die "no $conf: is initramfs-tools in the package list?"
-sed -i -e 's/^COMPRESS=.*/COMPRESS=gzip/' -e 's/^MODULES=.*/MODULES=list/' "$conf"
-echo RESUME=none >"$root/etc/initramfs-tools/conf.d/resume"
-mkdir -p "$root/lib/modules/$KRELEASE"
-for f in modules.order modules.builtin modules.builtin.modinfo; do
-	: >"$root/lib/modules/$KRELEASE/$f"
-done
-if [ -n "$KCONFIG" ]; then
-	cp "$KCONFIG" "$root/boot/config-$KRELEASE"
-else
-	# mkinitramfs checks the kernel's config for the compressor.
-	printf 'CONFIG_BLK_DEV_INITRD=y\nCONFIG_RD_GZIP=y\n' >"$root/boot/config-$KRELEASE"
-fi
-chroot "$root" update-initramfs -c -k "$KRELEASE" >"$OUTDIR/initramfs.log" 2>&1 ||
-	{ cat "$OUTDIR/initramfs.log" >&2; die "update-initramfs -c -k $KRELEASE failed"; }
-[ -s "$root/boot/initrd.img-$KRELEASE" ] || die "update-initramfs made no /boot/initrd.img-$KRELEASE"
+guest_initramfs "$root" "$KRELEASE" "$KCONFIG"
 say INITRD "/boot/initrd.img-$KRELEASE: $(($(stat -c %s "$root/boot/initrd.img-$KRELEASE") / 1024)) KiB"
 
 # The filesystem from the tree (no mount needed), then the disk around it.

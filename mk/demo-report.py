@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 """make demo's bookkeeping (called by mk/demo.sh).
 
-  demo-report.py parse RUNDIR WALL QEMU_RC
+  demo-report.py parse RUNDIR WALL QEMU_RC [MARKER_WALL]
       Read RUNDIR/result.log (the guest marker's "BOOTCACHE-DEMO: " lines,
-      see mk/demo-image.sh), write RUNDIR/run.json and print a one-line
+      see mk/demo-guest.sh), write RUNDIR/run.json and print a one-line
       summary. Fails with a one-line reason when the guest reported no time.
+      MARKER_WALL: seconds from QEMU's start to the marker's first line on
+      the host; the host's time to multi-user is that less the guest's time
+      from multi-user.target to the marker's start.
+  demo-report.py throttle QMP_SOCKET DRIVE IOPS BPS
+      Set DRIVE's throttling to IOPS requests/s and BPS bytes/s (0: no
+      limit) through QEMU's QMP socket (block_set_io_throttle).
   demo-report.py history RUNDIR DEST
       Decode the history the guest sent on its result channel into DEST.
-  demo-report.py report DEMODIR --profiles "hdd optical" [--drive P=OPTS]
+  demo-report.py report DEMODIR --profiles "hdd dvd" [--drive P=OPTS]
                  -o report.json
       The table per profile on stdout and everything as JSON.
 """
@@ -18,8 +24,10 @@ import base64
 import json
 import os
 import re
+import socket
 import statistics
 import sys
+import time
 
 PREFIX = "BOOTCACHE-DEMO: "
 PHASES = ("bound", "baseline", "replay")
@@ -42,9 +50,10 @@ def result_lines(rundir):
     return out
 
 
-def parse_run(rundir, wall, qemu_rc):
+def parse_run(rundir, wall, qemu_rc, marker_wall=None):
     run = {
         "wall_s": round(float(wall), 2),
+        "wall_multi_user_s": None,
         "qemu_status": int(qemu_rc),
         "multi_user_s": None,
         "analyze": None,
@@ -119,7 +128,17 @@ def parse_run(rundir, wall, qemu_rc):
             run["history_bytes"] = int(rest) if rest.isdigit() else None
         elif key == "done":
             run["done"] = True
+    if marker_wall and run["multi_user_s"] is not None and run["uptime_s"] is not None:
+        run["wall_multi_user_s"] = round(
+            float(marker_wall) - max(0.0, run["uptime_s"] - run["multi_user_s"]), 2)
     run["initramfs_start"] = initramfs_start(rundir)
+    try:
+        with open(os.path.join(rundir, "throttle.log")) as f:
+            for line in f:
+                if line.startswith("loader-done "):
+                    run["loader_done_s"] = float(line.split()[1])
+    except (OSError, ValueError):
+        pass
     try:
         with open(os.path.join(rundir, "initrd")) as f:
             run["initrd"] = f.read().split()[0]
@@ -132,7 +151,10 @@ def parse_run(rundir, wall, qemu_rc):
             raise SystemExit("the guest reported nothing (no multi-user.target, or the "
                              "marker unit did not run)")
         raise SystemExit("the guest reported no multi-user time")
-    parts = ["multi-user %6.2f s" % run["multi_user_s"], "(wall %5.1f s)" % run["wall_s"]]
+    parts = ["multi-user %6.2f s" % run["multi_user_s"]]
+    if run["wall_multi_user_s"] is not None:
+        parts.append("(host: %5.1f s from power-on)" % run["wall_multi_user_s"])
+    parts.append("(wall %5.1f s)" % run["wall_s"])
     if run["disk_read_bytes"] is not None:
         parts.append("read %.0f MiB" % (run["disk_read_bytes"] / MIB))
     if run["stats"].get("hit_bytes") is not None:
@@ -181,6 +203,42 @@ def decode_history(rundir, dest):
     return 0
 
 
+def set_throttle(path, drive, iops, bps):
+    deadline = time.time() + 10
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            break
+        except OSError:
+            s.close()
+            if time.time() > deadline:
+                raise SystemExit("cannot connect to %s" % path)
+            time.sleep(0.1)
+    f = s.makefile("rw")
+
+    def call(cmd, **args):
+        f.write(json.dumps({"execute": cmd, "arguments": args} if args else
+                           {"execute": cmd}) + "\n")
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise SystemExit("QMP closed the connection")
+            msg = json.loads(line)
+            if "return" in msg:
+                return msg["return"]
+            if "error" in msg:
+                raise SystemExit("%s: %s" % (cmd, msg["error"].get("desc")))
+
+    json.loads(f.readline())  # the greeting
+    call("qmp_capabilities")
+    call("block_set_io_throttle", device=drive, bps=int(bps), bps_rd=0, bps_wr=0,
+         iops=int(iops), iops_rd=0, iops_wr=0)
+    print("%s: iops %s, bps %s" % (drive, iops, bps))
+    return 0
+
+
 def derived(run):
     """The per-run figures of the table (None when unknown)."""
     s = run.get("stats", {})
@@ -194,8 +252,12 @@ def derived(run):
     if hb is not None and mb is not None and hb + mb > 0:
         hit_ratio = hb / (hb + mb)
     pw = get("parked_wait_ns")
+    ds = run.get("diskstat") or []
     return {
+        # /sys/block/DEV/stat field 10: ms the device had I/O in flight.
+        "disk_busy_s": ds[9] / 1000 if len(ds) > 9 else None,
         "multi_user_s": run.get("multi_user_s"),
+        "wall_multi_user_s": run.get("wall_multi_user_s"),
         "disk_read_bytes": run.get("disk_read_bytes"),
         "readahead_bytes": get("readahead_bytes"),
         "hit_bytes": hb,
@@ -264,7 +326,7 @@ def report(args):
                 continue
             figs = [derived(r) for r in runs if not r.get("failed")]
             summary = {k: agg([f[k] for f in figs]) for k in
-                       ("multi_user_s", "disk_read_bytes", "readahead_bytes", "hit_bytes",
+                       ("multi_user_s", "wall_multi_user_s", "disk_busy_s", "disk_read_bytes", "readahead_bytes", "hit_bytes",
                         "hit_ratio", "cache_peak_bytes", "parked_wait_s")}
             failed_units = sorted({u for r in runs for u in r.get("failed_units", [])})
             phases[ph] = {"runs": runs, "summary": summary, "failed_units": failed_units,
@@ -273,6 +335,10 @@ def report(args):
                for ph in phases}
         b, r, u = med.get("baseline"), med.get("replay"), med.get("bound")
         speedup = b / r if b and r else None
+        hmed = {ph: (phases[ph]["summary"]["wall_multi_user_s"] or {}).get("median")
+                for ph in phases}
+        hb, hr = hmed.get("baseline"), hmed.get("replay")
+        speedup_host = hb / hr if hb and hr else None
         # The share of the I/O penalty removed means something only where
         # there is a penalty: more than the spread of the runs it comes from.
         def spread(ph):
@@ -285,13 +351,15 @@ def report(args):
             "drive": drives.get(prof, ""),
             "phases": phases,
             "speedup": speedup,
+            "speedup_host": speedup_host,
             "io_penalty_removed": removed,
             "io_penalty_s": penalty,
             "noise_s": noise,
         }
 
         print("\n%s  (%s)" % (prof, drives.get(prof) or "no throttling"))
-        head = ("phase", "multi-user s: median [min-max]", "disk read MiB", "read ahead MiB",
+        head = ("phase", "multi-user s: median [min-max]", "host s from power-on",
+                "disk busy s", "disk read MiB", "read ahead MiB",
                 "from cache MiB", "hit ratio", "peak cache MiB", "parked s")
         rows = [head]
         for ph in PHASES:
@@ -301,7 +369,8 @@ def report(args):
             name = PHASE_NAMES[ph]
             if phases[ph]["failed_boots"]:
                 name += " (%d failed)" % phases[ph]["failed_boots"]
-            rows.append((name, fmt_time(s["multi_user_s"]), fmt_mib(s["disk_read_bytes"]),
+            rows.append((name, fmt_time(s["multi_user_s"]), fmt_time(s["wall_multi_user_s"]),
+                         fmt_s(s["disk_busy_s"]), fmt_mib(s["disk_read_bytes"]),
                          fmt_mib(s["readahead_bytes"]), fmt_mib(s["hit_bytes"]),
                          fmt_ratio(s["hit_ratio"]), fmt_mib(s["cache_peak_bytes"]),
                          fmt_s(s["parked_wait_s"])))
@@ -310,7 +379,7 @@ def report(args):
             print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                    for i, (c, w) in enumerate(zip(row, widths))))
         rp = [r for r in phases.get("replay", {}).get("runs", []) if not r.get("failed")]
-        if rp:
+        if rp and prof != "dvd":
             n = sum(1 for r in rp if r.get("initramfs_start"))
             print("  replay boots whose cache started in the initramfs: %d of %d" % (n, len(rp)))
         cycle = {}
@@ -331,6 +400,9 @@ def report(args):
                        "n/a: the penalty (%.2f s) is within the runs' spread (%.2f s)" % (
                            penalty, noise) if penalty is not None else "-")
             print(line)
+            if speedup_host:
+                print("  on the host's clock from power-on (boot loader included): %.2fx" %
+                      speedup_host)
         for ph in PHASES:
             if ph in phases and phases[ph]["failed_units"]:
                 print("  failed units (%s): %s" % (PHASE_NAMES[ph],
@@ -349,9 +421,15 @@ def main():
     p.add_argument("rundir")
     p.add_argument("wall")
     p.add_argument("rc")
+    p.add_argument("marker_wall", nargs="?", default="")
     h = sub.add_parser("history")
     h.add_argument("rundir")
     h.add_argument("dest")
+    t = sub.add_parser("throttle")
+    t.add_argument("socket")
+    t.add_argument("drive")
+    t.add_argument("iops")
+    t.add_argument("bps")
     r = sub.add_parser("report")
     r.add_argument("demodir")
     r.add_argument("--profiles", required=True)
@@ -359,8 +437,10 @@ def main():
     r.add_argument("-o")
     a = ap.parse_args()
     if a.cmd == "parse":
-        parse_run(a.rundir, a.wall, a.rc)
+        parse_run(a.rundir, a.wall, a.rc, a.marker_wall or None)
         return 0
+    if a.cmd == "throttle":
+        return set_throttle(a.socket, a.drive, a.iops, a.bps)
     if a.cmd == "history":
         return decode_history(a.rundir, a.dest)
     return report(a)

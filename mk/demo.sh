@@ -1,71 +1,102 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mk/demo.sh: `make demo [PROFILE=all|hdd|optical|unthrottled] [RUNS=3]`.
+# mk/demo.sh: `make demo [PROFILE=all|hdd|dvd|unthrottled] [RUNS=3]`.
 #
-# Boots a real Debian 12 (systemd, mk/demo-image.sh) with the FLAVOR=boot
-# kernel in QEMU (TCG) from a disk throttled like a slow device, with and
-# without bootcache, and prints how long each boot took to reach
-# multi-user.target, as a table per profile and as JSON in
-# $OUT/demo/report.json.
+# Boots a real Debian 12 with the FLAVOR=boot kernel in QEMU (TCG) from a
+# device throttled like a slow one, with and without bootcache, and prints
+# how long each boot took to reach multi-user.target, as a table per profile
+# and as JSON in $OUT/demo/report.json.
 #
-# Device profiles (QEMU -drive throttling options on a virtio-blk disk):
+# Device profiles (QEMU -drive throttling options):
 #
-#   hdd          a 7200 rpm hard disk: about 150 random IOPS and 100 MiB/s
-#                (throttling.iops-total=150, throttling.bps-total=100 MiB/s).
-#                The root is read-write, as an installed system's.
-#   optical      an optical drive (DVD-like): about 20 IOPS and 8 MiB/s
-#                (throttling.iops-total=20, throttling.bps-total=8 MiB/s), the
-#                drive read-only (readonly=on), the kernel command line "ro"
-#                and an image whose fstab mounts the root read-only with no
-#                fsck (the image is derived from the hdd one by rewriting
-#                /etc/fstab), as a live medium boots.
-#   unthrottled  no limits: the same disk as fast as QEMU goes (the host's
+#   hdd          an installed Debian (mk/demo-image.sh) on a virtio-blk disk
+#                modelled on a 7200 rpm hard disk: about 150 random IOPS and
+#                100 MiB/s (throttling.iops-total=150,
+#                throttling.bps-total=100 MiB/s). The root is read-write, as
+#                an installed system's. The kernel is loaded by QEMU
+#                (-kernel), the initramfs is the image's own.
+#   dvd          a Debian live ISO (mk/live-iso.sh) in an emulated ATAPI DVD
+#                drive (ide-cd on the PIIX IDE controller of -machine pc,
+#                media=cdrom, read-only), modelled on a DVD drive: 20 IOPS
+#                and 8 MiB/s (throttling.iops-total=20,
+#                throttling.bps-total=8 MiB/s). It boots as a live DVD does:
+#                the BIOS (SeaBIOS, -boot d) loads isolinux from the disc
+#                (El Torito), isolinux loads /live/vmlinuz and
+#                /live/initrd.img from it, live-boot mounts the disc and
+#                the squashfs on it and an overlay over that as the root.
+#                Why these rates: a DVD drive reads 1.385 MB/s at 1x; a
+#                typical 16x drive reads 8 to 22 MB/s, from the inner to the
+#                outer edge (constant angular velocity), and a random access
+#                (seek plus rotational latency) takes about 100 to 150 ms,
+#                which makes tens of random reads a second at best. 8 MiB/s
+#                is the inner edge of a 16x drive, where a small disc's data
+#                sits, and 20 IOPS one access every 50 ms: if anything a
+#                kinder drive than a real one, whose seeks are slower.
+#   unthrottled  no limits: the same medium as fast as QEMU goes (the host's
 #                page cache). It is the bound: a boot with no I/O penalty.
-#                Each profile gets its own unthrottled runs on its own medium
-#                (the optical bound is the read-only medium, unthrottled),
-#                since a read-only boot does different work from a
-#                read-write one. PROFILE=unthrottled runs only the read-write
-#                medium's bound (a quick check that the image boots).
+#                Each profile gets its own unthrottled runs on its own
+#                medium. PROFILE=unthrottled runs only the hdd medium's bound
+#                (a quick check that the image boots).
+#
+# The old `optical` profile (the hdd image's ext4 on a read-only virtio disk)
+# is gone: `dvd` boots a real live medium from a real (emulated) DVD drive.
 #
 # Bursts: no throttling.*-max option is set, so QEMU allows its minimum burst
 # (a bucket of one tenth of a second's worth: 15 requests for hdd, 2 for
-# optical) and the rates are otherwise sustained, as a real disk's are. A
+# dvd) and the rates are otherwise sustained, as a real disk's are. A
 # larger burst (throttling.iops-total-max with -max-length) would let the
 # first second of boot run at memory speed, which no disk does.
 # throttling.iops-size is not set either: a request costs one I/O whatever its
 # size (up to the bandwidth limit), so, as on a real disk, one large read
 # costs far less than many small ones. That is the cost model bootcache is
-# for.
+# for. QEMU's throttling is the block backend's, so it applies to the
+# cdrom drive's reads as to a disk's: the BIOS's and isolinux's as well as
+# Linux's (the dvd profile's bound and baseline differ by it).
 #
-# IO_SCALE=N divides both rates of hdd and optical by N (default 1: the real
+# The boot loader's reads (dvd): SeaBIOS reads the disc through QEMU's ATAPI
+# emulation in PIO mode, where every 2 KiB sector is a request of its own, so
+# at 20 IOPS isolinux would load the kernel and initramfs at 40 KiB/s, some
+# four minutes, where a real drive streams those contiguous files at its
+# sequential rate (Linux's ata_piix uses DMA: its requests are the size it
+# asks for). So until isolinux has loaded the initramfs the drive has the
+# bandwidth limit only, and then (when the console shows isolinux's "...
+# ok" after initrd.img) the demo adds the IOPS limit over QMP
+# (block_set_io_throttle): the kernel runs from its first instruction on the
+# DVD drive modelled above. <phase>-<n>/throttle.log says when.
+#
+# IO_SCALE=N divides both rates of hdd and dvd by N (default 1: the real
 # devices' rates). Under TCG the guest's CPU is several times slower than a
 # real machine's while the throttled disk runs at a real disk's speed, so the
 # boot's CPU work hides much of its I/O wait and the I/O penalty looks
 # smaller than on real hardware; IO_SCALE scales the disk down by about the
 # same factor to restore the proportion (the table says which rates ran).
 #
-# Why virtio-blk: it is what the rest of the project tests on (vmtest.sh), it
-# is the cheapest disk to emulate under TCG (an emulated AHCI or IDE
-# controller costs CPU per request, and TCG is CPU-bound already), and the
-# throttling, which is what models the device, is the same for any QEMU
+# Why virtio-blk for hdd: it is what the rest of the project tests on
+# (vmtest.sh), it is the cheapest disk to emulate under TCG (an emulated AHCI
+# or IDE controller costs CPU per request, and TCG is CPU-bound already), and
+# the throttling, which is what models the device, is the same for any QEMU
 # drive. Its one difference from a real hard disk: the kernel sees it as
 # non-rotational (virtio-blk has no rotation rate), so bootcache keeps up to
-# four read-aheads in flight instead of two.
+# four read-aheads in flight instead of two. The dvd profile needs the real
+# thing: a BIOS boot loader reads a CD through El Torito, and Linux sees
+# /dev/sr0, a whole-disk ISO 9660 medium.
 #
-# Phases, per profile (hdd, optical):
+# Phases, per profile (hdd, dvd):
 #
 #   bound     RUNS boots of its medium unthrottled, bootcache=off
-#   baseline  RUNS boots throttled, bootcache=off, each from a fresh copy of
-#             the settled image
-#   record    one boot with bootcache=record; the history comes out of the
-#             image (/var/lib/bootcache/history, saved by the tool's units)
-#             or, when the root is read-only or nothing was saved, from the
-#             guest's serial result channel (the marker unit copies
-#             /sys/kernel/bootcache/history there); the playlist is the one
-#             the units saved or else `bootcache convert HISTORY`
-#   replay    RUNS boots with the playlist, each from a fresh copy of the
-#             same snapshot (see below for each profile).
+#   baseline  RUNS boots throttled, bootcache=off (hdd: each from a fresh
+#             copy of the settled image; dvd: the ISO, read-only)
+#   record    one boot with bootcache=record (dvd:
+#             bootcache=record,volume=iso9660:UUID:LABELCRC, the disc
+#             itself); the history comes out of the image
+#             (/var/lib/bootcache/history, saved by the tool's units) or,
+#             when the root is read-only or not kept (a live system) or
+#             nothing was saved, from the guest's serial result channel (the
+#             marker unit copies /sys/kernel/bootcache/history there); the
+#             playlist is the one the units saved or else `bootcache convert
+#             HISTORY`
+#   replay    RUNS boots with the playlist (see below for each profile).
 #
 # hdd: the tool's boot cycle, as a user runs it (tools/bootcache/README.md,
 # "The boot cycle" and "The initramfs"). Every hdd boot (bound, baseline,
@@ -96,30 +127,46 @@
 #     on (a new playlist saved and put into the initramfs) with no manual
 #     step.
 #   EMBED_HDD=1 instead replays with the playlist built into a second kernel
-#   (as optical does), bootcache=auto, the settled initramfs (no playlist in
+#   (as dvd does), bootcache=auto, the settled initramfs (no playlist in
 #   it) and the disk the record boot left.
-# optical: the record boot has no initramfs (as before: live media boot the
-# kernel's own way here) and its read-only root cannot save, so the history
-# comes over the result channel; the playlist is embedded in a second kernel
-# (make kernel FLAVOR=boot PLAYLIST=... in $OUT/build/boot-playlist) booted
-# with bootcache=auto (the medium itself does not change).
+# dvd: the live-media workflow of Documentation/admin-guide/bootcache.rst
+# ("Live media"). mk/live-iso.sh makes the ISO with bootcache=off in
+# isolinux.cfg (bound, baseline), then rebuilds it (-f: the same squashfs at
+# the same place, the same PVD date and label, so the same bootcache volume)
+# with bootcache=record,volume=... for the record boot. The history comes
+# over the result channel (the live root is a tmpfs overlay, gone at power
+# off); `bootcache convert` makes the playlist; it is built into a second
+# kernel (make kernel FLAVOR=boot PLAYLIST=... in $OUT/build/boot-playlist),
+# and the ISO is rebuilt again with that kernel and bootcache=auto; `bootcache
+# check-medium PLAYLIST NEW.iso --recorded RECORD.iso` (when the tool has it)
+# checks that the playlist still fits the disc. The replay boots boot that
+# ISO.
 #
-# Before any of it, the pristine image is booted once (unthrottled, with its
-# initramfs) to
-# "settle" it: its first boot does one-time work (udev's hwdb, ldconfig,
-# journal files, random seed) that would otherwise land in every baseline
-# boot and in no replay boot.
+# Before any of it, the hdd profile's pristine image is booted once
+# (unthrottled, with its initramfs) to "settle" it: its first boot does
+# one-time work (udev's hwdb, ldconfig, journal files, random seed) that
+# would otherwise land in every baseline boot and in no replay boot. A live
+# system has no such first boot to take out: each of its boots starts from
+# the same squashfs (mk/live-iso.sh does the hwdb at build time).
 #
 # The time of a boot is when multi-user.target became active, on the guest's
 # CLOCK_MONOTONIC (from kernel start; systemctl show
 # ActiveEnterTimestampMonotonic). It is reported by the guest's
-# bootcache-demo-done.service, which then powers the machine off.
+# bootcache-demo-done.service, which then powers the machine off. Beside it,
+# the host's wall time from QEMU's start (power-on) to multi-user.target:
+# when the marker's first line reached the host, less the time from
+# multi-user.target to the marker's start on the guest's clock. For dvd it
+# includes what the BIOS and isolinux read from the throttled drive
+# (isolinux.bin, the kernel and the initramfs), which no kernel-side cache
+# can help.
 #
-# Environment: OUT (out), PROFILE (all), RUNS (3), TIMEOUT (600 s per boot),
-# MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments),
-# REPLAY_ARGS (the hdd replay's kernel arguments; default bootcache=record),
-# EMBED_HDD=1 (replay hdd with the playlist embedded in the kernel instead of
-# the initramfs cycle), IO_SCALE (1).
+# Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (3), TIMEOUT (600 s
+# per boot), MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments;
+# not for dvd, whose command line is in the ISO), REPLAY_ARGS (the hdd
+# replay's kernel arguments; default bootcache=record), EMBED_HDD=1 (replay
+# hdd with the playlist embedded in the kernel instead of the initramfs
+# cycle), IO_SCALE (1), KERNEL_LOCK (a file: each kernel build runs under
+# `flock KERNEL_LOCK`, for a build directory shared with others).
 # Needs root (debootstrap, chroot).
 
 set -uo pipefail
@@ -139,6 +186,8 @@ IO_SCALE=${IO_SCALE:-1}
 MAKE=${MAKE:-make}
 DEMO=$OUT/demo
 KERNEL=$OUT/build/boot/arch/x86/boot/bzImage
+KERNEL_LOCK=${KERNEL_LOCK:-}
+LIVE=$DEMO/live
 PLKBUILD=$OUT/build/boot-playlist
 TOOL_BIN=$DEMO/tool-target/x86_64-unknown-linux-gnu/release/bootcache
 REPORT=mk/demo-report.py
@@ -148,13 +197,13 @@ die() { printf 'mk/demo: error: %s\n' "$*" >&2; exit 1; }
 hdr() { printf '\n==> %s\n' "$*"; }
 
 case $PROFILE in
-all) PROFILES="hdd optical" ;;
-hdd | optical) PROFILES=$PROFILE ;;
+all) PROFILES="hdd dvd" ;;
+hdd | dvd) PROFILES=$PROFILE ;;
 unthrottled) PROFILES=unthrottled ;;
-*) die "PROFILE must be all, hdd, optical or unthrottled, not '$PROFILE'" ;;
+*) die "PROFILE must be all, hdd, dvd or unthrottled, not '$PROFILE'" ;;
 esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, not '$RUNS'"
-[[ $IO_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$IO_SCALE" 'BEGIN { exit !(s >= 1) }' ||
+{ [[ $IO_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$IO_SCALE" 'BEGIN { exit !(s >= 1) }'; } ||
 	die "IO_SCALE must be a number of at least 1, not '$IO_SCALE'"
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot): run 'sudo make demo'"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (run 'make setup')"
@@ -176,8 +225,7 @@ rates() {
 drive_opts() {
 	case $1 in
 	hdd) rates 150 104857600 ;;
-	optical) echo "$(rates 20 8388608),readonly=on" ;;
-	optical-bound) echo "readonly=on" ;;
+	dvd) rates 20 8388608 ;;
 	*) echo "" ;;
 	esac
 }
@@ -186,28 +234,68 @@ drive_opts() {
 # in DIR (console.log: the console; result.log: the marker's lines; run.json:
 # what they say; initrd: which initramfs, if any). Prints the time to
 # multi-user; fails with a message when the boot does not finish in time or
-# reports nothing.
+# reports nothing. KERNEL "-": IMAGE is a live ISO, booted from a DVD drive
+# through its own boot loader (its kernel command line is in the ISO; ARGS
+# only names it).
 boot() {
 	local dir=$1 img=$2 kernel=$3 dopts=$4 label=$5 args=$6 initrd=${7:-} pid start now rc t
+	local marker=
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	[ -z "$initrd" ] || sha256sum "$initrd" >"$dir/initrd"
-	# kunit.enable=0: the boot kernel inherits test.config's KUnit doctests;
-	# they cost boot time, and the shrinker's doctest runs every shrinker
-	# (drop_slab()), which jettisons a cache started from the command line.
-	local cmdline="console=ttyS0 root=PARTUUID=$DEMO_PARTUUID rootwait ro panic=-1 kunit.enable=0 $args $DEMO_CMDLINE"
+	local media cmdline qmp='' iops='' bps='' switched=''
+	if [ "$kernel" = - ]; then
+		# The boot loader's reads: the bandwidth limit only, until
+		# isolinux has loaded the initramfs; then the drive's IOPS limit
+		# too, over QMP (see "The boot loader's reads" at the top).
+		if [[ $dopts =~ iops-total=([0-9]+) ]]; then
+			iops=${BASH_REMATCH[1]}
+			[[ $dopts =~ bps-total=([0-9]+) ]] && bps=${BASH_REMATCH[1]}
+			dopts=${bps:+throttling.bps-total=$bps}
+			qmp=$dir/qmp.sock
+		fi
+		# The PIIX IDE controller of -machine pc: ide.1 is its
+		# secondary channel, where a PC's optical drive sits.
+		# shellcheck disable=SC2054 # -drive's options are one argument
+		media=(-drive "file=$img,if=none,id=cd0,media=cdrom,readonly=on,format=raw${dopts:+,$dopts}"
+			-device ide-cd,drive=cd0,bus=ide.1 -boot d
+			${qmp:+-qmp "unix:$qmp,server=on,wait=off"})
+		cmdline="(isolinux.cfg) $(sed -n 's/^[[:space:]]*append //p' "$img.cfg" 2>/dev/null)"
+	else
+		# kunit.enable=0: the boot kernel inherits test.config's KUnit
+		# doctests; they cost boot time, and the shrinker's doctest runs
+		# every shrinker (drop_slab()), which jettisons a cache started
+		# from the command line.
+		cmdline="console=ttyS0 root=PARTUUID=$DEMO_PARTUUID rootwait ro panic=-1 kunit.enable=0 $args $DEMO_CMDLINE"
+		media=(-kernel "$kernel" ${initrd:+-initrd "$initrd"} -append "$cmdline"
+			-drive "file=$img,if=virtio,format=raw${dopts:+,$dopts}")
+	fi
 	echo "$cmdline" >"$dir/cmdline"
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
 		-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
-		-kernel "$kernel" ${initrd:+-initrd "$initrd"} -append "$cmdline" \
 		-serial "file:$dir/console.log" -serial "file:$dir/result.log" \
-		-drive "file=$img,if=virtio,format=raw${dopts:+,$dopts}" \
-		</dev/null >"$dir/qemu.log" 2>&1 &
+		"${media[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
 	pid=$!
 	QEMU_PID=$pid
 	rc=
 	while :; do
+		# When the marker's first line arrives: the host's side of the
+		# time to multi-user (polled every 0.2 s until then).
+		if [ -z "$marker" ] && grep -q '^BOOTCACHE-DEMO: start' "$dir/result.log" 2>/dev/null; then
+			marker=$(echo "$(date +%s.%N) - $start" | bc)
+		fi
+		if [ -n "$qmp" ] && [ -z "$switched" ] &&
+			grep -aq -e 'initrd\.img\.\.\. *ok' -e 'Linux version' "$dir/console.log" 2>/dev/null; then
+			switched=$(echo "$(date +%s.%N) - $start" | bc)
+			if python3 "$REPORT" throttle "$qmp" cd0 "$iops" "${bps:-0}" >"$dir/throttle.log" 2>&1; then
+				echo "loader-done $switched" >>"$dir/throttle.log"
+			else
+				printf '  %-8s %s: setting the drive'"'"'s IOPS limit failed: %s\n' BOOT "$label" \
+					"$(tail -n 1 "$dir/throttle.log")"
+				kill "$pid" 2>/dev/null
+			fi
+		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid"
 			rc=$?
@@ -227,7 +315,11 @@ boot() {
 			rc=timeout
 			break
 		fi
-		sleep 1
+		if [ -z "$marker" ] || { [ -n "$qmp" ] && [ -z "$switched" ]; }; then
+			sleep 0.2
+		else
+			sleep 1
+		fi
 	done
 	QEMU_PID=
 	local wall
@@ -235,7 +327,7 @@ boot() {
 	[ -t 1 ] && printf '\r\033[K'
 	if [ "$rc" = timeout ]; then
 		# Reported everything but did not power off: the figures stand.
-		if python3 "$REPORT" parse "$dir" "$wall" 124 >"$dir/summary" 2>/dev/null &&
+		if python3 "$REPORT" parse "$dir" "$wall" 124 "$marker" >"$dir/summary" 2>/dev/null &&
 			grep -q '^BOOTCACHE-DEMO: done' <(tr -d '\r' <"$dir/result.log"); then
 			printf '  %-8s %-34s %s (did not power off within %d s: killed)\n' BOOT "$label" \
 				"$(cat "$dir/summary")" "$TIMEOUT"
@@ -246,7 +338,7 @@ boot() {
 		tail -n 15 "$dir/console.log" | sed 's/\r$//; s/^/    | /'
 		return 1
 	fi
-	if ! python3 "$REPORT" parse "$dir" "$wall" "$rc" >"$dir/summary" 2>"$dir/parse.err"; then
+	if ! python3 "$REPORT" parse "$dir" "$wall" "$rc" "$marker" >"$dir/summary" 2>"$dir/parse.err"; then
 		printf '  %-8s %s: FAILED: %s; last console lines (%s):\n' BOOT "$label" \
 			"$(cat "$dir/parse.err")" "$dir/console.log"
 		tail -n 15 "$dir/console.log" | sed 's/\r$//; s/^/    | /'
@@ -323,6 +415,12 @@ cycle_evidence() {
 phase() {
 	local prof=$1 ph=$2 n=$3 img=$4 kernel=$5 dopts=$6 args=$7 initrd=${8:-} i rc=0
 	for i in $(seq 1 "$n"); do
+		if [ "$kernel" = - ]; then
+			# A live ISO: read-only, nothing to copy.
+			boot "$DEMO/$prof/$ph-$i" "$img" - "$dopts" \
+				"[$prof] $ph $i/$n" "$args" || { rc=1; failures=$((failures + 1)); }
+			continue
+		fi
 		copy "$img" "$DEMO/run.img" || die "copying $img failed"
 		boot "$DEMO/$prof/$ph-$i" "$DEMO/run.img" "$kernel" "$dopts" \
 			"[$prof] $ph $i/$n" "$args" "$initrd" || { rc=1; failures=$((failures + 1)); }
@@ -335,6 +433,15 @@ phase() {
 	return $rc
 }
 
+# locked COMMAND...: COMMAND under `flock KERNEL_LOCK` when that is set.
+locked() {
+	if [ -n "$KERNEL_LOCK" ]; then
+		flock "$KERNEL_LOCK" "$@"
+	else
+		"$@"
+	fi
+}
+
 # embed_kernel PLAYLIST: build the boot kernel with PLAYLIST embedded, in its
 # own build tree (seeded from the plain one so the build is incremental).
 # Prints the bzImage's path.
@@ -345,7 +452,7 @@ embed_kernel() {
 		cp -a "$OUT/build/boot/." "$PLKBUILD/"
 	fi
 	say KERNEL "boot kernel with the playlist $pl embedded ($PLKBUILD)" >&2
-	if ! $MAKE --no-print-directory kernel FLAVOR=boot OUT="$OUT" \
+	if ! locked "$MAKE" --no-print-directory kernel FLAVOR=boot OUT="$OUT" \
 		PLAYLIST="$(realpath "$pl")" >"$DEMO/kernel-playlist.log" 2>&1; then
 		tail -n 20 "$DEMO/kernel-playlist.log" >&2
 		return 1
@@ -373,11 +480,11 @@ plot() {
 # no playlist), the replay boots the one the record boot's
 # bootcache-stop.service rebuilt, taken from the disk it left.
 record_and_replay() {
-	local prof=$1 medium=$2 dopts=$3 initrd=${4:-} rec=$DEMO/$prof/recorded.img
+	local prof=$1 medium=$2 dopts=$3 initrd=${4:-}
+	local rec=$DEMO/$prof/recorded.img
 	local hist=$DEMO/$prof/history pl=$DEMO/$prof/playlist kernel=$KERNEL args
 	local embed=0
-	[ "$prof" = optical ] && embed=1
-	[ "$prof" = hdd ] && [ "$EMBED_HDD" = 1 ] && embed=1
+	[ "$EMBED_HDD" = 1 ] && embed=1
 
 	# The record boot works on its own copy: for hdd the disk it leaves
 	# behind (with the saved history and playlist, and the rebuilt
@@ -418,10 +525,8 @@ record_and_replay() {
 			return 1
 		}
 		args=bootcache=auto
-		# The medium does not change: replay boots the same read-only disk.
-		# (EMBED_HDD=1 keeps INITRD, the settled one, with no playlist in
-		# it: the embedded playlist is the only one.)
-		[ "$prof" = optical ] && rec=$medium
+		# EMBED_HDD=1 keeps INITRD, the settled one, with no playlist in
+		# it: the embedded playlist is the only one.
 	else
 		args=$REPLAY_ARGS
 		if [ -n "$initrd" ]; then
@@ -439,47 +544,137 @@ record_and_replay() {
 hdr "kernel and image"
 mkdir -p "$DEMO"
 say KERNEL "make kernel FLAVOR=boot (log: $DEMO/kernel.log)"
-if ! $MAKE --no-print-directory kernel FLAVOR=boot OUT="$OUT" >"$DEMO/kernel.log" 2>&1; then
+if ! locked "$MAKE" --no-print-directory kernel FLAVOR=boot OUT="$OUT" >"$DEMO/kernel.log" 2>&1; then
 	tail -n 30 "$DEMO/kernel.log" >&2
 	die "building the boot kernel failed"
 fi
 grep -E '^  (BUILT|CONFIG|UPDATE) ' "$DEMO/kernel.log" || true
 release=$(cat "$OUT/build/boot/include/config/kernel.release" 2>/dev/null) ||
 	die "no $OUT/build/boot/include/config/kernel.release"
-DEMO_KERNEL_RELEASE=$release DEMO_KERNEL_CONFIG=$OUT/build/boot/.config mk/demo-image.sh "$DEMO" ||
-	die "making the Debian image failed"
-# shellcheck source=/dev/null
-. "$DEMO/image.env"
-[ "${DEMO_KERNEL_RELEASE:-}" = "$release" ] ||
-	die "the image's initramfs is for '${DEMO_KERNEL_RELEASE:-}', the kernel is '$release'"
-[ -x "$TOOL_BIN" ] || die "no tool binary at $TOOL_BIN"
 
-# --- Settle the image: its first boot, once. ---
+# live_iso NAME APPEND [KERNEL [FROM]]: $LIVE/NAME.iso (mk/live-iso.sh) with
+# APPEND on isolinux.cfg's command line; with FROM, a rebuild keeping FROM's
+# identity and its squashfs's place. Its isolinux.cfg is copied beside it
+# (NAME.iso.cfg) for the boots' logs.
+live_iso() {
+	local name=$1 append=$2 kernel=${3:-$KERNEL} from=${4:-}
+	if ! LIVE_KERNEL=$kernel LIVE_KERNEL_RELEASE=$release \
+		LIVE_KERNEL_CONFIG=$OUT/build/boot/.config LIVE_APPEND=$append \
+		LIVE_TOOL_TARGET=$DEMO/tool-target \
+		mk/live-iso.sh ${from:+-f "$from"} -o "$LIVE/$name.iso" "$LIVE"; then
+		return 1
+	fi
+	cp "$LIVE/iso-tree/isolinux/isolinux.cfg" "$LIVE/$name.iso.cfg"
+}
+
+# check_medium PLAYLIST ISO RECORDED: the tool's check that the playlist
+# still fits the rebuilt disc (same identity, its extents in the same
+# files), when the tool has that subcommand.
+check_medium() {
+	local log=$DEMO/dvd/check-medium.log
+	if ! "$TOOL_BIN" check-medium --help >/dev/null 2>&1; then
+		say CHECK "skipped: the tool has no 'check-medium' subcommand yet"
+		return 0
+	fi
+	if "$TOOL_BIN" check-medium "$1" "$2" --recorded "$3" >"$log" 2>&1; then
+		say CHECK "bootcache check-medium: $(tail -n 1 "$log")"
+	else
+		say CHECK "bootcache check-medium FAILED:"
+		sed 's/^/    | /' "$log"
+		return 1
+	fi
+}
+
+# dvd_profile: the live ISO from the DVD drive (see the top).
+dvd_profile() {
+	local hist=$DEMO/dvd/history pl=$DEMO/dvd/playlist kernel
+	# shellcheck source=/dev/null
+	. "$LIVE/off.iso.env"
+	say ISO "$LIVE_ISO: UUID $LIVE_UUID, LABEL $LIVE_LABEL, volume $LIVE_VOLUME, $(($(stat -c %s "$LIVE_ISO") / 1048576)) MiB; squashfs at LBA $LIVE_SQUASHFS_LBA"
+	# The tool's name for the disc must be the one mk/live-iso.sh put on
+	# the record entry's command line.
+	if "$TOOL_BIN" medium-id --help >/dev/null 2>&1; then
+		local id
+		id=$("$TOOL_BIN" medium-id "$LIVE_ISO" 2>&1)
+		if [ "$id" = "$LIVE_VOLUME" ]; then
+			say ISO "bootcache medium-id $LIVE_ISO: $id (the same)"
+		else
+			failures=$((failures + 1))
+			say ISO "bootcache medium-id says '$id', not $LIVE_VOLUME"
+		fi
+	fi
+	phase dvd bound "$RUNS" "$LIVE/off.iso" - "" bootcache=off
+	phase dvd baseline "$RUNS" "$LIVE/off.iso" - "$(drive_opts dvd)" bootcache=off
+
+	live_iso record "bootcache=record,volume=$LIVE_VOLUME" "$KERNEL" "$LIVE/off.iso" ||
+		{ failures=$((failures + 1)); say SKIP "[dvd] record: rebuilding the ISO failed"; return 1; }
+	if ! boot "$DEMO/dvd/record" "$LIVE/record.iso" - "$(drive_opts dvd)" "[dvd] record" \
+		"bootcache=record,volume=$LIVE_VOLUME"; then
+		failures=$((failures + 1))
+		say SKIP "[dvd] replay: the record boot failed"
+		return 1
+	fi
+	rm -f "$hist" "$pl"
+	if python3 "$REPORT" history "$DEMO/dvd/record" "$hist"; then
+		say HISTORY "[dvd] from the guest's result channel ($(stat -c %s "$hist") bytes)"
+	else
+		failures=$((failures + 1))
+		say SKIP "[dvd] replay: the record boot sent no history (does the kernel know bootcache=record,volume=?)"
+		grep -a 'bootcache' "$DEMO/dvd/record/console.log" | tail -n 5 | sed 's/\r$//; s/^/    | /'
+		return 1
+	fi
+	"$TOOL_BIN" info "$hist" >"$DEMO/dvd/history.info" 2>&1 || true
+	if "$TOOL_BIN" convert "$hist" -o "$pl" >"$DEMO/dvd/convert.log" 2>&1; then
+		say PLAYLIST "[dvd] bootcache convert $hist -o $pl"
+	else
+		failures=$((failures + 1))
+		say SKIP "[dvd] replay: bootcache convert failed: $(head -c 300 "$DEMO/dvd/convert.log")"
+		return 1
+	fi
+	"$TOOL_BIN" info "$pl" >"$DEMO/dvd/playlist.info" 2>&1 || true
+	plot dvd "$hist" "$pl"
+	kernel=$(embed_kernel "$pl") || {
+		say SKIP "[dvd] replay: building the kernel with the playlist failed ($DEMO/kernel-playlist.log)"
+		failures=$((failures + 1))
+		return 1
+	}
+	live_iso replay bootcache=auto "$kernel" "$LIVE/off.iso" ||
+		{ failures=$((failures + 1)); say SKIP "[dvd] replay: rebuilding the ISO failed"; return 1; }
+	check_medium "$pl" "$LIVE/replay.iso" "$LIVE/record.iso" || failures=$((failures + 1))
+	phase dvd replay "$RUNS" "$LIVE/replay.iso" - "$(drive_opts dvd)" bootcache=auto
+}
+
+# --- The media: the hdd image (settled once), the live ISO. ---
 settled=$DEMO/settled.img
-if [ "$(cat "$settled.stamp" 2>/dev/null)" != "$DEMO_IMAGE_KEY" ]; then
-	hdr "settling the image (its first boot)"
-	rm -f "$settled" "$settled.stamp" "$DEMO/optical.img"
-	copy "$DEMO_IMAGE" "$settled.tmp" || die "copying the image failed"
-	initrd_of "$settled.tmp" "$DEMO/settle.initrd"
-	boot "$DEMO/settle" "$settled.tmp" "$KERNEL" "" "[settle] first boot" "bootcache=off" \
-		"$DEMO/settle.initrd" ||
-		die "the first boot of the image failed (logs: $DEMO/settle)"
-	mv "$settled.tmp" "$settled"
-	echo "$DEMO_IMAGE_KEY" >"$settled.stamp"
-fi
-# The optical medium: the settled system with a read-only root in fstab.
-optical=$DEMO/optical.img
-if [ ! -f "$optical" ] || [ "$settled" -nt "$optical" ]; then
-	copy "$settled" "$optical.tmp"
-	printf '# <file system>\t<mount point>\t<type>\t<options>\t<dump>\t<pass>\nPARTUUID=%s\t/\text4\tro\t0\t0\n' \
-		"$DEMO_PARTUUID" >"$DEMO/fstab.optical"
-	debugfs -w -R "rm /etc/fstab" "$optical.tmp?offset=$DEMO_PART_OFFSET" >/dev/null 2>&1
-	debugfs -w -R "write $DEMO/fstab.optical /etc/fstab" "$optical.tmp?offset=$DEMO_PART_OFFSET" \
-		>/dev/null 2>&1 || die "writing the optical medium's fstab failed"
-	fetch "$optical.tmp" /etc/fstab "$DEMO/fstab.check" && cmp -s "$DEMO/fstab.check" "$DEMO/fstab.optical" ||
-		die "the optical medium's fstab did not take"
-	mv "$optical.tmp" "$optical"
-fi
+case " $PROFILES " in
+*" hdd "* | *" unthrottled "*)
+	DEMO_KERNEL_RELEASE=$release DEMO_KERNEL_CONFIG=$OUT/build/boot/.config mk/demo-image.sh "$DEMO" ||
+		die "making the Debian image failed"
+	# shellcheck source=/dev/null
+	. "$DEMO/image.env"
+	[ "${DEMO_KERNEL_RELEASE:-}" = "$release" ] ||
+		die "the image's initramfs is for '${DEMO_KERNEL_RELEASE:-}', the kernel is '$release'"
+	# Settle the image: its first boot, once.
+	if [ "$(cat "$settled.stamp" 2>/dev/null)" != "$DEMO_IMAGE_KEY" ]; then
+		hdr "settling the image (its first boot)"
+		rm -f "$settled" "$settled.stamp"
+		copy "$DEMO_IMAGE" "$settled.tmp" || die "copying the image failed"
+		initrd_of "$settled.tmp" "$DEMO/settle.initrd"
+		boot "$DEMO/settle" "$settled.tmp" "$KERNEL" "" "[settle] first boot" "bootcache=off" \
+			"$DEMO/settle.initrd" ||
+			die "the first boot of the image failed (logs: $DEMO/settle)"
+		mv "$settled.tmp" "$settled"
+		echo "$DEMO_IMAGE_KEY" >"$settled.stamp"
+	fi
+	;;
+esac
+case " $PROFILES " in
+*" dvd "*)
+	hdr "the live ISO (mk/live-iso.sh)"
+	live_iso off bootcache=off || die "making the live ISO failed"
+	;;
+esac
+[ -x "$TOOL_BIN" ] || die "no tool binary at $TOOL_BIN"
 
 for prof in $PROFILES; do
 	rm -rf "${DEMO:?}/$prof"
@@ -500,11 +695,9 @@ for prof in $PROFILES; do
 			"$DEMO/hdd/initrd.settled"
 		record_and_replay hdd "$settled" "$(drive_opts hdd)" "$DEMO/hdd/initrd.settled"
 		;;
-	optical)
-		hdr "optical: $(drive_opts optical)"
-		phase optical bound "$RUNS" "$optical" "$KERNEL" "$(drive_opts optical-bound)" bootcache=off
-		phase optical baseline "$RUNS" "$optical" "$KERNEL" "$(drive_opts optical)" bootcache=off
-		record_and_replay optical "$optical" "$(drive_opts optical)"
+	dvd)
+		hdr "dvd: $(drive_opts dvd) (ide-cd, -boot d, isolinux)"
+		dvd_profile
 		;;
 	esac
 	rm -f "$DEMO/$prof/recorded.img"
@@ -512,7 +705,7 @@ done
 
 hdr "results"
 python3 "$REPORT" report "$DEMO" --profiles "$PROFILES" \
-	--drive hdd="$(drive_opts hdd)" --drive optical="$(drive_opts optical)" \
+	--drive hdd="$(drive_opts hdd)" --drive dvd="$(drive_opts dvd)" \
 	--drive unthrottled= -o "$DEMO/report.json" || failures=$((failures + 1))
 total=$(($(date +%s) - demo_start))
 printf '\nmake demo: %d:%02d in all; JSON: %s; logs: %s/<profile>/<phase>-<n>/\n' \

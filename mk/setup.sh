@@ -38,6 +38,10 @@ PACKAGES=(
 	# (the guest's helpers) and the crt-static tool need libc.a, and the
 	# tool's C layout test includes <linux/types.h>; gcc only recommends it.
 	gcc libc6-dev fio debootstrap time
+	# mk/live-iso.sh (make demo PROFILE=dvd): the live ISO's root file
+	# system image, the ISO 9660 image, and its BIOS boot loader (isolinux
+	# for El Torito, syslinux-common for ldlinux.c32 and the hybrid MBR).
+	squashfs-tools xorriso isolinux syslinux-common
 	# The tool's tests: systemd-analyze verifies the units, and posh checks
 	# that the boot scripts are POSIX sh (besides dash).
 	systemd posh
