@@ -476,7 +476,7 @@ fn read_ahead_in_flight_lands_after_an_append() {
     assert_eq!(m.read(0, 8), ReadDecision::Hit);
 }
 
-fn boot(v: &str) -> (bootparam::BootParams, Vec<String>) {
+fn boot(v: &str) -> (bootparam::BootParams<'_>, Vec<String>) {
     let mut problems = Vec::new();
     let p = bootparam::parse(v.as_bytes(), |p| problems.push(format!("{p:?}")));
     (p, problems)
