@@ -298,7 +298,7 @@ pub(crate) fn build_disks(
             let size = plan.volumes.get(usize::from(part.volume))?.block_size;
             (size % lbs != 0).then_some((part.volume, size))
         });
-        if let Some((volume, size)) = coarse {
+        let refuse = if let Some((volume, size)) = coarse {
             // Its extents need not be whole blocks of the disk, which takes
             // no read of part of a block.
             pr_err!(
@@ -309,13 +309,8 @@ pub(crate) fn build_disks(
                 disk_dev.minor(),
                 lbs
             );
-            for part in on_disk.iter() {
-                // Room was reserved above.
-                refused.push(u32::from(part.volume), GFP_KERNEL)?;
-            }
-            continue;
-        }
-        if bdev.is_zoned() {
+            true
+        } else if bdev.is_zoned() {
             // Zone appends land where the disk chooses and zone resets
             // change data without a write to see: a cache of it could serve
             // data the disk no longer holds.
@@ -324,6 +319,11 @@ pub(crate) fn build_disks(
                 disk_dev.major(),
                 disk_dev.minor()
             );
+            true
+        } else {
+            false
+        };
+        if refuse {
             for part in on_disk.iter() {
                 // Room was reserved above.
                 refused.push(u32::from(part.volume), GFP_KERNEL)?;
