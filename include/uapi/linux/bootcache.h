@@ -233,7 +233,13 @@ struct bootcache_volume {
  * read-ahead is in flight.
  */
 #define BOOTCACHE_EXTENT_LOW_PRIORITY	0x1
-#define BOOTCACHE_EXTENT_FLAGS_ALL	0x1
+/*
+ * The boot reads these blocks more than once: a read served from the cache
+ * leaves them there, for the next one, until the session ends (or memory
+ * pressure takes them).  Without it a block is served once.
+ */
+#define BOOTCACHE_EXTENT_KEEP		0x2
+#define BOOTCACHE_EXTENT_FLAGS_ALL	0x3
 
 /*
  * struct bootcache_extent - one playlist extent, 24 bytes

@@ -83,6 +83,7 @@ int main(void)
 	C(BOOTCACHE_VOLUME_MBR);
 	C(BOOTCACHE_VOLUME_ISO9660);
 	C(BOOTCACHE_EXTENT_LOW_PRIORITY);
+	C(BOOTCACHE_EXTENT_KEEP);
 	C(BOOTCACHE_EXTENT_FLAGS_ALL);
 	C(BOOTCACHE_ENTRY_HIT);
 	C(BOOTCACHE_ENTRY_WRITE);
@@ -170,6 +171,7 @@ fn expected() -> Vec<(String, u64)> {
     c("VOLUME_MBR", format::VOLUME_MBR.into());
     c("VOLUME_ISO9660", format::VOLUME_ISO9660.into());
     c("EXTENT_LOW_PRIORITY", format::EXTENT_LOW_PRIORITY.into());
+    c("EXTENT_KEEP", format::EXTENT_KEEP.into());
     c("EXTENT_FLAGS_ALL", format::EXTENT_FLAGS_ALL.into());
     c("ENTRY_HIT", format::ENTRY_HIT.into());
     c("ENTRY_WRITE", format::ENTRY_WRITE.into());

@@ -76,8 +76,11 @@ pub const ISO9660_PVD_SIZE: usize = 2048;
 
 /// Extent flag: read after all normal extents, when no other read-ahead is in flight.
 pub const EXTENT_LOW_PRIORITY: u16 = 0x1;
+/// Extent flag: the boot reads these blocks more than once, so a read served from the
+/// cache leaves them there for the next one (until the session ends).
+pub const EXTENT_KEEP: u16 = 0x2;
 /// Every extent flag.
-pub const EXTENT_FLAGS_ALL: u16 = 0x1;
+pub const EXTENT_FLAGS_ALL: u16 = 0x3;
 
 /// History entry flag: a read that the cache served.
 pub const ENTRY_HIT: u16 = 0x1;

@@ -346,6 +346,11 @@ impl Extent {
     pub fn is_low_priority(&self) -> bool {
         self.flags & EXTENT_LOW_PRIORITY != 0
     }
+
+    /// Returns whether the cache keeps the extent's blocks after serving them.
+    pub fn keeps(&self) -> bool {
+        self.flags & EXTENT_KEEP != 0
+    }
 }
 
 /// A history entry (`struct bootcache_history_entry`), decoded.
