@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host tests: the VM harness's result parser, make test's summary, the
+# Host tests: the VM harness's result parser, the seek model
+# (mk/seekdisk_test.py), make test's summary, the
 # userspace tool and the shared format code (cargo test, formatting, clippy),
 # the kselftests' C helper against the tool, shellcheck of the test scripts,
 # and a short fuzz run. Counts go to $RESULTS_FILE as "passed failed skipped"
@@ -35,6 +36,22 @@ cat "$log"
 passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
 failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
 grep -q '^OK' "$log" || { grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1)); }
+
+# The seek model behind make demo's hdd7200, hdd5400, dvd-seek and usb2
+# drives (mk/seekdisk.py): its arithmetic, and the NBD server against
+# qemu-img and qemu-io.
+python3 "$TOP/mk/seekdisk_test.py" >"$log" 2>&1
+cat "$log"
+n=$(grep -Ec '\.\.\. (ok|FAIL|ERROR|skipped.*)$' "$log")
+passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
+failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
+skipped=$((skipped + $(grep -c '\.\.\. skipped' "$log")))
+if grep -q '^OK' "$log" && [ "$n" -gt 0 ]; then
+	echo "ok: mk/seekdisk_test.py ($n tests)"
+else
+	echo "FAILED: mk/seekdisk_test.py"
+	grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1))
+fi
 
 # make test's total (mk/summary.sh): every stage must count in it.
 "$TOP/mk/summary-test.sh" >"$log" 2>&1

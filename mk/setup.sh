@@ -30,6 +30,9 @@ PACKAGES=(
 	patch git
 	# VM: emulator, guest userland, images, and the log parser.
 	qemu-system-x86 busybox-static e2fsprogs fdisk python3
+	# mk/seekdisk_test.py (make host-test): qemu-img and qemu-io check the
+	# seek model's NBD server with QEMU's own client.
+	qemu-utils
 	# vmtest.sh: the kselftests' install target copies with rsync.
 	rsync
 	# vmtest.sh -T dmsetup: the device-mapper tool, copied into the guest.
