@@ -30,10 +30,15 @@ its place on the medium makes it cost:
                velocity on a DVD), with LBAs spread over the recording area
                at constant density, so a fraction f of the capacity sits at
                radius sqrt(r_start^2 + f (r_end^2 - r_start^2));
-  overhead     the drive's command processing, per request (hidden behind
-               the previous request's transfer when the request was queued
-               before the device became free, on a hard disk, whose SATA
-               NCQ lets it take the next command while busy);
+  overhead     the drive's command processing, per request; a hard disk
+               hides it behind the previous request's transfer when the
+               request was queued before the device became free (SATA NCQ
+               takes the next command while busy), and neither a disk nor a
+               DVD drive pays it for a request that starts where the last
+               one ended: QEMU splits what the guest asked for in one
+               command into several requests in places (ide-cd's PIO reads,
+               which SeaBIOS uses, are one request per 2 KiB sector), and a
+               continuation is what one command would have covered;
   read-ahead   after a read the drive goes on reading the following sectors
                into its buffer at the media rate until its read-ahead
                segment is full or the next command comes: a read of what is
@@ -106,7 +111,9 @@ class Profile:
     bytes, for reads of the same data again (0: none).
     interface_rate: the rate from the drive's buffer to the host.
     overhead: command processing per request; overhead_queued: whether a
-    request queued while the device was busy still pays it.
+    request queued while the device was busy still pays it;
+    overhead_sequential: whether a request that starts where the last one
+    ended pays it.
     write_rate: the rate of writes where it differs from the media rate
     (flash), else None.
     """
@@ -126,6 +133,7 @@ class Profile:
         self.interface_rate = kw.pop("interface_rate", self.rate_outer)
         self.overhead = kw.pop("overhead", 0.0)
         self.overhead_queued = kw.pop("overhead_queued", True)
+        self.overhead_sequential = kw.pop("overhead_sequential", True)
         self.write_rate = kw.pop("write_rate", None)
         self.read_only = kw.pop("read_only", False)
         if kw:
@@ -154,11 +162,13 @@ PROFILES = {
     # a 32 MiB buffer, which the firmware splits into segments and shares
     # with the write cache), interface 300 MB/s (SATA 3 Gb/s), command
     # overhead 0.3 ms (assumption; the IBM Travelstar 48GH specification
-    # gives 1.0 ms for a drive of 2001), hidden for a queued command (NCQ).
+    # gives 1.0 ms for a drive of 2001), hidden for a queued command (NCQ)
+    # and for a continuation.
     "hdd7200": Profile(
         "hdd7200", seek_track=1.0e-3, seek_avg=8.5e-3, seek_full=16.0e-3, rpm=7200,
         rate_outer=150 * MB, rate_inner=75 * MB, readahead=1 * MIB, cache=8 * MIB,
-        interface_rate=300 * MB, overhead=0.3e-3, overhead_queued=False),
+        interface_rate=300 * MB, overhead=0.3e-3, overhead_queued=False,
+        overhead_sequential=False),
     # A 5400 rpm 2.5" laptop disk. Hitachi Travelstar 5K320 SATA OEM
     # specification, "Mechanical positioning": average seek 12 ms, full
     # stroke 20 ms, single track 1.0 ms (read, typical), 5400 rpm: 11.1 ms a
@@ -170,7 +180,8 @@ PROFILES = {
     "hdd5400": Profile(
         "hdd5400", seek_track=1.0e-3, seek_avg=12.0e-3, seek_full=20.0e-3, rpm=5400,
         rate_outer=80 * MB, rate_inner=40 * MB, readahead=1 * MIB, cache=4 * MIB,
-        interface_rate=300 * MB, overhead=0.3e-3, overhead_queued=False),
+        interface_rate=300 * MB, overhead=0.3e-3, overhead_queued=False,
+        overhead_sequential=False),
     # A 16x DVD-ROM drive, CAV. 1x is 1.385 MB/s and the data zone runs from
     # 24 mm to 58 mm radius (ECMA-267, the DVD-ROM standard), so 16x at the
     # outer edge is 22.2 MB/s and 16 * 24 / 58 = 6.6x, 9.2 MB/s, at the
@@ -186,13 +197,14 @@ PROFILES = {
     # assumptions. Read-ahead 512 KiB and 512 KiB kept (assumptions: a
     # DVD-ROM drive's buffer of 512 KiB), interface 33 MB/s (UDMA/33,
     # assumption), overhead 0.5 ms a command (assumption; ATAPI has no
-    # command queueing, so it is always paid).
+    # command queueing, so only a continuation goes without).
     "dvd": Profile(
         "dvd", seek_track=2.0e-3, seek_avg=95.0e-3, seek_full=150.0e-3,
         rpm=60.0 * 16 * 3.49 / (2 * math.pi * 0.058),
         rate_outer=16 * 1.385 * MB, rate_inner=16 * 1.385 * MB * 24 / 58,
         inner_first=True, capacity=2295104 * 2048, readahead=512 * 1024, cache=512 * 1024,
-        interface_rate=33 * MB, overhead=0.5e-3, read_only=True),
+        interface_rate=33 * MB, overhead=0.5e-3, overhead_sequential=False,
+        read_only=True),
     # A USB 2 flash stick or SD card in a USB 2 reader: no seek, no rotation.
     # 30 MB/s read: an assumption under USB 2's practical bulk-transfer
     # ceiling of about 35 to 40 MB/s (480 Mbit/s less the protocol); 10 MB/s
@@ -296,7 +308,10 @@ class Model:
             start = self.free_at
             queued = True
             gap = 0.0
-        overhead = p.overhead if (p.overhead_queued or not queued) else 0.0
+        sequential = self.positioned and offset == self.end
+        overhead = p.overhead
+        if (queued and not p.overhead_queued) or (sequential and not p.overhead_sequential):
+            overhead = 0.0
         seek = rotation = transfer = 0.0
         hit = False
         rate = self.rate(offset, write)

@@ -129,7 +129,13 @@ class ModelTest(unittest.TestCase):
         c = m.submit(0.0, Model.READ, 65536, 65536)
         self.assertEqual((c.seek, c.rotation), (0.0, 0.0))
         self.assertAlmostEqual(c.transfer, 65536 / m.rate(65536), places=12)
-        self.assertAlmostEqual(c.overhead, 0.5e-3, places=12)  # no queueing on ATAPI
+        self.assertEqual(c.overhead, 0.0)  # a continuation
+        # Elsewhere, after a pause: ATAPI has no queueing, so the command
+        # overhead is paid.
+        c = m.submit(c.end + 0.5, Model.READ, 4 * MIB, 2048)
+        self.assertFalse(c.hit)
+        self.assertGreater(c.seek, 2e-3)
+        self.assertAlmostEqual(c.overhead, 0.5e-3, places=12)
 
     def test_rotational_latency(self):
         m = Model(HDD, 4 * GIB)
@@ -151,16 +157,17 @@ class ModelTest(unittest.TestCase):
         m = Model(HDD, 4 * GIB)
         first = m.submit(0.0, Model.READ, 0, 65536)
         # 1 ms later the drive has read 150 KB more: the next 64 KiB is in
-        # its buffer and costs the overhead and the SATA transfer.
+        # its buffer and costs the SATA transfer (no overhead: it continues
+        # the last request).
         c = m.submit(first.end + 1e-3, Model.READ, 65536, 65536)
         self.assertTrue(c.hit)
-        self.assertAlmostEqual(self.cost(c), 0.3e-3 + 65536 / 300e6, places=12)
+        self.assertAlmostEqual(self.cost(c), 65536 / 300e6, places=12)
         # The next 192 KiB arrives at once: what was buffered beyond the
         # hit (150 KB - 64 KiB, and what the drive read while it served the
         # hit) is not read again, the rest streams from the medium.
         c2 = m.submit(c.end, Model.READ, 131072, 196608)
         self.assertFalse(c2.hit)
-        self.assertEqual((c2.seek, c2.rotation, c2.overhead), (0.0, 0.0, 0.3e-3))
+        self.assertEqual((c2.seek, c2.rotation, c2.overhead), (0.0, 0.0, 0.0))
         buffered = 1e-3 * m.rate(65536) - 65536 + (c.end - c.start) * m.rate(131072)
         self.assertAlmostEqual(c2.transfer, (196608 - buffered) / m.rate(131072), delta=1e-9)
         # Long after the segment filled (1 MiB), a read beyond it waits
