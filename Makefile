@@ -48,11 +48,13 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter demo fuzz soak clean distclean
+	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter demo cpu-factor fuzz soak \
+	clean distclean
 
 help:
 	@echo 'bootcache targets:'
-	@echo '  make demo            a real Debian boot with and without bootcache (PROFILE=hdd|dvd RUNS=N; root)'
+	@echo '  make demo            a real Debian boot with and without bootcache (PROFILE=hdd|dvd|seek|hdd7200|... RUNS=N; root)'
+	@echo '  make cpu-factor      how many times slower the demo'"'"'s TCG guest computes than the host (SEEK_SCALE=cpu)'
 	@echo '  make test            host tests, kernel build, VM run of KUnit and kselftests'
 	@echo '  make setup           install missing Debian packages and bindgen-cli'
 	@echo '  make tree            unpack linux-source-6.12 into $(OUT)/linux with bootcache applied'
@@ -154,9 +156,14 @@ bench-filter: kernel
 
 # A real Debian 12 boot from an emulated hard disk and a live ISO in an emulated
 # DVD drive, with and without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|dvd|unthrottled,
-# RUNS boots per phase.
+# or a seek model's (seek|hdd7200|hdd5400|dvd-seek|usb2; SEEK_SCALE=F|cpu), RUNS boots per phase.
 demo: setup
 	@OUT=$(OUT) PROFILE=$(PROFILE) RUNS=$(RUNS) MAKE="$(MAKE)" mk/demo.sh
+
+# The demo guest's CPU slowness under TCG against the host's (mk/cpu-factor.sh):
+# the factor goes to $(OUT)/demo/cpu-factor, where make demo SEEK_SCALE=cpu reads it.
+cpu-factor: kernel
+	@OUT=$(OUT) KERNEL=$(KBUILD)/arch/x86/boot/bzImage mk/cpu-factor.sh
 
 fuzz:
 	@$(TOOL)/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
