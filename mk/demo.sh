@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mk/demo.sh: `make demo [PROFILE=all|hdd|dvd|unthrottled] [RUNS=3]`.
+# mk/demo.sh: `make demo [PROFILE=all|hdd|dvd|unthrottled|seek|hdd7200|
+# hdd5400|dvd-seek|usb2] [RUNS=3] [SEEK_SCALE=1|F|cpu]`.
 #
 # Boots a real Debian 12 with the FLAVOR=boot kernel in QEMU (TCG) from a
 # device throttled like a slow one, with and without bootcache, and prints
@@ -38,6 +39,70 @@
 #                Each profile gets its own unthrottled runs on its own
 #                medium. PROFILE=unthrottled runs only the hdd medium's bound
 #                (a quick check that the image boots).
+#
+# Seek-model profiles: the same media and phases as hdd and dvd, but the
+# drive is QEMU's NBD client (-drive file=nbd+unix:///?socket=...) talking
+# to mk/seekdisk.py, a server of the project's that serves one request at
+# a time in arrival order and answers each only after what the modelled
+# device would take for it: a seek by distance (square root, then linear,
+# through the data sheet's single-track, average and full-stroke times),
+# half a revolution of rotational latency when the access is not
+# sequential, transfer at the rate of the radius the data sits at (zoned:
+# LBA 0 on the outer edge of a disk, on the inner edge of a DVD), a command
+# overhead, and a small read-ahead buffer and cache in the drive. QEMU's
+# token bucket charges none of that: there a seek costs nothing. Every
+# figure's source (or "assumption") is in mk/seekdisk.py's PROFILES:
+#
+#   hdd7200      the hdd image on a 7200 rpm 3.5" desktop disk (Hitachi
+#                Deskstar 7K1000.C data sheet: average seek 8.5 ms;
+#                single-track 1.0 ms and full stroke 16 ms assumed from
+#                Hitachi's and IBM's data sheets of the same years; 8.33 ms a
+#                revolution; 150 MB/s outer to 75 MB/s inner, assumed, the
+#                2:1 ratio of the Deskstar 7K500 data sheet's zones;
+#                1 MiB read-ahead, 8 MiB cache, 0.3 ms a command: assumed).
+#   hdd5400      the hdd image on a 5400 rpm 2.5" laptop disk (Hitachi
+#                Travelstar 5K320 data sheet: 1.0 / 12 / 20 ms seeks, 11.1 ms
+#                a revolution; 80 to 40 MB/s assumed).
+#   dvd-seek     the live ISO on a 16x CAV DVD-ROM drive, ide-cd as dvd
+#                (ECMA-267: 1x = 1.385 MB/s, data from 24 to 58 mm radius, so
+#                6.6x to 16x, 9.2 to 22.2 MB/s, the ISO on the inner part of a
+#                4.7 GB disc; 6.5 ms a revolution; about 100 ms random access:
+#                95 ms average seek, 150 ms full stroke, 2 ms short jumps
+#                assumed). Read-only. The boot loader needs no special case
+#                here: its 2 KiB PIO reads are sequential, so they stream.
+#   usb2         the hdd image on a USB 2 flash stick or SD card reader: no
+#                seek, 1 ms a request and 30 MB/s read, 10 MB/s write (all
+#                assumptions, under USB 2's practical ceiling of about
+#                35 MB/s).
+#   seek         PROFILE=seek runs all four.
+#
+# The hdd image stands for the whole disk: its first block on the outer
+# edge, its last on the inner, a seek across it a full stroke (ext4 spreads
+# a bigger file system over a bigger disk much as it spreads this one over
+# the image; mk/seekdisk.py --capacity would model a partition at the start
+# of a bigger disk instead, with shorter seeks). The guest sees the
+# hdd-image models as virtio-blk disks, as hdd's: the kernel takes them for
+# non-rotational (see "Why virtio-blk" below). Each boot behind a model
+# starts its own server on that boot's medium (the hdd image's fresh copy,
+# the ISO read-only) and socket (<phase>-<n>/seekdisk.sock); when the boot
+# ends the server stops and
+# writes one line to <phase>-<n>/seekdisk.txt (requests, bytes, the
+# device's busy, seek, rotation, transfer and queueing seconds), beside a
+# line per request in seekdisk.log. The bound boots of these profiles are
+# unthrottled, as hdd's and dvd's.
+#
+# SEEK_SCALE=F multiplies every time the models charge by F (default 1: a
+# real device's times). The guest's CPU under TCG is several times slower
+# than a real machine's, which hides I/O behind CPU; `make cpu-factor`
+# (mk/cpu-factor.sh) measures by how much (the same CPU-bound program timed
+# on the host and in this demo's guest) and saves the factor in
+# $OUT/demo/cpu-factor, and SEEK_SCALE=cpu reads it from there, so that the
+# device is as much slower than a real one as the CPU is and the boot's
+# proportion of CPU to I/O is a real machine's:
+#
+#   make cpu-factor && make demo PROFILE=hdd7200 SEEK_SCALE=cpu
+#
+# The table's drive column says which scale a run had.
 #
 # The old `optical` profile (the hdd image's ext4 on a read-only virtio disk)
 # is gone: `dvd` boots a real live medium from a real (emulated) DVD drive.
@@ -165,7 +230,8 @@
 # not for dvd, whose command line is in the ISO), REPLAY_ARGS (the hdd
 # replay's kernel arguments; default bootcache=record), EMBED_HDD=1 (replay
 # hdd with the playlist embedded in the kernel instead of the initramfs
-# cycle), IO_SCALE (1), KERNEL_LOCK (a file: each kernel build runs under
+# cycle), IO_SCALE (1), SEEK_SCALE (1; a number, or cpu for
+# $OUT/demo/cpu-factor), KERNEL_LOCK (a file: each kernel build runs under
 # `flock KERNEL_LOCK`, for a build directory shared with others).
 # Needs root (debootstrap, chroot).
 
@@ -183,6 +249,7 @@ DEMO_CMDLINE=${DEMO_CMDLINE:-}
 REPLAY_ARGS=${REPLAY_ARGS-bootcache=record}
 EMBED_HDD=${EMBED_HDD:-0}
 IO_SCALE=${IO_SCALE:-1}
+SEEK_SCALE=${SEEK_SCALE:-1}
 MAKE=${MAKE:-make}
 DEMO=$OUT/demo
 KERNEL=$OUT/build/boot/arch/x86/boot/bzImage
@@ -198,21 +265,30 @@ hdr() { printf '\n==> %s\n' "$*"; }
 
 case $PROFILE in
 all) PROFILES="hdd dvd" ;;
-hdd | dvd) PROFILES=$PROFILE ;;
+seek) PROFILES="hdd7200 hdd5400 dvd-seek usb2" ;;
+hdd | dvd | hdd7200 | hdd5400 | dvd-seek | usb2) PROFILES=$PROFILE ;;
 unthrottled) PROFILES=unthrottled ;;
-*) die "PROFILE must be all, hdd, dvd or unthrottled, not '$PROFILE'" ;;
+*) die "PROFILE must be all, seek, hdd, dvd, hdd7200, hdd5400, dvd-seek, usb2 or unthrottled, not '$PROFILE'" ;;
 esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, not '$RUNS'"
 { [[ $IO_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$IO_SCALE" 'BEGIN { exit !(s >= 1) }'; } ||
 	die "IO_SCALE must be a number of at least 1, not '$IO_SCALE'"
+if [ "$SEEK_SCALE" = cpu ]; then
+	SEEK_SCALE=$(cat "$DEMO/cpu-factor" 2>/dev/null) ||
+		die "SEEK_SCALE=cpu: no $DEMO/cpu-factor (run 'make cpu-factor' first)"
+fi
+{ [[ $SEEK_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$SEEK_SCALE" 'BEGIN { exit !(s > 0) }'; } ||
+	die "SEEK_SCALE must be a positive number or 'cpu', not '$SEEK_SCALE'"
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot): run 'sudo make demo'"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (run 'make setup')"
 
 demo_start=$(date +%s)
 failures=0
-# The QEMU of the boot in progress, stopped if the demo is interrupted.
+# The QEMU of the boot in progress and its seekdisk server, stopped if the
+# demo is interrupted.
 QEMU_PID=
-trap '[ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null' EXIT
+SEEK_PID=
+trap '[ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null; [ -z "$SEEK_PID" ] || kill "$SEEK_PID" 2>/dev/null' EXIT
 trap 'echo; die "interrupted"' INT TERM
 
 # rates IOPS BYTES_PER_S: the throttling options, divided by IO_SCALE.
@@ -221,13 +297,56 @@ rates() {
 		printf "throttling.iops-total=%d,throttling.bps-total=%d", i / s + 0.5, b / s + 0.5 }'
 }
 
-# drive_opts PROFILE: QEMU -drive options that make the disk that device.
+# drive_opts PROFILE: QEMU -drive options that make the disk that device;
+# for a seek model, "seekdisk=MODEL,scale=F", which boot turns into an
+# mk/seekdisk.py server and an NBD drive (seekdisk_start).
 drive_opts() {
 	case $1 in
 	hdd) rates 150 104857600 ;;
 	dvd) rates 20 8388608 ;;
+	hdd7200 | hdd5400 | usb2) echo "seekdisk=$1,scale=$SEEK_SCALE" ;;
+	dvd-seek) echo "seekdisk=dvd,scale=$SEEK_SCALE" ;;
 	*) echo "" ;;
 	esac
+}
+
+# seekdisk_start DIR IMAGE DRIVE_OPTS: for a seek model's DRIVE_OPTS, start
+# mk/seekdisk.py serving IMAGE (its per-request log in DIR/seekdisk.log);
+# SEEK_URI is the NBD address for QEMU's -drive file=, SEEK_PID the server.
+seekdisk_start() {
+	local dir=$1 img=$2 model scale sock i
+	[[ $3 =~ ^seekdisk=([a-z0-9]+),scale=([0-9.]+)$ ]] || return 1
+	model=${BASH_REMATCH[1]} scale=${BASH_REMATCH[2]}
+	# A Unix socket's path has at most 107 bytes.
+	sock=$dir/seekdisk.sock
+	[ ${#sock} -lt 100 ] || sock=$(mktemp -u /tmp/seekdisk.XXXXXX.sock)
+	python3 mk/seekdisk.py --model "$model" --scale "$scale" --socket "$sock" \
+		--log "$dir/seekdisk.log" --summary "$dir/seekdisk.txt" "$img" \
+		</dev/null >/dev/null 2>"$dir/seekdisk.err" &
+	SEEK_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$sock" ] && break
+		kill -0 "$SEEK_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -S "$sock" ]; then
+		printf '  %-8s seekdisk did not start: %s\n' BOOT "$(head -c 300 "$dir/seekdisk.err")"
+		kill "$SEEK_PID" 2>/dev/null
+		SEEK_PID=
+		return 1
+	fi
+	SEEK_URI="nbd+unix:///?socket=$sock"
+}
+
+# seekdisk_stop DIR: stop the boot's seekdisk server; its summary line
+# (requests, bytes, busy, seek, rotation and transfer seconds) is in
+# DIR/seekdisk.txt.
+seekdisk_stop() {
+	[ -n "$SEEK_PID" ] || return 0
+	kill -TERM "$SEEK_PID" 2>/dev/null
+	wait "$SEEK_PID" 2>/dev/null
+	SEEK_PID=
+	[ -s "$1/seekdisk.txt" ] || printf '  %-8s %s: seekdisk left no summary\n' BOOT "$1"
 }
 
 # boot DIR IMAGE KERNEL DRIVE_OPTS LABEL KERNEL_ARGS [INITRD]: one boot, logs
@@ -243,7 +362,13 @@ boot() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	[ -z "$initrd" ] || sha256sum "$initrd" >"$dir/initrd"
-	local media cmdline qmp='' iops='' bps='' switched=''
+	local media cmdline qmp='' iops='' bps='' switched='' file=$img
+	# A seek model: the image behind an mk/seekdisk.py server, the drive
+	# on its NBD socket.
+	if [[ $dopts == seekdisk=* ]]; then
+		seekdisk_start "$dir" "$img" "$dopts" || return 1
+		file=$SEEK_URI dopts=
+	fi
 	if [ "$kernel" = - ]; then
 		# The boot loader's reads: the bandwidth limit only, until
 		# isolinux has loaded the initramfs; then the drive's IOPS limit
@@ -257,7 +382,7 @@ boot() {
 		# The PIIX IDE controller of -machine pc: ide.1 is its
 		# secondary channel, where a PC's optical drive sits.
 		# shellcheck disable=SC2054 # -drive's options are one argument
-		media=(-drive "file=$img,if=none,id=cd0,media=cdrom,readonly=on,format=raw${dopts:+,$dopts}"
+		media=(-drive "file=$file,if=none,id=cd0,media=cdrom,readonly=on,format=raw${dopts:+,$dopts}"
 			-device ide-cd,drive=cd0,bus=ide.1 -boot d
 			${qmp:+-qmp "unix:$qmp,server=on,wait=off"})
 		cmdline="(isolinux.cfg) $(sed -n 's/^[[:space:]]*append //p' "$img.cfg" 2>/dev/null)"
@@ -268,7 +393,7 @@ boot() {
 		# from the command line.
 		cmdline="console=ttyS0 root=PARTUUID=$DEMO_PARTUUID rootwait ro panic=-1 kunit.enable=0 $args $DEMO_CMDLINE"
 		media=(-kernel "$kernel" ${initrd:+-initrd "$initrd"} -append "$cmdline"
-			-drive "file=$img,if=virtio,format=raw${dopts:+,$dopts}")
+			-drive "file=$file,if=virtio,format=raw${dopts:+,$dopts}")
 	fi
 	echo "$cmdline" >"$dir/cmdline"
 	start=$(date +%s.%N)
@@ -322,6 +447,7 @@ boot() {
 		fi
 	done
 	QEMU_PID=
+	seekdisk_stop "$dir"
 	local wall
 	wall=$(echo "$(date +%s.%N) - $start" | bc)
 	[ -t 1 ] && printf '\r\033[K'
@@ -425,7 +551,7 @@ phase() {
 		boot "$DEMO/$prof/$ph-$i" "$DEMO/run.img" "$kernel" "$dopts" \
 			"[$prof] $ph $i/$n" "$args" "$initrd" || { rc=1; failures=$((failures + 1)); }
 		# The first replay boot's disk: what the cycle left for a next boot.
-		if [ "$ph" = replay ] && [ "$i" = 1 ] && [ "$prof" = hdd ] && [ -n "$initrd" ]; then
+		if [ "$ph" = replay ] && [ "$i" = 1 ] && [ -n "$initrd" ]; then
 			cycle_evidence "$DEMO/run.img" "$DEMO/$prof/$ph-$i" "[$prof] $ph 1" || true
 		fi
 	done
@@ -567,11 +693,11 @@ live_iso() {
 	cp "$LIVE/iso-tree/isolinux/isolinux.cfg" "$LIVE/$name.iso.cfg"
 }
 
-# check_medium PLAYLIST ISO RECORDED: the tool's check that the playlist
-# still fits the rebuilt disc (same identity, its extents in the same
-# files), when the tool has that subcommand.
+# check_medium PLAYLIST ISO RECORDED PROFILE: the tool's check that the
+# playlist still fits the rebuilt disc (same identity, its extents in the
+# same files), when the tool has that subcommand.
 check_medium() {
-	local log=$DEMO/dvd/check-medium.log
+	local log=$DEMO/$4/check-medium.log
 	if ! "$TOOL_BIN" check-medium --help >/dev/null 2>&1; then
 		say CHECK "skipped: the tool has no 'check-medium' subcommand yet"
 		return 0
@@ -585,9 +711,11 @@ check_medium() {
 	fi
 }
 
-# dvd_profile: the live ISO from the DVD drive (see the top).
+# dvd_profile PROFILE: the live ISO from the DVD drive (see the top):
+# dvd's token bucket or dvd-seek's model.
 dvd_profile() {
-	local hist=$DEMO/dvd/history pl=$DEMO/dvd/playlist kernel
+	local prof=$1
+	local hist=$DEMO/$prof/history pl=$DEMO/$prof/playlist kernel
 	# shellcheck source=/dev/null
 	. "$LIVE/off.iso.env"
 	say ISO "$LIVE_ISO: UUID $LIVE_UUID, LABEL $LIVE_LABEL, volume $LIVE_VOLUME, $(($(stat -c %s "$LIVE_ISO") / 1048576)) MiB; squashfs at LBA $LIVE_SQUASHFS_LBA"
@@ -603,51 +731,51 @@ dvd_profile() {
 			say ISO "bootcache medium-id says '$id', not $LIVE_VOLUME"
 		fi
 	fi
-	phase dvd bound "$RUNS" "$LIVE/off.iso" - "" bootcache=off
-	phase dvd baseline "$RUNS" "$LIVE/off.iso" - "$(drive_opts dvd)" bootcache=off
+	phase "$prof" bound "$RUNS" "$LIVE/off.iso" - "" bootcache=off
+	phase "$prof" baseline "$RUNS" "$LIVE/off.iso" - "$(drive_opts "$prof")" bootcache=off
 
 	live_iso record "bootcache=record,volume=$LIVE_VOLUME" "$KERNEL" "$LIVE/off.iso" ||
-		{ failures=$((failures + 1)); say SKIP "[dvd] record: rebuilding the ISO failed"; return 1; }
-	if ! boot "$DEMO/dvd/record" "$LIVE/record.iso" - "$(drive_opts dvd)" "[dvd] record" \
+		{ failures=$((failures + 1)); say SKIP "[$prof] record: rebuilding the ISO failed"; return 1; }
+	if ! boot "$DEMO/$prof/record" "$LIVE/record.iso" - "$(drive_opts "$prof")" "[$prof] record" \
 		"bootcache=record,volume=$LIVE_VOLUME"; then
 		failures=$((failures + 1))
-		say SKIP "[dvd] replay: the record boot failed"
+		say SKIP "[$prof] replay: the record boot failed"
 		return 1
 	fi
 	rm -f "$hist" "$pl"
-	if python3 "$REPORT" history "$DEMO/dvd/record" "$hist"; then
-		say HISTORY "[dvd] from the guest's result channel ($(stat -c %s "$hist") bytes)"
+	if python3 "$REPORT" history "$DEMO/$prof/record" "$hist"; then
+		say HISTORY "[$prof] from the guest's result channel ($(stat -c %s "$hist") bytes)"
 	else
 		failures=$((failures + 1))
-		say SKIP "[dvd] replay: the record boot sent no history (does the kernel know bootcache=record,volume=?)"
-		grep -a 'bootcache' "$DEMO/dvd/record/console.log" | tail -n 5 | sed 's/\r$//; s/^/    | /'
+		say SKIP "[$prof] replay: the record boot sent no history (does the kernel know bootcache=record,volume=?)"
+		grep -a 'bootcache' "$DEMO/$prof/record/console.log" | tail -n 5 | sed 's/\r$//; s/^/    | /'
 		return 1
 	fi
-	"$TOOL_BIN" info "$hist" >"$DEMO/dvd/history.info" 2>&1 || true
-	if "$TOOL_BIN" convert "$hist" -o "$pl" >"$DEMO/dvd/convert.log" 2>&1; then
-		say PLAYLIST "[dvd] bootcache convert $hist -o $pl"
+	"$TOOL_BIN" info "$hist" >"$DEMO/$prof/history.info" 2>&1 || true
+	if "$TOOL_BIN" convert "$hist" -o "$pl" >"$DEMO/$prof/convert.log" 2>&1; then
+		say PLAYLIST "[$prof] bootcache convert $hist -o $pl"
 	else
 		failures=$((failures + 1))
-		say SKIP "[dvd] replay: bootcache convert failed: $(head -c 300 "$DEMO/dvd/convert.log")"
+		say SKIP "[$prof] replay: bootcache convert failed: $(head -c 300 "$DEMO/$prof/convert.log")"
 		return 1
 	fi
-	"$TOOL_BIN" info "$pl" >"$DEMO/dvd/playlist.info" 2>&1 || true
-	plot dvd "$hist" "$pl"
+	"$TOOL_BIN" info "$pl" >"$DEMO/$prof/playlist.info" 2>&1 || true
+	plot "$prof" "$hist" "$pl"
 	kernel=$(embed_kernel "$pl") || {
-		say SKIP "[dvd] replay: building the kernel with the playlist failed ($DEMO/kernel-playlist.log)"
+		say SKIP "[$prof] replay: building the kernel with the playlist failed ($DEMO/kernel-playlist.log)"
 		failures=$((failures + 1))
 		return 1
 	}
 	live_iso replay bootcache=auto "$kernel" "$LIVE/off.iso" ||
-		{ failures=$((failures + 1)); say SKIP "[dvd] replay: rebuilding the ISO failed"; return 1; }
-	check_medium "$pl" "$LIVE/replay.iso" "$LIVE/record.iso" || failures=$((failures + 1))
-	phase dvd replay "$RUNS" "$LIVE/replay.iso" - "$(drive_opts dvd)" bootcache=auto
+		{ failures=$((failures + 1)); say SKIP "[$prof] replay: rebuilding the ISO failed"; return 1; }
+	check_medium "$pl" "$LIVE/replay.iso" "$LIVE/record.iso" "$prof" || failures=$((failures + 1))
+	phase "$prof" replay "$RUNS" "$LIVE/replay.iso" - "$(drive_opts "$prof")" bootcache=auto
 }
 
 # --- The media: the hdd image (settled once), the live ISO. ---
 settled=$DEMO/settled.img
 case " $PROFILES " in
-*" hdd "* | *" unthrottled "*)
+*" hdd "* | *" unthrottled "* | *" hdd7200 "* | *" hdd5400 "* | *" usb2 "*)
 	DEMO_KERNEL_RELEASE=$release DEMO_KERNEL_CONFIG=$OUT/build/boot/.config mk/demo-image.sh "$DEMO" ||
 		die "making the Debian image failed"
 	# shellcheck source=/dev/null
@@ -669,7 +797,7 @@ case " $PROFILES " in
 	;;
 esac
 case " $PROFILES " in
-*" dvd "*)
+*" dvd "* | *" dvd-seek "*)
 	hdr "the live ISO (mk/live-iso.sh)"
 	live_iso off bootcache=off || die "making the live ISO failed"
 	;;
@@ -684,29 +812,32 @@ for prof in $PROFILES; do
 		hdr "unthrottled: $RUNS boots (the bound)"
 		phase unthrottled bound "$RUNS" "$settled" "$KERNEL" "" bootcache=off
 		;;
-	hdd)
-		hdr "hdd: $(drive_opts hdd)"
+	hdd | hdd7200 | hdd5400 | usb2)
+		hdr "$prof: $(drive_opts "$prof")"
 		# Every hdd boot has the image's initramfs, as the installed
 		# system boots: these three the settled image's (no playlist in
 		# it yet), the replay boots the one the record boot rebuilt.
-		initrd_of "$settled" "$DEMO/hdd/initrd.settled"
-		phase hdd bound "$RUNS" "$settled" "$KERNEL" "" bootcache=off "$DEMO/hdd/initrd.settled"
-		phase hdd baseline "$RUNS" "$settled" "$KERNEL" "$(drive_opts hdd)" bootcache=off \
-			"$DEMO/hdd/initrd.settled"
-		record_and_replay hdd "$settled" "$(drive_opts hdd)" "$DEMO/hdd/initrd.settled"
+		initrd_of "$settled" "$DEMO/$prof/initrd.settled"
+		phase "$prof" bound "$RUNS" "$settled" "$KERNEL" "" bootcache=off "$DEMO/$prof/initrd.settled"
+		phase "$prof" baseline "$RUNS" "$settled" "$KERNEL" "$(drive_opts "$prof")" bootcache=off \
+			"$DEMO/$prof/initrd.settled"
+		record_and_replay "$prof" "$settled" "$(drive_opts "$prof")" "$DEMO/$prof/initrd.settled"
 		;;
-	dvd)
-		hdr "dvd: $(drive_opts dvd) (ide-cd, -boot d, isolinux)"
-		dvd_profile
+	dvd | dvd-seek)
+		hdr "$prof: $(drive_opts "$prof") (ide-cd, -boot d, isolinux)"
+		dvd_profile "$prof"
 		;;
 	esac
 	rm -f "$DEMO/$prof/recorded.img"
 done
 
 hdr "results"
+drives=()
+for prof in $PROFILES; do
+	drives+=(--drive "$prof=$(drive_opts "$prof")")
+done
 python3 "$REPORT" report "$DEMO" --profiles "$PROFILES" \
-	--drive hdd="$(drive_opts hdd)" --drive dvd="$(drive_opts dvd)" \
-	--drive unthrottled= -o "$DEMO/report.json" || failures=$((failures + 1))
+	"${drives[@]}" -o "$DEMO/report.json" || failures=$((failures + 1))
 total=$(($(date +%s) - demo_start))
 printf '\nmake demo: %d:%02d in all; JSON: %s; logs: %s/<profile>/<phase>-<n>/\n' \
 	$((total / 60)) $((total % 60)) "$DEMO/report.json" "$DEMO"
