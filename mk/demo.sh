@@ -70,6 +70,11 @@
 #                95 ms average seek, 150 ms full stroke, 2 ms short jumps
 #                assumed). Read-only. The boot loader needs no special case
 #                here: its 2 KiB PIO reads are sequential, so they stream.
+#                The seeks are by distance on the disc: the demo's live ISO
+#                (about 75 MB) fills the innermost 0.9 mm of the 34 mm data
+#                zone, so its seeks are short (2 to 28 ms, 10 ms on average
+#                in a boot) where the 100 ms is for a third of the zone; a
+#                2 GiB live DVD would seek 70 ms on average.
 #   usb2         the hdd image on a USB 2 flash stick or SD card reader: no
 #                seek, 1 ms a request and 30 MB/s read, 10 MB/s write (all
 #                assumptions, under USB 2's practical ceiling of about

@@ -194,7 +194,8 @@ PROFILES = {
     # (at a third of the stroke) is 95 ms so that with the rotation an
     # average access is about 100 ms. Full stroke 150 ms and the shortest
     # jump 2 ms (the pickup's fine actuator, without moving the sled): both
-    # assumptions. Read-ahead 512 KiB and 512 KiB kept (assumptions: a
+    # assumptions. Seeks go by the distance on the disc: a small image on
+    # the inner part seeks over a fraction of the stroke, fast. Read-ahead 512 KiB and 512 KiB kept (assumptions: a
     # DVD-ROM drive's buffer of 512 KiB), interface 33 MB/s (UDMA/33,
     # assumption), overhead 0.5 ms a command (assumption; ATAPI has no
     # command queueing, so only a continuation goes without).
