@@ -13,7 +13,8 @@
 # (qemu-system-x86_64 -machine pc -accel tcg -cpu max -smp SMP -m MEM; the
 # test kernel and an initramfs of busybox and the benchmark), and the
 # factor is the guest's total time over the host's, each the fastest of its
-# RUNS (the least disturbed by other load on the host). Per kind of work too.
+# runs (the least disturbed by other load on the host: RUNS in the guest,
+# RUNS on the host before them and RUNS after). Per kind of work too.
 # The guest's times are the host's: each of the benchmark's lines is
 # stamped with the host's clock when it comes out of the guest's second
 # serial port, so a guest clock that loses time under TCG cannot flatter
@@ -68,10 +69,14 @@ gcc -O2 -static -Wall -Werror -o "$work/cpu-bench" "$TOP/mk/cpu-bench.c" ||
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# The host.
-for _ in $(seq 1 "$RUNS"); do
-	"$work/cpu-bench" >>"$work/host.txt" || die "cpu-bench failed on the host"
-done
+# host_runs: RUNS runs on the host, before the guest's and again after
+# them, so that a burst of other load lands on both sides alike.
+host_runs() {
+	for _ in $(seq 1 "$RUNS"); do
+		"$work/cpu-bench" >>"$work/host.txt" || die "cpu-bench failed on the host"
+	done
+}
+host_runs
 
 # The guest: busybox, the benchmark, an init that runs it RUNS times and
 # writes the results to the second serial port.
@@ -137,6 +142,7 @@ awk '$2 != "cpu-bench:" { next }
 	$3 != "done" { printf "cpu-bench: %s %.6f\n", $3, $1 - prev; sum += $1 - prev; prev = $1 }' \
 	"$work/guest.stamped" >"$work/guest.txt"
 
+host_runs
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The fastest run of each kind of work on each side, and the factors.
@@ -149,7 +155,7 @@ awk -v runs="$RUNS" -v lb="$load_before" -v la="$load_after" -v kernel="$KERNEL"
 		if (side == 1 && !($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
 	}
 	END {
-		printf "cpu factor: the guest (TCG, -cpu max -smp %s -m %s, %s) against the host, fastest of %d runs each\n", smp, mem, kernel, runs
+		printf "cpu factor: the guest (TCG, -cpu max -smp %s -m %s, %s) against the host, fastest of %d runs in the guest and %d on the host\n", smp, mem, kernel, runs, 2 * runs
 		printf "  %-6s %10s %10s %8s\n", "work", "host s", "guest s", "factor"
 		for (i = 1; i <= n; i++) {
 			w = order[i]; h = best[1 SUBSEP w]; g = best[2 SUBSEP w]
