@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use bootcache::convert::{
-    DEFAULT_BATCH_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_GAP, DEFAULT_PULL_AHEAD,
+    DEFAULT_BATCH_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BATCHES, DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_GAP, DEFAULT_PULL_AHEAD,
 };
 use bootcache::format::VolumeId;
 use bootcache::size::parse_size;
@@ -335,7 +336,7 @@ pub struct BuildArgs {
     /// a power of two from 512 to 65536.
     #[arg(long, default_value_t = DEFAULT_BLOCK_SIZE, value_parser = parse_u32_size)]
     pub block_size: u32,
-    /// Merge neighbouring extents of the same batch when the gap between them is at most
+    /// Merge neighbouring extents of the same batch and flags when the gap between them is at most
     /// this many bytes (reading a small gap is cheaper than a seek; 0 merges only
     /// touching extents).
     #[arg(long, default_value_t = DEFAULT_MAX_GAP, value_parser = parse_size)]
@@ -355,10 +356,15 @@ pub struct BuildArgs {
 pub struct HistoryArgs {
     /// Cut a batch when it holds this many bytes of first-use data: batch 0 is what the
     /// boot reads first. Smaller batches follow the boot's order more closely; larger ones
-    /// split fewer extents. Grown (doubled) until there are at most 256 batches. 0 (with
+    /// split fewer extents. Grown (doubled) until there are at most --max-batches. 0 (with
     /// --batch-ms 0): batches from tags only.
     #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_BATCH_BYTES, value_parser = parse_size)]
     pub batch_bytes: u64,
+    /// Cut at most N batches (1 to 256), growing --batch-bytes and --batch-ms to fit. A
+    /// playlist the kernel appends to a running session gets batches after the session's,
+    /// and a session holds 256: the default leaves room for a few.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BATCHES)]
+    pub max_batches: u32,
     /// Also cut a batch when a block's first use comes MS milliseconds or more after the
     /// batch's first (0: no time cut).
     #[arg(long, value_name = "MS", default_value_t = 0)]

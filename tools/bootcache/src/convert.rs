@@ -28,15 +28,17 @@ pub const DEFAULT_BLOCK_SIZE: u32 = 4096;
 pub const DEFAULT_MAX_GAP: u64 = 256 << 10;
 /// Default cap on the total bytes of a playlist: 1 GiB, well above what a boot reads.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
-/// Default bytes of first-use data per batch: 2 MiB.
+/// Default bytes of first-use data per batch: 1 MiB.
 ///
-/// The kernel reads a batch whole, in disk order, before the next; a read of the boot that
-/// needs a block of batch `k` waits, at worst, for batches 0 to `k` to be read. 2 MiB is
-/// about 0.1 to 0.2 s of transfer on a DVD drive (10 to 20 MB/s) and 20 ms on a hard disk,
-/// small beside a boot's first seconds, so the first reads wait little; and it is large
-/// enough that a batch spans a few extents only, so the cut costs few extra seeks (on the
-/// recorded live-DVD boot: 9 batches, see the README). The trace benchmark tunes it.
-pub const DEFAULT_BATCH_BYTES: u64 = 2 << 20;
+/// The kernel reads a batch whole, in disk order, before the next, so the boot's first
+/// read waits for all of batch 0 (its block may be the batch's last on the disk), and a
+/// read of batch `k` for batches 0 to `k`. Small batches follow the boot closely; with
+/// [`DEFAULT_PULL_AHEAD`] they cost few extra seeks. 1 MiB is 50 to 100 ms of transfer on
+/// a DVD drive (10 to 20 MB/s), 10 ms on a hard disk. On the recorded live-DVD boot, in
+/// `bench/playlist-model.py`'s model of a DVD drive and of a hard disk, 512 KiB and 1 MiB
+/// made the boot wait the least, 2 MiB up to 2.8 times as long, and one batch 2.5 to 8
+/// times as long (see the README). The trace benchmark tunes it.
+pub const DEFAULT_BATCH_BYTES: u64 = 1 << 20;
 /// Default time span of first use per batch: none (batches are cut by bytes only).
 ///
 /// A boot reads in bursts with idle seconds between them; a time cut would make many small
@@ -45,14 +47,23 @@ pub const DEFAULT_BATCH_BYTES: u64 = 2 << 20;
 /// cut is there for boots whose phases matter more than their volume.
 pub const DEFAULT_BATCH_NS: u64 = 0;
 /// Default largest extent of a later batch that is read with an earlier batch's
-/// neighbouring extent, counting the gap between them: [`DEFAULT_MAX_GAP`].
+/// neighbouring extent, counting the gap between them: 1 MiB.
 ///
-/// Reading it early costs at most what coalescing's gap costs (less than a seek); reading
-/// it in its own batch would cost a seek. Cutting by first use splits regions that the boot
-/// reads over time into pieces of several batches; this takes the small ones back.
-pub const DEFAULT_PULL_AHEAD: u64 = DEFAULT_MAX_GAP;
+/// Cutting by first use splits regions that the boot reads over time into pieces of
+/// several batches; each would cost a seek of its own. Reading 1 MiB early takes about as
+/// long as one seek on a hard disk (8 to 12 ms at ~100 MB/s) and less than one on a DVD
+/// drive (~100 ms at 10 to 20 MB/s). On the recorded live-DVD boot it brings the extent
+/// count of 1 MiB batches back to that of one batch.
+pub const DEFAULT_PULL_AHEAD: u64 = 1 << 20;
 /// The most batches a playlist has: the batch number is a `u8`.
 pub const MAX_BATCHES: u32 = 256;
+/// Default number of batches `convert` cuts by first use, at most: 64.
+///
+/// The kernel appends a playlist that arrives while a session runs after the session's
+/// batches (the initramfs's, then the saved one, after an embedded one), and a session
+/// holds [`MAX_BATCHES`]: a quarter each leaves room for that. 64 batches of 2 MiB cover a
+/// boot that reads 128 MiB before the batches grow.
+pub const DEFAULT_MAX_BATCHES: u32 = 64;
 
 /// How to build a playlist.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +86,9 @@ pub struct Options {
     /// `convert` only: cut a batch when a read's first use comes this many nanoseconds
     /// or more after the batch's first; 0 for no time cut.
     pub batch_ns: u64,
+    /// `convert` only, with batches cut by first use: the most batches, 1 to
+    /// [`MAX_BATCHES`]; the limits grow until the cut fits.
+    pub max_batches: u32,
     /// `convert` only, with batches cut by first use: an extent of a later batch whose
     /// length plus its gap to a neighbouring extent of an earlier batch (of the same
     /// priority and keep flag) is at most this many bytes is read with that earlier
@@ -97,6 +111,7 @@ impl Default for Options {
             low_priority: Vec::new(),
             batch_bytes: DEFAULT_BATCH_BYTES,
             batch_ns: DEFAULT_BATCH_NS,
+            max_batches: DEFAULT_MAX_BATCHES,
             pull_ahead: DEFAULT_PULL_AHEAD,
             keep: true,
             until_ns: None,
@@ -113,6 +128,12 @@ impl Options {
                 "block size {b} is not a power of two from {} to {}",
                 format::MIN_BLOCK_SIZE,
                 format::MAX_BLOCK_SIZE
+            ));
+        }
+        if !(1..=MAX_BATCHES).contains(&self.max_batches) {
+            return Err(format!(
+                "max batches {} is not from 1 to {MAX_BATCHES}",
+                self.max_batches
             ));
         }
         if self.max_bytes > format::MAX_TOTAL_BYTES {
@@ -201,11 +222,13 @@ pub struct Report {
     /// Entries left out because they were recorded after [`Options::until_ns`].
     pub entries_after_until: u64,
     /// With batches cut by first use: the bytes of first-use data per batch that the cut
-    /// used, after growing it to fit [`MAX_BATCHES`] (0 for tags only).
+    /// used, after growing it to fit [`Options::max_batches`] (0 for tags only).
     pub batch_bytes: u64,
     /// With batches cut by first use: the time span per batch that the cut used, in
     /// nanoseconds, after growing it (0 for none).
     pub batch_ns: u64,
+    /// Whether the limits per batch were grown to fit [`Options::max_batches`].
+    pub batches_grown: bool,
     /// `--low-priority` volumes that do not appear in the input.
     pub unknown_low_priority: Vec<VolumeId>,
 }
@@ -427,10 +450,10 @@ fn cut(uses: &[FirstUse], bytes: u64, ns: u64) -> (Vec<u32>, u32) {
 ///
 /// Batches: with [`Options::cuts_by_first_use`], the wanted blocks are taken in the order
 /// the boot first read them and cut into consecutive slices of at most
-/// `opts.batch_bytes` bytes and `opts.batch_ns` of time (a tag always cuts); if that
-/// makes more than [`MAX_BATCHES`], both limits are doubled until it does not (tags past
-/// the 255th stay in batch 255). Otherwise each tag starts a new batch, as it always
-/// did. Blocks read by more than one read entry are marked keep (`opts.keep`). Then the
+/// `opts.batch_bytes` bytes and `opts.batch_ns` of time (a tag always
+/// cuts); if that makes more than `opts.max_batches`, both limits are doubled until it
+/// does not (tags past that stay in the last batch). Otherwise each tag starts a new
+/// batch, as it always did (tags past the 255th stay in batch 255). Blocks read by more than one read entry are marked keep (`opts.keep`). Then the
 /// builder makes the pieces disjoint, pulls small later pieces ahead, coalesces and caps
 /// them (see the module docs).
 pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, Report), String> {
@@ -514,22 +537,24 @@ pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, R
             .fold(0u64, |acc, u| acc.saturating_add(u.end - u.start));
         let span = uses.last().map_or(0, |u| u.ns) - uses.first().map_or(0, |u| u.ns);
         let (mut bytes, mut ns) = (opts.batch_bytes, opts.batch_ns);
-        loop {
-            let (slices, count) = cut(&uses, bytes, ns);
-            // Past these, only tags cut: growing further changes nothing.
+        let (mut slices, mut count) = cut(&uses, bytes, ns);
+        // Each doubling at least halves the cuts by size and time; 64 of them take any
+        // limit past any total, after which only tags cut.
+        for _ in 0..64 {
             let bytes_done = bytes == 0 || bytes > total;
             let ns_done = ns == 0 || ns > span;
-            if count <= MAX_BATCHES || (bytes_done && ns_done) {
-                report.batch_bytes = bytes;
-                report.batch_ns = ns;
-                break slices
-                    .into_iter()
-                    .map(|s| s.min(MAX_BATCHES - 1) as u8)
-                    .collect();
+            if count <= opts.max_batches || (bytes_done && ns_done) {
+                break;
             }
             bytes = bytes.saturating_mul(2);
             ns = ns.saturating_mul(2);
+            (slices, count) = cut(&uses, bytes, ns);
         }
+        report.batch_bytes = bytes;
+        report.batch_ns = ns;
+        report.batches_grown = (bytes, ns) != (opts.batch_bytes, opts.batch_ns);
+        let last = opts.max_batches.clamp(1, MAX_BATCHES) - 1;
+        slices.into_iter().map(|s| s.min(last) as u8).collect()
     } else {
         uses.iter()
             .map(|u| u.tag.min(MAX_BATCHES - 1) as u8)
@@ -553,9 +578,34 @@ pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, R
     } else {
         0
     };
-    let (data, capped) = build(&vols, &aligns, pieces, &keep, pull, opts);
+    let (mut data, capped) = build(&vols, &aligns, pieces, &keep, pull, opts);
     report.dropped_cap_bytes = capped;
+    if opts.cuts_by_first_use() {
+        renumber(&mut data.extents);
+    }
     Ok((data, report))
+}
+
+/// Numbers the batches that have extents 0, 1, 2, ... in their order: pulling ahead and
+/// the cap can empty a batch, and a session holds [`MAX_BATCHES`] in all.
+fn renumber(extents: &mut [Extent]) {
+    let mut used = [false; MAX_BATCHES as usize];
+    for x in extents.iter() {
+        if let Some(u) = used.get_mut(usize::from(x.batch)) {
+            *u = true;
+        }
+    }
+    let mut new = [0u8; MAX_BATCHES as usize];
+    let mut next: u8 = 0;
+    for (n, u) in new.iter_mut().zip(used) {
+        *n = next;
+        if u {
+            next = next.saturating_add(1);
+        }
+    }
+    for x in extents.iter_mut() {
+        x.batch = new.get(usize::from(x.batch)).copied().unwrap_or(x.batch);
+    }
 }
 
 /// Merges two playlists into one.

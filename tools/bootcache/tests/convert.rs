@@ -633,14 +633,23 @@ fn tags_still_cut_first_use_batches() {
 }
 
 #[test]
-fn batches_grow_to_fit_256() {
+fn batches_grow_to_fit_the_limit() {
     let vols = [vol(VolumeId::Root)];
     // 1000 blocks, first read from the end of the disk back; one block per batch would
     // make 1000 batches.
     let e: Vec<Entry> = (0..1000u64)
         .map(|i| read(i, 0, (2 * (999 - i)) * BS, BS))
         .collect();
+    // The default limit, 64: 16 blocks per batch.
     let (d, report) = convert_report(&vols, &e, &first_use(BS));
+    assert!(report.batches_grown);
+    assert_eq!(report.batch_bytes, 16 * BS);
+    assert_eq!(d.batch_count(), 63);
+    let all = Options {
+        max_batches: 256,
+        ..first_use(BS)
+    };
+    let (d, report) = convert_report(&vols, &e, &all);
     // Doubled twice: four blocks per batch, 250 batches.
     assert_eq!(report.batch_bytes, 4 * BS);
     assert_eq!(d.batch_count(), 250);
@@ -654,7 +663,7 @@ fn batches_grow_to_fit_256() {
     // With a time cut as well, both grow.
     let o = Options {
         batch_ns: 1,
-        ..first_use(BS)
+        ..all.clone()
     };
     let (d, report) = convert_report(&vols, &e, &o);
     assert!(d.batch_count() <= 256);
@@ -665,10 +674,29 @@ fn batches_grow_to_fit_256() {
         e.push(read(2 * i, 0, i * BS, BS));
         e.push(Entry::tag(2 * i + 1, 0));
     }
-    let d = run(&vols, &e, &first_use(BS));
+    let d = run(&vols, &e, &all);
     assert_eq!(d.batch_count(), 256);
     assert_eq!(d.extents[254].batch, 254);
     assert!(d.extents[255..].iter().all(|x| x.batch == 255));
+    // And past the limit's, in its last batch.
+    let d = run(&vols, &e, &first_use(BS));
+    assert_eq!(d.batch_count(), 64);
+    assert!(d.extents[63..].iter().all(|x| x.batch == 63));
+    // A limit of one batch; 0 and 257 are refused.
+    let one = Options {
+        max_batches: 1,
+        ..first_use(BS)
+    };
+    assert_eq!(run(&vols, &e, &one).batch_count(), 1);
+    let bytes = encode_history(&vols, &e);
+    let h = History::parse(&bytes).unwrap();
+    for n in [0, 257] {
+        let o = Options {
+            max_batches: n,
+            ..first_use(BS)
+        };
+        assert!(convert(&h, &o).is_err());
+    }
 }
 
 #[test]
@@ -721,9 +749,10 @@ fn small_later_extents_are_pulled_ahead() {
         ..first_use(8 * BS)
     };
     let d = run(&vols, &e, &o);
+    // Batch 1 is left empty: the batches are numbered again.
     assert_eq!(
         runs(&d),
-        vec![(0, 6, 0, false), (100, 4, 0, false), (104, 8, 2, false)]
+        vec![(0, 6, 0, false), (100, 4, 0, false), (104, 8, 1, false)]
     );
     // Not without pulling, nor with batches from tags only.
     let o0 = Options {
@@ -1057,22 +1086,28 @@ fn dvd_boot_figures() {
         (1, 31, 17887232, 0)
     );
     assert_eq!(dvd_figures(&tags_only), (1, 38, 17555456, 1245184));
+    let pull = |pull_ahead, o: &Options| Options {
+        pull_ahead,
+        ..o.clone()
+    };
+    assert_eq!(dvd_figures(&pull(0, &no_keep)), (16, 132, 15884288, 0));
+    assert_eq!(dvd_figures(&pull(0, &d)), (16, 132, 15884288, 1245184));
     assert_eq!(
-        dvd_figures(&Options {
-            pull_ahead: 0,
-            ..no_keep.clone()
-        }),
-        (8, 110, 16031744, 0)
+        dvd_figures(&pull(256 << 10, &no_keep)),
+        (14, 47, 17444864, 0)
     );
     assert_eq!(
-        dvd_figures(&Options {
-            pull_ahead: 0,
-            ..d.clone()
-        }),
-        (8, 113, 15740928, 1245184)
+        dvd_figures(&pull(256 << 10, &d)),
+        (14, 53, 17113088, 1245184)
     );
-    assert_eq!(dvd_figures(&no_keep), (8, 45, 17448960, 0));
-    assert_eq!(dvd_figures(&d), (8, 51, 17117184, 1245184));
+    assert_eq!(dvd_figures(&no_keep), (12, 31, 17887232, 0));
+    assert_eq!(dvd_figures(&d), (12, 38, 17555456, 1245184));
+    let bb = |batch_bytes| Options {
+        batch_bytes,
+        ..d.clone()
+    };
+    assert_eq!(dvd_figures(&bb(512 << 10)), (16, 38, 17555456, 1245184));
+    assert_eq!(dvd_figures(&bb(2 << 20)), (7, 38, 17555456, 1245184));
 }
 
 /// On the recorded boot: batch 0 holds the boot's first reads, batches never go back in
@@ -1106,9 +1141,9 @@ fn dvd_boot_batches_follow_the_boot() {
     }
     let last = per_batch.len() - 1;
     for (b, bytes) in per_batch.iter().enumerate() {
-        assert!(*bytes <= 2 << 20, "batch {b}: {bytes}");
+        assert!(*bytes <= 1 << 20, "batch {b}: {bytes}");
         assert!(
-            b == last || *bytes > (2 << 20) - 131072,
+            b == last || *bytes > (1 << 20) - 131072,
             "batch {b}: {bytes}"
         );
     }

@@ -35,6 +35,8 @@ fuzz_target!(|data: &[u8]| {
         },
         batch_ns: u64::from(data[3] >> 5) * 1000,
         pull_ahead: u64::from(data[1] >> 4) * 8192,
+        // 1 to 256.
+        max_batches: u32::from(data[2]) + 1,
         until_ns: None,
     };
     let mut bytes = data[4..].to_vec();

@@ -29,6 +29,7 @@ pub(super) fn options(build: BuildArgs, history: Option<HistoryArgs>) -> Result<
             .batch_ms
             .checked_mul(1_000_000)
             .ok_or_else(|| anyhow!("--batch-ms {} is too large", h.batch_ms))?;
+        opts.max_batches = h.max_batches;
         opts.pull_ahead = h.pull_ahead;
         opts.keep = !h.no_keep;
         opts.until_ns = h.until;
@@ -54,6 +55,17 @@ fn finish(output: &Path, data: &convert::PlaylistData, report: &Report) -> Resul
         notes.push(format!(
             "{} bytes dropped by the cap",
             report.dropped_cap_bytes
+        ));
+    }
+    if report.batches_grown {
+        notes.push(format!(
+            "batches grown to {} bytes{} to fit --max-batches",
+            report.batch_bytes,
+            if report.batch_ns > 0 {
+                format!(", {} ms", report.batch_ns / 1_000_000)
+            } else {
+                String::new()
+            }
         ));
     }
     if report.entries_after_until > 0 {
