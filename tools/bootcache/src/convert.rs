@@ -36,7 +36,7 @@ pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 /// [`DEFAULT_PULL_AHEAD`] they cost few extra seeks. 1 MiB is 50 to 100 ms of transfer on
 /// a DVD drive (10 to 20 MB/s), 10 ms on a hard disk. On the recorded live-DVD boot, in
 /// `bench/playlist-model.py`'s model of a DVD drive and of a hard disk, 512 KiB and 1 MiB
-/// made the boot wait the least, 2 MiB up to 2.8 times as long, and one batch 2.5 to 8
+/// made the boot wait the least, 2 MiB up to 3 times as long, and one batch 2.5 to 8.6
 /// times as long (see the README). The trace benchmark tunes it.
 pub const DEFAULT_BATCH_BYTES: u64 = 1 << 20;
 /// Default time span of first use per batch: none (batches are cut by bytes only).
@@ -61,8 +61,8 @@ pub const MAX_BATCHES: u32 = 256;
 ///
 /// The kernel appends a playlist that arrives while a session runs after the session's
 /// batches (the initramfs's, then the saved one, after an embedded one), and a session
-/// holds [`MAX_BATCHES`]: a quarter each leaves room for that. 64 batches of 2 MiB cover a
-/// boot that reads 128 MiB before the batches grow.
+/// holds [`MAX_BATCHES`]: a quarter each leaves room for that. 64 batches of
+/// [`DEFAULT_BATCH_BYTES`] cover a boot that reads 64 MiB before the batches grow.
 pub const DEFAULT_MAX_BATCHES: u32 = 64;
 
 /// How to build a playlist.
@@ -71,8 +71,8 @@ pub struct Options {
     /// Extents are aligned outward to this many bytes (or the volume's block size if
     /// larger); a power of two from 512 to 65536.
     pub block_size: u32,
-    /// Neighbouring extents of the same batch and priority are merged when the gap between
-    /// them is at most this many bytes.
+    /// Neighbouring extents of the same batch, priority and keep flag are merged when the
+    /// gap between them is at most this many bytes.
     pub max_gap: u64,
     /// Cap on the total bytes; at most [`format::MAX_TOTAL_BYTES`].
     pub max_bytes: u64,
@@ -263,8 +263,7 @@ fn insert_range(set: &mut BTreeMap<u64, u64>, mut s: u64, mut e: u64) {
             e = e.max(pe);
         }
     }
-    let inside: Vec<(u64, u64)> = set.range(s..=e).map(|(&a, &b)| (a, b)).collect();
-    for (a, b) in inside {
+    while let Some((&a, &b)) = set.range(s..=e).next() {
         set.remove(&a);
         e = e.max(b);
     }
@@ -329,28 +328,27 @@ fn split_by(set: &BTreeMap<u64, u64>, s: u64, e: u64, mut f: impl FnMut(u64, u64
     }
 }
 
-/// How many read entries read each block of one volume: the count changes only at the
-/// keys of a difference map (+1 where a read starts, -1 where it ends).
+/// How many read entries read each block of one volume: the count changes only where a
+/// read starts (+1) or ends (-1).
 #[derive(Clone, Debug, Default)]
 struct ReadCounter {
-    delta: BTreeMap<u64, i64>,
+    /// (offset, +1 or -1), in the order added; sorted when read.
+    delta: Vec<(u64, i64)>,
 }
 
 impl ReadCounter {
     /// Counts one read of the aligned range `[s, e)`.
     fn add(&mut self, s: u64, e: u64) {
-        *self.delta.entry(s).or_insert(0) += 1;
-        *self.delta.entry(e).or_insert(0) -= 1;
+        self.delta.push((s, 1));
+        self.delta.push((e, -1));
     }
 
-    /// Calls `f(start, end, count)` for each maximal range read `count` (> 0) times.
-    fn for_each(&self, mut f: impl FnMut(u64, u64, u64)) {
+    /// Calls `f(start, end, count)` for each range read `count` (> 0) times, in order.
+    fn for_each(&mut self, mut f: impl FnMut(u64, u64, u64)) {
+        self.delta.sort_unstable();
         let mut count: i64 = 0;
         let mut from = 0;
-        for (&at, &d) in &self.delta {
-            if d == 0 {
-                continue;
-            }
+        for &(at, d) in &self.delta {
             if count > 0 && at > from {
                 f(from, at, count as u64);
             }
@@ -360,7 +358,7 @@ impl ReadCounter {
     }
 
     /// Returns the ranges read more than once.
-    fn read_again(&self) -> BTreeMap<u64, u64> {
+    fn read_again(&mut self) -> BTreeMap<u64, u64> {
         let mut set = BTreeMap::new();
         self.for_each(|a, b, n| {
             if n > 1 {
@@ -390,7 +388,7 @@ pub fn read_counts(history: &History<'_>) -> BTreeMap<u64, u64> {
         }
     }
     let mut out: BTreeMap<u64, u64> = BTreeMap::new();
-    for c in &counters {
+    for c in &mut counters {
         c.for_each(|a, b, n| {
             let bytes = out.entry(n).or_insert(0);
             *bytes = bytes.saturating_add(b - a);
@@ -477,6 +475,8 @@ pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, R
     let mut seen: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); vols.len()];
     let mut counters: Vec<ReadCounter> = vec![ReadCounter::default(); vols.len()];
     let mut uses: Vec<FirstUse> = Vec::new();
+    // The parts of one read that the boot did not write first (reused).
+    let mut wanted: Vec<(u64, u64)> = Vec::new();
     let mut tag: u32 = 0;
     for e in history.entries() {
         if opts.until_ns.is_some_and(|u| e.timestamp_ns > u) {
@@ -508,7 +508,7 @@ pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, R
         if opts.keep {
             c.add(s, end);
         }
-        let mut wanted: Vec<(u64, u64)> = Vec::new();
+        wanted.clear();
         if w.is_empty() {
             wanted.push((s, end));
         } else {
@@ -518,7 +518,7 @@ pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, R
         report.dropped_written_bytes = report
             .dropped_written_bytes
             .saturating_add((end - s) - kept);
-        for (a, b) in wanted {
+        for &(a, b) in &wanted {
             uncovered(sn, a, b, |x, y| {
                 uses.push(FirstUse {
                     volume: v,
@@ -572,7 +572,7 @@ pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, R
             });
         }
     }
-    let keep: Vec<BTreeMap<u64, u64>> = counters.iter().map(ReadCounter::read_again).collect();
+    let keep: Vec<BTreeMap<u64, u64>> = counters.iter_mut().map(ReadCounter::read_again).collect();
     let pull = if opts.cuts_by_first_use() {
         opts.pull_ahead
     } else {
