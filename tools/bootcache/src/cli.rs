@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use bootcache::convert::{DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_GAP};
+use bootcache::convert::{
+    DEFAULT_BATCH_BYTES, DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BATCHES, DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_GAP, DEFAULT_PULL_AHEAD,
+};
 use bootcache::format::VolumeId;
 use bootcache::size::parse_size;
 use bootcache::status::DEFAULT_SAVE_DIR;
@@ -47,6 +50,15 @@ pub enum Command {
         json: bool,
     },
     /// Make a playlist from a history.
+    ///
+    /// Batches follow the boot: the blocks the history reads are taken in the order they
+    /// were first read and cut into consecutive batches of --batch-bytes (and --batch-ms)
+    /// of first use; a tag always starts a new batch. The kernel reads batch 0 first, each
+    /// batch in disk order. Blocks that more than one read entry reads are marked keep:
+    /// the cache keeps them after serving them, for the next read.
+    ///
+    /// --batch-bytes 0 makes batches from tags only, as before (with --no-keep, the
+    /// playlist is the same as before keep existed).
     Convert {
         /// The history to read.
         history: PathBuf,
@@ -55,6 +67,8 @@ pub enum Command {
         output: PathBuf,
         #[command(flatten)]
         build: BuildArgs,
+        #[command(flatten)]
+        history_args: HistoryArgs,
     },
     /// Merge two playlists into one (a byte in both goes to the earlier batch).
     Merge {
@@ -85,12 +99,13 @@ pub enum Command {
         /// The playlist to write (atomically).
         #[arg(short, long)]
         output: PathBuf,
-        /// An extent: VOLUME:OFFSET:LENGTH[:BATCH[:low]], where VOLUME is `root`, a
+        /// An extent: VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]], where VOLUME is `root`, a
         /// GPT PARTUUID, an MBR PARTUUID or an ISO 9660 medium
         /// (iso9660:2026-11-30-04-00-00-00:1a2b3c4d, as `medium-id` prints it; its
         /// offsets are from the start of the disk, in 2048-byte blocks), OFFSET and
-        /// LENGTH are bytes (K, M, G suffixes; multiples of 512) and `low` marks it low
-        /// priority. Repeat it; volumes are numbered in the order they first appear.
+        /// LENGTH are bytes (K, M, G suffixes; multiples of 512), and FLAGS is `low` (read
+        /// after the rest), `keep` (the cache keeps the blocks after serving them) or
+        /// `low,keep`. Repeat it; volumes are numbered in the order they first appear.
         #[arg(short, long = "extent", required = true)]
         extents: Vec<String>,
     },
@@ -168,6 +183,8 @@ pub enum Command {
         save_dir: Option<PathBuf>,
         #[command(flatten)]
         build: BuildArgs,
+        #[command(flatten)]
+        history_args: HistoryArgs,
         #[command(flatten)]
         sysfs: SysfsArgs,
     },
@@ -319,7 +336,7 @@ pub struct BuildArgs {
     /// a power of two from 512 to 65536.
     #[arg(long, default_value_t = DEFAULT_BLOCK_SIZE, value_parser = parse_u32_size)]
     pub block_size: u32,
-    /// Merge neighbouring extents of the same batch when the gap between them is at most
+    /// Merge neighbouring extents of the same batch and flags when the gap between them is at most
     /// this many bytes (reading a small gap is cheaper than a seek; 0 merges only
     /// touching extents).
     #[arg(long, default_value_t = DEFAULT_MAX_GAP, value_parser = parse_size)]
@@ -332,6 +349,62 @@ pub struct BuildArgs {
     /// PARTUUID (SSSSSSSS-PP) or an ISO 9660 medium (iso9660:DATE:CRC). May be repeated.
     #[arg(long = "low-priority", value_name = "VOLUME", value_parser = parse_volume)]
     pub low_priority: Vec<VolumeId>,
+}
+
+/// Options for making a playlist from a history (`convert` and `stop`).
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Cut a batch when it holds this many bytes of first-use data: batch 0 is what the
+    /// boot reads first. Smaller batches follow the boot's order more closely; larger ones
+    /// split fewer extents. Grown (doubled) until there are at most --max-batches. 0 (with
+    /// --batch-ms 0): batches from tags only.
+    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_BATCH_BYTES, value_parser = parse_size)]
+    pub batch_bytes: u64,
+    /// Cut at most N batches (1 to 256), growing --batch-bytes and --batch-ms to fit. A
+    /// playlist the kernel appends to a running session gets batches after the session's,
+    /// and a session holds 256: the default leaves room for a few.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BATCHES)]
+    pub max_batches: u32,
+    /// Also cut a batch when a block's first use comes MS milliseconds or more after the
+    /// batch's first (0: no time cut).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub batch_ms: u64,
+    /// Read an extent of a later batch with a neighbouring extent of an earlier batch when
+    /// its length plus the gap between them is at most SIZE (and the gap at most
+    /// --max-gap): reading it early costs less than a seek later. 0: never.
+    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_PULL_AHEAD, value_parser = parse_size)]
+    pub pull_ahead: u64,
+    /// Do not mark blocks read more than once keep (the cache then serves every block
+    /// once).
+    #[arg(long)]
+    pub no_keep: bool,
+    /// Leave out history entries recorded more than SECONDS after recording started (for
+    /// a history recorded past the point that matters); a decimal number.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub until: Option<u64>,
+}
+
+/// Parses a decimal number of seconds into nanoseconds.
+fn parse_seconds(s: &str) -> Result<u64, String> {
+    let bad = || format!("'{s}' is not a number of seconds (e.g. 45 or 12.5)");
+    let t = s.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (whole.is_empty() && frac.is_empty())
+        || !whole.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+        || frac.len() > 9
+    {
+        return Err(bad());
+    }
+    let w: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let f: u64 = format!("{frac:0<9}").parse().map_err(|_| bad())?;
+    w.checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(f))
+        .ok_or_else(|| format!("'{s}' is too many seconds"))
 }
 
 fn parse_u32_size(s: &str) -> Result<u32, String> {
@@ -352,5 +425,30 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     match s.trim_end_matches('%').parse::<f64>() {
         Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
         _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("45"), Ok(45_000_000_000));
+        assert_eq!(parse_seconds("12.5"), Ok(12_500_000_000));
+        assert_eq!(parse_seconds(".25"), Ok(250_000_000));
+        assert_eq!(parse_seconds("0.000000001"), Ok(1));
+        for bad in [
+            "",
+            ".",
+            "-1",
+            "1e3",
+            "1.2.3",
+            "0.0000000001",
+            "nan",
+            "99999999999",
+        ] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -19,14 +19,17 @@ pub fn volume_kind(id: VolumeId) -> &'static str {
     }
 }
 
-/// Returns a summary of a playlist: bytes per batch and per volume, the extent count and
-/// the `top` largest gaps between neighbouring extents of a volume.
+/// Returns a summary of a playlist: bytes (all, low priority, kept after serving) per batch
+/// and per volume, the extent count and the `top` largest gaps between neighbouring
+/// extents of a volume.
 pub fn playlist(p: &Playlist<'_>, top: usize) -> Value {
-    let mut batches: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
+    // Per batch: extents, bytes, low-priority bytes, keep bytes.
+    let mut batches: BTreeMap<u8, (u64, u64, u64, u64)> = BTreeMap::new();
     let mut gaps: Vec<(u64, u16, u64, u64)> = Vec::new();
     let mut vols = Vec::new();
     for (i, v) in p.volumes().enumerate() {
         let mut low = 0;
+        let mut keep = 0;
         let mut prev_end: Option<u64> = None;
         for x in p.volume_extents(i as u32).into_iter().flatten() {
             let b = batches.entry(x.batch).or_default();
@@ -35,6 +38,10 @@ pub fn playlist(p: &Playlist<'_>, top: usize) -> Value {
             if x.is_low_priority() {
                 b.2 += x.length;
                 low += x.length;
+            }
+            if x.keeps() {
+                b.3 += x.length;
+                keep += x.length;
             }
             if let Some(e) = prev_end {
                 if x.offset > e {
@@ -51,6 +58,7 @@ pub fn playlist(p: &Playlist<'_>, top: usize) -> Value {
             "extents": v.record_count,
             "bytes": v.bytes,
             "low_priority_bytes": low,
+            "keep_bytes": keep,
         }));
     }
     gaps.sort_unstable_by(|a, b| b.cmp(a));
@@ -62,9 +70,11 @@ pub fn playlist(p: &Playlist<'_>, top: usize) -> Value {
         "extents": p.extent_count(),
         "batches": p.batch_count(),
         "total_bytes": p.total_bytes(),
+        "keep_bytes": batches.values().map(|b| b.3).sum::<u64>(),
         "largest_extent_bytes": largest,
-        "per_batch": batches.iter().map(|(b, (n, bytes, low))| json!({
+        "per_batch": batches.iter().map(|(b, (n, bytes, low, keep))| json!({
             "batch": b, "extents": n, "bytes": bytes, "low_priority_bytes": low,
+            "keep_bytes": keep,
         })).collect::<Vec<_>>(),
         "per_volume": vols,
         "largest_gaps": gaps.iter().map(|(size, v, from, to)| json!({
@@ -74,7 +84,9 @@ pub fn playlist(p: &Playlist<'_>, top: usize) -> Value {
 }
 
 /// Returns a summary of a history: entries by kind, bytes, per volume and per batch (the
-/// stretches between tags), duration and distinct pids.
+/// stretches between tags), duration, distinct pids, and the bytes read more than once
+/// (by separate read entries, hits included, in the blocks `convert` aligns to): those
+/// `convert` marks keep.
 pub fn history(h: &History<'_>) -> Value {
     #[derive(Default)]
     struct Vol {
@@ -119,6 +131,11 @@ pub fn history(h: &History<'_>) -> Value {
             waited += 1;
         }
     }
+    let counts = crate::convert::read_counts(h);
+    let again: u64 = counts
+        .iter()
+        .filter(|(n, _)| **n > 1)
+        .fold(0u64, |acc, (_, b)| acc.saturating_add(*b));
     json!({
         "format": "history",
         "truncated": h.is_truncated(),
@@ -132,6 +149,10 @@ pub fn history(h: &History<'_>) -> Value {
         "read_bytes": h.header().bytes,
         "duration_ns": last_ns,
         "distinct_pids": pids.len(),
+        "read_more_than_once_bytes": again,
+        "read_counts": counts.iter().map(|(n, b)| json!({
+            "times": n, "bytes": b,
+        })).collect::<Vec<_>>(),
         "per_batch": batches.iter().enumerate().map(|(i, (n, b))| json!({
             "batch": i, "reads": n, "bytes": b,
         })).collect::<Vec<_>>(),

@@ -122,3 +122,97 @@ fn errors_are_one_line_and_exit_1() {
         Some(2)
     );
 }
+
+#[test]
+fn convert_batches_keep_until() {
+    use bootcache::format::{Entry, Volume, VolumeId, ENTRY_HIT};
+    use bootcache::malformed::encode_history;
+    let t = TestEnv::new("batches");
+    let read = |ts: u64, offset: u64, flags: u16| Entry {
+        offset,
+        length: 4096,
+        timestamp_ns: ts,
+        pid: 1,
+        flags,
+        volume: 0,
+    };
+    let s = 1_000_000_000;
+    // First read from the end of the disk back, 1 MiB apart; block 0 read again (a hit).
+    let mut e: Vec<Entry> = (0..8u64).map(|i| read(i * s, (7 - i) << 20, 0)).collect();
+    e.push(read(9 * s, 7 << 20, ENTRY_HIT));
+    let vol = Volume {
+        id: VolumeId::Root,
+        record_count: 0,
+        bytes: 0,
+        block_size: 512,
+    };
+    std::fs::write(t.path("h"), encode_history(&[vol], &e)).unwrap();
+    let info = t.ok(&["info", "h"]);
+    assert!(info.contains("read_more_than_once_bytes: 4096"), "{info}");
+    assert!(info.contains("times 2, bytes 4096"), "{info}");
+    // Two blocks per batch: four batches, the first read first.
+    let out = t.run(&["convert", "h", "-o", "p", "--batch-bytes", "8K"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("8 extents, 4 batches") && err.contains("4096 bytes kept for re-reads"),
+        "{err}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&t.ok(&["print", "--json", "p"])).unwrap();
+    let x = j["extents"].as_array().unwrap();
+    let col = |k: &str| x.iter().map(|v| v[k].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        col("batch"),
+        serde_json::json!([3, 3, 2, 2, 1, 1, 0, 0])
+            .as_array()
+            .unwrap()
+            .clone()
+    );
+    let keep: Vec<bool> = x.iter().map(|v| v["keep"].as_bool().unwrap()).collect();
+    assert_eq!(
+        keep,
+        [false, false, false, false, false, false, false, true]
+    );
+    assert_eq!(j["keep_bytes"], 4096);
+    let print = t.ok(&["print", "p"]);
+    assert!(print.contains("    keep  "), "{print}");
+    // --no-keep, --batch-bytes 0 (one batch: there are no tags), --until.
+    t.ok(&["convert", "h", "-o", "q", "--no-keep", "--batch-bytes", "0"]);
+    let j: serde_json::Value = serde_json::from_str(&t.ok(&["info", "--json", "q"])).unwrap();
+    assert_eq!(
+        (j["batches"].clone(), j["keep_bytes"].clone()),
+        (1.into(), 0.into())
+    );
+    let out = t.run(&["convert", "h", "-o", "u", "--until", "2.5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 entries after --until left out"));
+    let j: serde_json::Value = serde_json::from_str(&t.ok(&["info", "--json", "u"])).unwrap();
+    assert_eq!(j["total_bytes"], 3 * 4096);
+    assert_eq!(
+        t.run(&["convert", "h", "-o", "x", "--until", "-1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        t.run(&["merge", "p", "p", "-o", "x", "--no-keep"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // merge keeps what either keeps; make-playlist sets the flag.
+    t.ok(&[
+        "make-playlist",
+        "-o",
+        "k",
+        "-e",
+        "root:0:4K:0:keep",
+        "-e",
+        "root:1M:4K:0:low,keep",
+    ]);
+    let print = t.ok(&["print", "k"]);
+    assert!(print.contains("low,keep"), "{print}");
+    t.ok(&["merge", "q", "k", "-o", "m"]);
+    let j: serde_json::Value = serde_json::from_str(&t.ok(&["info", "--json", "m"])).unwrap();
+    assert_eq!(j["keep_bytes"], 2 * 4096);
+    no_temp_files(&t.dir);
+}

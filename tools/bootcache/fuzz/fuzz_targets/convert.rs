@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Fuzzes `convert` and `merge`: the input is a history (its checksum fixed) with the
-//! options taken from its first bytes; every playlist made must validate, respect the
+//! options (batches, keep, pulling ahead included) taken from its first bytes; every playlist made must validate, respect the
 //! cap, and (when nothing was capped) be unchanged by a merge with itself.
 
 #![no_main]
@@ -27,6 +27,17 @@ fuzz_target!(|data: &[u8]| {
         } else {
             Vec::new()
         },
+        keep: data[3] & 2 != 0,
+        // 0 (tags only) or 4 KiB to 256 KiB of first use per batch.
+        batch_bytes: match (data[3] >> 2) & 7 {
+            0 => 0,
+            n => 2048 << n,
+        },
+        batch_ns: u64::from(data[3] >> 5) * 1000,
+        pull_ahead: u64::from(data[1] >> 4) * 8192,
+        // 1 to 256.
+        max_batches: u32::from(data[2]) + 1,
+        until_ns: None,
     };
     let mut bytes = data[4..].to_vec();
     let _ = format::seal(&mut bytes);

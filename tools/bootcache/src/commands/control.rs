@@ -14,7 +14,7 @@ use bootcache::sysfs::Sysfs;
 
 use super::convert::{convert_history, options};
 use super::input::{history_line, parse_playlist};
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, HistoryArgs};
 
 /// Loads a playlist and starts the cache; a playlist that does not validate is refused
 /// before anything is written.
@@ -54,10 +54,15 @@ impl SaveTo {
 }
 
 /// Stops recording, then saves the history and makes the next playlist as asked.
-pub(super) fn stop(save: SaveTo, build: BuildArgs, dir: &Path) -> Result<()> {
+pub(super) fn stop(
+    save: SaveTo,
+    build: BuildArgs,
+    history_args: HistoryArgs,
+    dir: &Path,
+) -> Result<()> {
     let (history, playlist) = (save.history.as_deref(), save.playlist.as_deref());
     // Bad options are found before recording stops.
-    let opts = options(build)?;
+    let opts = options(build, Some(history_args))?;
     let sysfs = Sysfs::open(dir)?;
     sysfs.control("stop")?;
     if history.is_none() && playlist.is_none() {

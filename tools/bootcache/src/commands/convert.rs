@@ -11,16 +11,29 @@ use bootcache::convert::{self, Options, Report};
 use bootcache::fileio::{read_input, write_atomic};
 
 use super::input::{parse_history, parse_playlist};
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, HistoryArgs};
 
-/// The conversion options of `convert`, `merge` and `stop`, checked.
-pub(super) fn options(build: BuildArgs) -> Result<Options> {
-    let opts = Options {
+/// The conversion options of `convert`, `merge` and `stop`, checked; `history` for those
+/// that read a history (`merge` uses the defaults, which it ignores).
+pub(super) fn options(build: BuildArgs, history: Option<HistoryArgs>) -> Result<Options> {
+    let mut opts = Options {
         block_size: build.block_size,
         max_gap: build.max_gap,
         max_bytes: build.max_bytes,
         low_priority: build.low_priority,
+        ..Options::default()
     };
+    if let Some(h) = history {
+        opts.batch_bytes = h.batch_bytes;
+        opts.batch_ns = h
+            .batch_ms
+            .checked_mul(1_000_000)
+            .ok_or_else(|| anyhow!("--batch-ms {} is too large", h.batch_ms))?;
+        opts.max_batches = h.max_batches;
+        opts.pull_ahead = h.pull_ahead;
+        opts.keep = !h.no_keep;
+        opts.until_ns = h.until;
+    }
     opts.check().map_err(|e| anyhow!("{e}"))?;
     Ok(opts)
 }
@@ -34,26 +47,57 @@ fn finish(output: &Path, data: &convert::PlaylistData, report: &Report) -> Resul
         .to_bytes()
         .map_err(|e| anyhow!("internal error: made an invalid playlist: {e}"))?;
     write_atomic(output, &bytes)?;
-    let batches = data.extents.iter().map(|x| u32::from(x.batch) + 1).max();
+    let mut notes = Vec::new();
+    if data.keep_bytes() > 0 {
+        notes.push(format!("{} bytes kept for re-reads", data.keep_bytes()));
+    }
+    if report.dropped_cap_bytes > 0 {
+        notes.push(format!(
+            "{} bytes dropped by the cap",
+            report.dropped_cap_bytes
+        ));
+    }
+    if report.batches_grown {
+        notes.push(format!(
+            "batches grown to {} bytes{} to fit --max-batches",
+            report.batch_bytes,
+            if report.batch_ns > 0 {
+                format!(", {} ms", report.batch_ns / 1_000_000)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if report.entries_after_until > 0 {
+        notes.push(format!(
+            "{} entries after --until left out",
+            report.entries_after_until
+        ));
+    }
     eprintln!(
         "{}: {} volumes, {} extents, {} batches, {} bytes{}",
         output.display(),
         data.volumes.len(),
         data.extents.len(),
-        batches.unwrap_or(0),
+        data.batch_count(),
         data.total_bytes(),
-        if report.dropped_cap_bytes > 0 {
-            format!(" ({} bytes dropped by the cap)", report.dropped_cap_bytes)
-        } else {
+        if notes.is_empty() {
             String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
         }
     );
     Ok(())
 }
 
 /// Makes a playlist from the history at `history` and writes it to `output`.
-pub(super) fn convert(history: &Path, output: &Path, build: BuildArgs) -> Result<()> {
-    let opts = options(build)?;
+pub(super) fn convert(
+    history: &Path,
+    output: &Path,
+    build: BuildArgs,
+    history_args: HistoryArgs,
+) -> Result<()> {
+    let opts = options(build, Some(history_args))?;
     let bytes = read_input(history)?;
     convert_history(history, &bytes, output, &opts)
 }
@@ -72,7 +116,7 @@ pub(super) fn convert_history(
 
 /// Merges the playlists at `a` and `b` and writes the result to `output`.
 pub(super) fn merge(a: &Path, b: &Path, output: &Path, build: BuildArgs) -> Result<()> {
-    let opts = options(build)?;
+    let opts = options(build, None)?;
     let ab = read_input(a)?;
     let bb = read_input(b)?;
     let pa = parse_playlist(a, &ab)?;

@@ -20,7 +20,7 @@ pub(super) fn run(output: &Path, specs: &[String]) -> Result<()> {
 /// logical block size divides.
 const ISO9660_BLOCK_SIZE: u32 = 2048;
 
-/// Splits `VOLUME:OFFSET:LENGTH[:BATCH[:low]]` at its colons, the volume first.
+/// Splits `VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]` at its colons, the volume first.
 ///
 /// A GPT or MBR id has dashes but no colons; an ISO 9660 id
 /// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`) has two, and keeps them.
@@ -33,14 +33,15 @@ fn split_spec(spec: &str) -> Vec<&str> {
     parts
 }
 
-/// Builds a playlist from `VOLUME:OFFSET:LENGTH[:BATCH[:low]]` specs.
+/// Builds a playlist from `VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]` specs; FLAGS is `low`,
+/// `keep` or `low,keep`.
 fn make_playlist(specs: &[String]) -> Result<Vec<u8>> {
     let mut volumes: Vec<format::Volume> = Vec::new();
     let mut extents: Vec<format::Extent> = Vec::new();
     for spec in specs {
         let parts = split_spec(spec);
         if parts.len() < 3 || parts.len() > 5 {
-            return Err(anyhow!("{spec}: want VOLUME:OFFSET:LENGTH[:BATCH[:low]]"));
+            return Err(anyhow!("{spec}: want VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]"));
         }
         let id = format::VolumeId::parse(parts[0])
             .ok_or_else(|| anyhow!("{spec}: {} is not a volume id", parts[0]))?;
@@ -52,11 +53,18 @@ fn make_playlist(specs: &[String]) -> Result<Vec<u8>> {
                 .map_err(|_| anyhow!("{spec}: batch {b} is not 0..255"))?,
             None => 0,
         };
-        let flags = match parts.get(4) {
-            Some(&"low") => format::EXTENT_LOW_PRIORITY,
-            Some(f) => return Err(anyhow!("{spec}: unknown flag {f} (only `low`)")),
-            None => 0,
-        };
+        let mut flags = 0;
+        for f in parts.get(4).into_iter().flat_map(|f| f.split(',')) {
+            flags |= match f {
+                "low" => format::EXTENT_LOW_PRIORITY,
+                "keep" => format::EXTENT_KEEP,
+                _ => {
+                    return Err(anyhow!(
+                        "{spec}: unknown flag {f} (`low`, `keep`, or both: `low,keep`)"
+                    ))
+                }
+            };
+        }
         let volume = match volumes.iter().position(|v| v.id == id) {
             Some(i) => i,
             None => {
@@ -121,5 +129,28 @@ mod tests {
         assert_eq!(v.block_size, 2048);
         assert_eq!(pl.volume(1).unwrap().block_size, 4096);
         assert!(make_playlist(&["iso9660:2026-11-30-04-00-00-00:1a2b3c4d:1k:2k".into()]).is_err());
+    }
+
+    #[test]
+    fn flags() {
+        let pl = make_playlist(&[
+            "root:0:4k:0:low".to_string(),
+            "root:8k:4k:1:keep".to_string(),
+            "root:16k:4k:2:low,keep".to_string(),
+            "root:24k:4k:3".to_string(),
+        ])
+        .unwrap();
+        let pl = format::Playlist::parse(&pl).unwrap();
+        let got: Vec<(bool, bool)> = pl
+            .extents()
+            .map(|x| (x.is_low_priority(), x.keeps()))
+            .collect();
+        assert_eq!(
+            got,
+            [(true, false), (false, true), (true, true), (false, false)]
+        );
+        for bad in ["root:0:4k:0:fast", "root:0:4k:0:low,", "root:0:4k:0:"] {
+            assert!(make_playlist(&[bad.to_string()]).is_err(), "{bad}");
+        }
     }
 }

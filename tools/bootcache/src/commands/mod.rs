@@ -50,7 +50,8 @@ pub fn run(opts: Opts) -> Result<()> {
             history,
             output,
             build,
-        } => convert::convert(&history, &output, build),
+            history_args,
+        } => convert::convert(&history, &output, build, history_args),
         Command::Merge {
             a,
             b,
@@ -91,10 +92,12 @@ pub fn run(opts: Opts) -> Result<()> {
             playlist,
             save_dir,
             build,
+            history_args,
             sysfs,
         } => control::stop(
             control::SaveTo::new(history, playlist, save_dir),
             build,
+            history_args,
             &sysfs.sysfs,
         ),
         Command::Tag { sysfs } => control::tag(&sysfs.sysfs),

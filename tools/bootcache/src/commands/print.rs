@@ -15,11 +15,20 @@ use bootcache::summary;
 
 use super::input::{parse_any, Parsed};
 
+/// An extent's flags as `print` shows them: `low`, `keep`, `low,keep` or `-`.
 fn extent_flags(flags: u16) -> String {
-    if flags & format::EXTENT_LOW_PRIORITY != 0 {
-        "low".into()
-    } else {
+    let names: Vec<&str> = [
+        (format::EXTENT_LOW_PRIORITY, "low"),
+        (format::EXTENT_KEEP, "keep"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|(_, name)| name)
+    .collect();
+    if names.is_empty() {
         "-".into()
+    } else {
+        names.join(",")
     }
 }
 
@@ -78,13 +87,13 @@ pub(super) fn run(path: &Path, as_json: bool) -> Result<()> {
             print_volumes(&mut out, p.volumes(), "EXTENTS", "BYTES")?;
             writeln!(
                 out,
-                "\n{:>7}  {:>3}  {:>5}  {:>5}  {:>16}  {:>12}",
+                "\n{:>7}  {:>3}  {:>5}  {:>8}  {:>16}  {:>12}",
                 "EXTENT", "VOL", "BATCH", "FLAGS", "OFFSET", "LENGTH"
             )?;
             for (i, x) in p.extents().enumerate() {
                 writeln!(
                     out,
-                    "{:>7}  {:>3}  {:>5}  {:>5}  {:>16}  {:>12}",
+                    "{:>7}  {:>3}  {:>5}  {:>8}  {:>16}  {:>12}",
                     i,
                     x.volume,
                     x.batch,
@@ -193,6 +202,7 @@ fn playlist_json(p: &Playlist<'_>) -> Value {
         "checksum": h.checksum,
         "batch_count": p.batch_count(),
         "total_bytes": p.total_bytes(),
+        "keep_bytes": p.extents().filter(|x| x.keeps()).map(|x| x.length).sum::<u64>(),
         "volumes": volumes_json(p.volumes()),
         "extents": p.extents().map(|x| json!({
             "volume": x.volume,
@@ -200,6 +210,7 @@ fn playlist_json(p: &Playlist<'_>) -> Value {
             "length": x.length,
             "batch": x.batch,
             "low_priority": x.is_low_priority(),
+            "keep": x.keeps(),
         })).collect::<Vec<_>>(),
     })
 }
