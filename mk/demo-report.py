@@ -186,6 +186,8 @@ def parse_run(rundir, wall, qemu_rc, marker_wall=None):
     run["wall_multi_user_s"] = run["wall_target_s"]
     run["initramfs_start"] = initramfs_start(rundir)
     run["recording_started_s"] = recording_started(rundir)
+    run["recording_time_limit"] = any("bootcache: recording stopped at its time limit" in l
+                                      for l in console_lines(rundir))
     try:
         with open(os.path.join(rundir, "throttle.log")) as f:
             for line in f:
@@ -467,6 +469,10 @@ def history_end(profdir):
         if out["recording_started_s"] is None:
             out["recording_started_s"] = recording_started(os.path.join(profdir, "record"))
         out["record_stop"] = rec.get("record_stop")
+        out["time_limit"] = rec.get("recording_time_limit")
+        if out["time_limit"] is None:
+            out["time_limit"] = any("bootcache: recording stopped at its time limit" in l
+                                    for l in console_lines(os.path.join(profdir, "record")))
         out["stop_unit"] = rec.get("stop_unit")
     except (OSError, ValueError):
         pass
@@ -565,7 +571,8 @@ def targets(prof, phases, cmp, hist):
     if hist.get("after_target_s") is not None:
         v = hist["after_target_s"]
         rows.append(("record: history ends at the target (within %.0f s)" % HISTORY_SLACK_S,
-                     "last entry %+.2f s from the target" % v,
+                     "last entry %+.2f s from the target%s" % (
+                         v, " (stopped at record_limit_ms)" if hist.get("time_limit") else ""),
                      verdict(abs(v) <= HISTORY_SLACK_S)))
     return rows
 
@@ -741,6 +748,8 @@ def report(args):
                          "(%.2f s after the session started at %.2f s; target at %.2f s%s)" % (
                              hist["after_target_s"], hist["duration_s"],
                              hist["recording_started_s"], hist["target_s"],
+                             "; recording stopped at its time limit (record_limit_ms) "
+                             "before the target" if hist.get("time_limit") else
                              "; the marker stopped recording" if hist.get("record_stop") ==
                              "marker" else "; bootcache-stop.service stopped recording"
                              if hist.get("stop_unit") else ""))

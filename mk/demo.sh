@@ -209,7 +209,9 @@
 # Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (5), DEMO_TARGET
 # (multi-user.target; built into the image and the ISO), TIMEOUT (600 s
 # per boot), MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments;
-# not for dvd, whose command line is in the ISO), REPLAY_ARGS (the hdd
+# for dvd they go into the ISO's isolinux.cfg; e.g. no_timer_check, when a
+# loaded host makes TCG's timer miss the kernel's IO-APIC timer check and
+# the boot panics), REPLAY_ARGS (the hdd
 # replay's kernel arguments; default bootcache=record), EMBED_HDD=1 (replay
 # hdd with the playlist embedded in the kernel instead of the initramfs
 # cycle), IO_SCALE (1), KERNEL_LOCK (a file: each kernel build runs under
@@ -645,13 +647,14 @@ release=$(cat "$OUT/build/boot/include/config/kernel.release" 2>/dev/null) ||
 	die "no $OUT/build/boot/include/config/kernel.release"
 
 # live_iso NAME APPEND [KERNEL [FROM]]: $LIVE/NAME.iso (mk/live-iso.sh) with
-# APPEND on isolinux.cfg's command line; with FROM, a rebuild keeping FROM's
-# identity and its squashfs's place. Its isolinux.cfg is copied beside it
+# APPEND (and DEMO_CMDLINE) on isolinux.cfg's command line; with FROM, a
+# rebuild keeping FROM's identity and its squashfs's place. Its
+# isolinux.cfg is copied beside it
 # (NAME.iso.cfg) for the boots' logs.
 live_iso() {
 	local name=$1 append=$2 kernel=${3:-$KERNEL} from=${4:-}
 	if ! LIVE_KERNEL=$kernel LIVE_KERNEL_RELEASE=$release \
-		LIVE_KERNEL_CONFIG=$OUT/build/boot/.config LIVE_APPEND=$append \
+		LIVE_KERNEL_CONFIG=$OUT/build/boot/.config LIVE_APPEND="$append${DEMO_CMDLINE:+ $DEMO_CMDLINE}" \
 		LIVE_TOOL_TARGET=$DEMO/tool-target \
 		mk/live-iso.sh ${from:+-f "$from"} -o "$LIVE/$name.iso" "$LIVE"; then
 		return 1
