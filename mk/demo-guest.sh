@@ -50,14 +50,14 @@
 #     CPU time so far), every /sys/block/DEV/stat, every
 #     /sys/kernel/bootcache/stats/* file that exists.
 # Then it writes the result lines (below) to the second serial port (or the
-# console): the snapshot, then what the boot did (systemd-analyze, failed
-# units) once `systemctl is-system-running --wait` returns (at most 120 s).
-# When bootcache is on (there is a /sys/kernel/bootcache) and
-# bootcache-stop.timer or .service is active, it waits until
+# console): the snapshot first. When bootcache is on (there is a
+# /sys/kernel/bootcache) and bootcache-stop.timer is enabled, it waits until
 # bootcache-stop.service has finished (saved the files and rebuilt the
 # initramfs) or was skipped by a condition, at most 300 s, and reports how
-# long. It then ends the session (`jettison` to control, unless it already
-# ended), takes the end snapshot, and powers the machine off.
+# long. Then what the boot did (systemd-analyze, failed units) once
+# `systemctl is-system-running --wait` returns (at most 120 s). It then
+# ends the session (`jettison` to control, unless it already ended), takes
+# the end snapshot, and powers the machine off.
 #
 # The guest's result lines (one per line, prefix "BOOTCACHE-DEMO: "):
 #   start                        written as soon as the snapshot is taken
@@ -233,8 +233,50 @@ diskstat() { printf '%s' "$1" | awk -v d="$disk" '$1 == d { $1 = ""; sub(/^ +/, 
 say "diskstat $disk $(diskstat "$snap_disks")"
 printf '%s' "$snap_stats" | while read -r n v; do say "stat $n $v"; done
 
-# --- After the instant: what the boot did, for the logs. ---
-# Let the boot finish (every start-up job done) for systemd-analyze.
+# --- After the instant. ---
+cs() {
+	read -r u _ </proc/uptime
+	echo "${u%.*}${u#*.}" | sed 's/^0*//; s/^$/0/'
+}
+secs() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 100 }'; }
+# The tool's boot cycle (an installed system): bootcache-stop.timer fires
+# BOOTCACHE_SAVE_DELAY after multi-user.target (0 in the demo image, so
+# recording stops there); bootcache-stop.service saves the history and the
+# next playlist, then rebuilds the initramfs (ExecStartPost). Wait until it
+# has finished, so that the disk this boot leaves holds what it saved, and
+# before `systemctl is-system-running --wait` below (its job would keep the
+# boot "starting" until then). It is expected when the timer is enabled and
+# bootcache is on; the timer itself may not have started yet. A oneshot
+# stays "activating" through ExecStartPost; once done it is inactive (or
+# failed) with its main process's exit time set. A unit skipped by a
+# condition (ConditionResult=no: a read-only /var/lib/bootcache) never
+# runs: no wait. Times from /proc/uptime in centiseconds (a poll's
+# systemctl calls take a while under TCG; counting polls would
+# undercount); at most 300 s, reported either way.
+res=
+if [ -e /etc/systemd/system/multi-user.target.wants/bootcache-stop.timer ] &&
+	[ -e "$bc/control" ]; then
+	t0=$(cs)
+	while :; do
+		eval "$(systemctl show -p ActiveState -p ExecMainExitTimestampMonotonic \
+			-p ConditionResult -p ConditionTimestampMonotonic bootcache-stop.service 2>/dev/null |
+			sed -n 's/^\([A-Za-z]*\)=\([A-Za-z0-9]*\)$/\1=\2/p')"
+		if [ "${ConditionResult:-}" = no ] && [ "${ConditionTimestampMonotonic:-0}" != 0 ]; then
+			st=skipped
+			break
+		fi
+		[ "${ActiveState:-}" != activating ] && [ -n "${ExecMainExitTimestampMonotonic:-}" ] &&
+			[ "$ExecMainExitTimestampMonotonic" != 0 ] && { st=exited; break; }
+		[ $(($(cs) - t0)) -lt 30000 ] || { st=not-finished; break; }
+		sleep 0.5
+	done
+	res=$(systemctl show -P Result bootcache-stop.service 2>/dev/null)
+	[ "$st" = exited ] || res=$st
+	say "stop-unit $res $(secs $(($(cs) - t0)))"
+fi
+
+# What the boot did, for the logs. Let the boot finish (every start-up job
+# done) for systemd-analyze.
 timeout 120 systemctl is-system-running --wait >/dev/null 2>&1 || true
 say "system-state $(systemctl is-system-running 2>/dev/null)"
 say "analyze $(systemd-analyze time 2>&1 | tr '\n' ' ' | sed 's/  */ /g; s/ $//')"
@@ -249,48 +291,11 @@ systemctl list-units --failed --plain --no-legend 2>/dev/null | while read -r un
 	done
 done
 
-cs() {
-	read -r u _ </proc/uptime
-	echo "${u%.*}${u#*.}" | sed 's/^0*//; s/^$/0/'
-}
-secs() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 100 }'; }
 if [ -d "$bc" ]; then
 	for f in "$bc"/*; do
 		case ${f##*/} in history | playlist | control | stats) continue ;; esac
 		[ -f "$f" ] && [ -r "$f" ] && say "bootcache ${f##*/} $(cat "$f")"
 	done
-	# The tool's boot cycle (an installed system): bootcache-stop.timer
-	# fires BOOTCACHE_SAVE_DELAY after the target (0 in the demo image, so
-	# recording stops there); bootcache-stop.service saves the history and
-	# the next playlist, then rebuilds the initramfs (ExecStartPost). Wait
-	# until it has finished, so that the disk this boot leaves holds what it
-	# saved: a oneshot stays "activating" through ExecStartPost; once done
-	# it is inactive (or failed) with its main process's exit time set. A
-	# unit skipped by a condition (ConditionResult=no) never runs: no wait.
-	# Times from /proc/uptime in centiseconds (a poll's systemctl calls
-	# take a while under TCG; counting polls would undercount); at most
-	# 300 s, reported either way.
-	res=
-	if [ "$(systemctl show -P ActiveState bootcache-stop.timer 2>/dev/null)" = active ] ||
-		[ "$(systemctl show -P ActiveState bootcache-stop.service 2>/dev/null)" = activating ]; then
-		t0=$(cs)
-		while :; do
-			eval "$(systemctl show -p ActiveState -p ExecMainExitTimestampMonotonic \
-				-p ConditionResult -p ConditionTimestampMonotonic bootcache-stop.service 2>/dev/null |
-				sed -n 's/^\([A-Za-z]*\)=\([A-Za-z0-9]*\)$/\1=\2/p')"
-			if [ "${ConditionResult:-}" = no ] && [ "${ConditionTimestampMonotonic:-0}" != 0 ]; then
-				st=skipped
-				break
-			fi
-			[ "${ActiveState:-}" != activating ] && [ -n "${ExecMainExitTimestampMonotonic:-}" ] &&
-				[ "$ExecMainExitTimestampMonotonic" != 0 ] && { st=done; break; }
-			[ $(($(cs) - t0)) -lt 30000 ] || { st=not-finished; break; }
-			sleep 0.5
-		done
-		res=$(systemctl show -P Result bootcache-stop.service 2>/dev/null)
-		[ "$st" = done ] || res=$st
-		say "stop-unit $res $(secs $(($(cs) - t0)))"
-	fi
 	for u in bootcache-start.service bootcache-stop.service; do
 		journalctl -b -u "$u" -n 8 -o cat --no-pager 2>/dev/null | while read -r l; do
 			say "unit-log $u $l"
