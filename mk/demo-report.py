@@ -215,7 +215,7 @@ def parse_run(rundir, wall, qemu_rc, marker_wall=None):
     parts.append("(wall %5.1f s)" % run["wall_s"])
     if run["disk_read_bytes"] is not None:
         parts.append("read %.1f MiB" % (run["disk_read_bytes"] / MIB))
-    if d["hit_bytes"] is not None:
+    if d["hit_bytes"] is not None and d["readahead_bytes"]:
         parts.append("from cache %.1f MiB" % (d["hit_bytes"] / MIB))
     if d["hit_ratio_bytes"] is not None and d["hit_ratio_requests"] is not None and \
             d["readahead_bytes"]:
