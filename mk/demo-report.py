@@ -618,6 +618,14 @@ def detail_lines(phases):
         def m(k, scale=1.0, digits=1, unit=""):
             a = s.get(k)
             return "-" if a is None else fmt_range(a, scale, digits, unit)
+        miss_vol = [r for r in phases[ph]["runs"] if not r.get("failed") and
+                    isinstance(r.get("stats", {}).get("missing_volume_bytes"), int) and
+                    r["stats"]["missing_volume_bytes"] > 0]
+        if miss_vol:
+            lines.append("%s: in %d of %d boots the playlist's volume was not found "
+                         "(missing_volume_bytes %.1f MiB): nothing was cached" % (
+                             PHASE_NAMES[ph], len(miss_vol), len(phases[ph]["runs"]),
+                             miss_vol[0]["stats"]["missing_volume_bytes"] / MIB))
         lines.append("%s: %s hits, %s misses; %s MiB hit, %s MiB missed" % (
             PHASE_NAMES[ph], m("hits", digits=0), m("misses", digits=0),
             m("hit_bytes", MIB), m("miss_bytes", MIB)))
