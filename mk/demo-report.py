@@ -494,10 +494,18 @@ def compare(phases):
            "removed_vs_bound": None, "removed_vs_control": None,
            "bootcache_unthrottled_s": None, "noise_s": None, "meaningful": None,
            "speedup": b / r if b and r else None}
+    ns = [phases[ph]["summary"]["target_s"]["n"] for ph in PHASES
+          if ph in phases and phases[ph]["summary"]["target_s"]]
+    out["runs"] = min(ns) if ns else 0
+    rs = (phases.get("replay") or {}).get("summary") or {}
+    # A replay that read nothing ahead (no playlist, or its volume not
+    # found) removes no penalty, whatever its time says.
+    out["replay_cached"] = bool(med(rs.get("readahead_bytes")))
     if b is not None and u is not None:
         out["penalty_s"] = b - u
         out["noise_s"] = max(sp["baseline"], sp["bound"])
-        out["meaningful"] = out["penalty_s"] > out["noise_s"]
+        # One run per phase gives no spread to judge the penalty against.
+        out["meaningful"] = out["penalty_s"] > out["noise_s"] and out["runs"] >= 2
         if r is not None and out["penalty_s"] > 0:
             out["removed_vs_bound"] = (b - r) / out["penalty_s"]
             if c is not None:
@@ -532,11 +540,18 @@ def targets(prof, phases, cmp, hist):
                              "no penalty: baseline - bound = %+.2f s" % p
                              if p is not None and p <= 0 else "-", "not measured"))
                 continue
-            note = "" if cmp["meaningful"] else \
-                " (the penalty, %.2f s, is within the runs' spread, %.2f s)" % (
+            if not cmp["replay_cached"]:
+                note, verd = " (the replay read nothing ahead)", "not measured"
+            elif cmp["runs"] < 2:
+                note, verd = " (one run per phase: no spread to judge it by)", "not measured"
+            elif not cmp["meaningful"]:
+                note = " (the penalty, %.2f s, is within the runs' spread, %.2f s)" % (
                     cmp["penalty_s"], cmp["noise_s"])
+                verd = verdict(False)
+            else:
+                note, verd = "", verdict(v >= goal)
             rows.append(("penalty removed %s >= %.0f %%" % (label, 100 * goal),
-                         fmt_pct(v) + note, verdict(v >= goal and cmp["meaningful"])))
+                         fmt_pct(v) + note, verd))
     rs = (phases.get("replay") or {}).get("summary")
     if rs:
         for key, label in (("hit_ratio_bytes", "bytes"), ("hit_ratio_requests", "requests")):
@@ -547,7 +562,9 @@ def targets(prof, phases, cmp, hist):
     if cmp.get("bootcache_unthrottled_s") is not None:
         d, n = cmp["bootcache_unthrottled_s"], cmp["unthrottled_noise_s"]
         rows.append(("unthrottled: control no slower than bound beyond the spread",
-                     "control - bound = %+.2f s (spread %.2f s)" % (d, n), verdict(d <= n)))
+                     "control - bound = %+.2f s (spread %.2f s)" % (d, n),
+                     "not measured (one run per phase)" if cmp["runs"] < 2 else
+                     verdict(d <= n)))
     runs = [r for ph in ("control", "replay") for r in (phases.get(ph) or {}).get("runs", [])
             if not r.get("failed")]
     figs = [derived(r) for r in runs]
@@ -659,7 +676,8 @@ def comparison_lines(cmp):
         return lines
     lines.append("I/O penalty: baseline - bound = %.2f s (the larger of their runs' spreads: "
                  "%.2f s%s)" % (cmp["penalty_s"], cmp["noise_s"],
-                                "" if cmp["meaningful"] else
+                                "; one run per phase: no spread to judge it by"
+                                if cmp["runs"] < 2 else "" if cmp["meaningful"] else
                                 "; the penalty is within it: the shares below say little"))
     if cmp["removed_vs_bound"] is not None:
         lines.append("penalty removed against the bound: (baseline - replay) / "
