@@ -768,7 +768,13 @@ def report(args):
         print("\n" + title)
         print("\n".join(text_table(rows, head)))
         md += ["### %s" % title, ""] + md_table(rows, head) + [""]
-        lines = detail_lines(phases) + comparison_lines(cmp)
+        lag = agg([derived(r)["snapshot_lag_s"] for ph in phases for r in phases[ph]["runs"]
+                   if not r.get("failed")])
+        lines = []
+        if lag:
+            lines.append("the snapshot came %s s after the target (all boots)" %
+                         fmt_range(lag))
+        lines += detail_lines(phases) + comparison_lines(cmp)
         if hist.get("after_target_s") is not None:
             lines.append("record boot: the history's last entry is %+.2f s from the target "
                          "(%.2f s after the session started at %.2f s; target at %.2f s%s)" % (
