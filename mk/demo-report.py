@@ -444,8 +444,18 @@ def fmt_pct(v, digits=1):
 PENALTY_TARGETS = {"dvd": 0.95, "hdd": 0.90}
 HIT_TARGET = 0.98
 CPU_TARGET = 0.01
-# A recording that stops within this of the target stops "at the target".
+# A recording that stops within this after the target stops "at the target".
 HISTORY_SLACK_S = 2.0
+
+
+def recording_stopped(rundir):
+    """When a record-only session stopped recording, on the kernel log's
+    clock: it is jettisoned (reason recorded) as recording stops."""
+    for line in console_lines(rundir):
+        m = re.search(r"\[\s*([0-9]+\.[0-9]+)\] bootcache: jettisoned \(recorded\)", line)
+        if m:
+            return float(m.group(1))
+    return None
 
 
 def history_end(profdir):
@@ -453,7 +463,8 @@ def history_end(profdir):
     was (duration_ns from `bootcache info`, counted from the session's start
     on the kernel log's clock) and when the target was reached."""
     out = {"duration_s": None, "recording_started_s": None, "last_entry_s": None,
-           "target_s": None, "after_target_s": None}
+           "target_s": None, "after_target_s": None, "recording_stopped_s": None,
+           "stopped_after_target_s": None}
     try:
         with open(os.path.join(profdir, "history.info")) as f:
             for line in f:
@@ -474,6 +485,10 @@ def history_end(profdir):
             out["time_limit"] = any("bootcache: recording stopped at its time limit" in l
                                     for l in console_lines(os.path.join(profdir, "record")))
         out["stop_unit"] = rec.get("stop_unit")
+        out["recording_stopped_s"] = recording_stopped(os.path.join(profdir, "record"))
+        if None not in (out["recording_stopped_s"], out["target_s"]):
+            out["stopped_after_target_s"] = round(out["recording_stopped_s"] -
+                                                  out["target_s"], 3)
     except (OSError, ValueError):
         pass
     if None not in (out["duration_s"], out["recording_started_s"]):
@@ -586,11 +601,18 @@ def targets(prof, phases, cmp, hist):
                      verdict(med(a) < CPU_TARGET) if a else
                      "not measured (no stats/cpu_ns in this kernel)"))
     if hist.get("after_target_s") is not None:
-        v = hist["after_target_s"]
-        rows.append(("record: history ends at the target (within %.0f s)" % HISTORY_SLACK_S,
-                     "last entry %+.2f s from the target%s" % (
-                         v, " (stopped at record_limit_ms)" if hist.get("time_limit") else ""),
-                     verdict(abs(v) <= HISTORY_SLACK_S)))
+        # At the target: nothing recorded after it (beyond the slack), and
+        # recording not stopped before it (by record_limit_ms); where the
+        # kernel log says when recording stopped, that too within the slack.
+        v, st = hist["after_target_s"], hist.get("stopped_after_target_s")
+        ok = v <= HISTORY_SLACK_S and not hist.get("time_limit")
+        if st is not None:
+            ok = ok and -HISTORY_SLACK_S <= st <= HISTORY_SLACK_S
+        rows.append(("record: recording stops at the target (within %.0f s)" % HISTORY_SLACK_S,
+                     "last entry %+.2f s%s from the target%s" % (
+                         v, "" if st is None else ", stopped %+.2f s" % st,
+                         " (stopped at record_limit_ms)" if hist.get("time_limit") else ""),
+                     verdict(ok)))
     return rows
 
 
@@ -777,9 +799,11 @@ def report(args):
         lines += detail_lines(phases) + comparison_lines(cmp)
         if hist.get("after_target_s") is not None:
             lines.append("record boot: the history's last entry is %+.2f s from the target "
-                         "(%.2f s after the session started at %.2f s; target at %.2f s%s)" % (
+                         "(%.2f s after the session started at %.2f s; target at %.2f s%s%s)" % (
                              hist["after_target_s"], hist["duration_s"],
                              hist["recording_started_s"], hist["target_s"],
+                             "" if hist["recording_stopped_s"] is None else
+                             "; recording stopped at %.2f s" % hist["recording_stopped_s"],
                              "; recording stopped at its time limit (record_limit_ms) "
                              "before the target" if hist.get("time_limit") else
                              "; the marker stopped recording" if hist.get("record_stop") ==
