@@ -706,7 +706,8 @@ def comparison_lines(cmp):
                      "(baseline - bound) = %s" % fmt_pct(cmp["removed_vs_bound"]))
     if cmp["removed_vs_control"] is not None:
         lines.append("penalty removed against the control: 1 - (replay - control) / "
-                     "(baseline - bound) = 1 - %.2f / %.2f = %s" % (
+                     "(baseline - bound) = 1 - %s / %.2f = %s" % (
+                         ("%.2f" if cmp["replay_penalty_s"] >= 0 else "(%.2f)") %
                          cmp["replay_penalty_s"], cmp["penalty_s"],
                          fmt_pct(cmp["removed_vs_control"])))
     if cmp.get("bootcache_unthrottled_s") is not None:
