@@ -34,45 +34,72 @@
 #       the tree (nothing to mount: mkinitramfs needs neither /proc nor /dev
 #       for this), which makes /boot/initrd.img-RELEASE.
 #
-# bootcache-demo-done.service: once multi-user.target is reached it writes
-# the result lines (below) to the second serial port (or the console), then
-# powers the machine off. When bootcache is on (there is a
-# /sys/kernel/bootcache) and bootcache-stop.timer is active, it first waits
-# until bootcache-stop.service has finished (saved the files and rebuilt the
-# initramfs), so the disk the boot leaves has them.
+#   guest_files uses DEMO_TARGET (default multi-user.target): the unit
+#   the marker waits for. The boot must reach it (the default target is
+#   multi-user.target); mk/demo-image.sh and mk/live-iso.sh put it in their
+#   cache keys.
+#
+# bootcache-demo-done.service: pulled in by DEMO_TARGET and ordered after it.
+# Its first act is the snapshot, one instant for every figure of the boot,
+# with shell builtins only (no process started, so a few milliseconds):
+#   - on a recording boot with no stop unit enabled (a live medium), it
+#     first writes `stop` to /sys/kernel/bootcache/control, so the history
+#     ends at the target (an installed system's bootcache-stop.timer fires
+#     at the target: BOOTCACHE_SAVE_DELAY=0 in the demo image);
+#   - /proc/uptime (the instant), the cpu line of /proc/stat (the guest's
+#     CPU time so far), every /sys/block/DEV/stat, every
+#     /sys/kernel/bootcache/stats/* file that exists.
+# Then it writes the result lines (below) to the second serial port (or the
+# console): the snapshot first. When bootcache is on (there is a
+# /sys/kernel/bootcache) and bootcache-stop.timer is enabled, it waits until
+# bootcache-stop.service has finished (saved the files and rebuilt the
+# initramfs) or was skipped by a condition, at most 300 s, and reports how
+# long. Then what the boot did (systemd-analyze, failed units) once
+# `systemctl is-system-running --wait` returns (at most 120 s). It then
+# ends the session (`jettison` to control, unless it already ended), takes
+# the end snapshot, and powers the machine off.
 #
 # The guest's result lines (one per line, prefix "BOOTCACHE-DEMO: "):
-#   start                        written first, as soon as the marker runs
+#   start                        written as soon as the snapshot is taken
 #                                (the host notes when it arrives)
-#   multi-user SECONDS ANALYZE   SECONDS: CLOCK_MONOTONIC time (since the
-#                                kernel started) at which multi-user.target
-#                                became active; ANALYZE: systemd-analyze time
-#   uptime SECONDS               /proc/uptime when the marker started
+#   uptime SECONDS               /proc/uptime at the snapshot
+#   target UNIT SECONDS          CLOCK_MONOTONIC time (since the kernel
+#                                started) at which UNIT (DEMO_TARGET) became
+#                                active (ActiveEnterTimestampMonotonic)
+#   record-stop HOW              none, marker (the marker stopped recording
+#                                before the snapshot) or failed
+#   clk-tck N                    the unit of /proc/stat's fields (USER_HZ)
+#   cpu FIELDS...                /proc/stat's cpu line at the snapshot
+#   diskstat DEV FIELDS...       /sys/block/DEV/stat at the snapshot (field
+#                                3: sectors read); DEV is the root's disk,
+#                                or on a live system the live medium's (sr0)
+#   stat NAME VALUE              /sys/kernel/bootcache/stats/NAME at the
+#                                snapshot
+#   system-state STATE           systemctl is-system-running
+#   analyze TEXT                 systemd-analyze time
 #   cmdline ...                  /proc/cmdline
-#   diskstat DEV FIELDS...       /sys/block/DEV/stat at multi-user (field 3:
-#                                sectors read); DEV is the root's disk, or
-#                                on a live system the live medium's (sr0)
 #   blame TIME UNIT              the slowest units (systemd-analyze blame)
 #   failed UNIT                  each failed unit, once the boot finished
-#   system-state STATE           systemctl is-system-running
 #   failed-log UNIT TEXT         the last lines of its journal
 #   bootcache FILE VALUE         each text file of /sys/kernel/bootcache
 #                                (state, recording, reason, boot, tunables)
-#   stat NAME VALUE              /sys/kernel/bootcache/stats/NAME once the
-#                                boot finished (before the stop unit ran)
-#   stat-end NAME VALUE          the same after bootcache-stop.service (when
-#                                the marker waited for it)
 #   stop-unit RESULT WAITED      how bootcache-stop.service ended (systemd's
-#                                Result) and how long the marker waited, s
+#                                Result, or skipped, or not-finished) and how
+#                                long the marker waited for it, s
 #   unit-log UNIT TEXT           the journal of bootcache-start.service and
 #                                bootcache-stop.service (their last lines)
-#   saved NAME SIZE              the files in /var/lib/bootcache at the end
-#   note TEXT                    anything unusual
 #   history-begin / history-end  base64 of /sys/kernel/bootcache/history
-#                                between them (recording boots), for media the
-#                                guest cannot save it to (read-only root, or
-#                                a live system's tmpfs); with no stop unit
-#                                the marker stops recording itself
+#                                between them (recording boots whose stop
+#                                unit did not save it: a read-only root, or
+#                                a live system's tmpfs)
+#   saved NAME SIZE              the files in /var/lib/bootcache at the end
+#   session-end HOW REASON       jettison (the marker ended the session),
+#                                already-idle or jettison-failed
+#   stat-end NAME VALUE          every stats file after the session ended
+#   bootcache-end FILE VALUE     state and reason after the session ended
+#   uptime-end SECONDS           /proc/uptime at the end snapshot
+#   diskstat-end DEV FIELDS...   /sys/block/DEV/stat at the end snapshot
+#   note TEXT                    anything unusual
 #   done                         last line, just before the power-off
 
 SUITE=bookworm
@@ -121,16 +148,16 @@ guest_system() {
 }
 
 guest_files() {
-	local root=$1
-	mkdir -p "$root/usr/local/sbin" "$root/etc/systemd/system/multi-user.target.wants"
-	cat >"$root/etc/systemd/system/bootcache-demo-done.service" <<'EOF'
+	local root=$1 target=${DEMO_TARGET:-multi-user.target}
+	mkdir -p "$root/usr/local/sbin" "$root/etc/systemd/system/$target.wants"
+	cat >"$root/etc/systemd/system/bootcache-demo-done.service" <<EOF
 # make demo: report how long the boot took, then power off.
-# Pulled in by multi-user.target and ordered after it, so it starts once
-# multi-user.target is reached. Type=simple so that its job completes at
+# Pulled in by $target and ordered after it, so it starts once
+# $target is reached. Type=simple so that its job completes at
 # once and the boot can finish (systemd-analyze time) while it runs.
 [Unit]
 Description=bootcache demo: report the boot time and power off
-After=multi-user.target
+After=$target
 
 [Service]
 Type=simple
@@ -138,25 +165,60 @@ ExecStart=/usr/local/sbin/bootcache-demo-done
 StandardOutput=journal+console
 
 [Install]
-WantedBy=multi-user.target
+WantedBy=$target
 EOF
 	ln -sf ../bootcache-demo-done.service \
-		"$root/etc/systemd/system/multi-user.target.wants/bootcache-demo-done.service"
-	cat >"$root/usr/local/sbin/bootcache-demo-done" <<'EOF'
+		"$root/etc/systemd/system/$target.wants/bootcache-demo-done.service"
+	sed "s|@DEMO_TARGET@|$target|" >"$root/usr/local/sbin/bootcache-demo-done" <<'EOF'
 #!/bin/sh
 # make demo's marker: result lines for the host, then power off.
 # Boot with systemd.mask=bootcache-demo-done.service to keep the machine up.
+target=@DEMO_TARGET@
+bc=/sys/kernel/bootcache
+
+# --- The instant: the target has just been reached. ---
+# Shell builtins only (read, echo, printf), no process started, so that every
+# figure below is taken within a few milliseconds of the others.
+# A recording boot with no stop unit (a live medium: nowhere to save, no
+# units enabled): stop recording first, so that its history ends here.
+rec=0
+[ -r "$bc/recording" ] && read -r rec <"$bc/recording"
+recstop=none
+if [ "$rec" = 1 ] && [ ! -e /etc/systemd/system/multi-user.target.wants/bootcache-stop.timer ]; then
+	if echo stop >"$bc/control" 2>/dev/null; then recstop=marker; else recstop=failed; fi
+fi
+read -r up _ </proc/uptime
+read -r cpu </proc/stat
+snap_disks=
+for f in /sys/block/*/stat; do
+	d=${f%/stat}
+	d=${d##*/}
+	case $d in loop* | ram* | zram*) continue ;; esac
+	read -r l <"$f" && snap_disks="$snap_disks$d $l
+"
+done
+snap_stats=
+if [ -d "$bc/stats" ]; then
+	for f in "$bc"/stats/*; do
+		read -r v 2>/dev/null <"$f" && snap_stats="$snap_stats${f##*/} $v
+"
+	done
+fi
+
 out=/dev/ttyS1
 # The second serial port is the host's result channel; without it, the
 # console.
 [ -c "$out" ] && stty -F "$out" raw -echo 2>/dev/null || out=/dev/console
 say() { printf 'BOOTCACHE-DEMO: %s\n' "$*" >"$out"; }
-# At once: the host notes when this line arrives (its wall time to here).
+# The host notes when this line arrives (its wall time to here).
 say start
 
-read -r up _ </proc/uptime
-mu=$(systemctl show -P ActiveEnterTimestampMonotonic multi-user.target)
-mu=$(awk -v u="$mu" 'BEGIN { printf "%.3f", u / 1e6 }')
+tt=$(systemctl show -P ActiveEnterTimestampMonotonic "$target")
+say "uptime $up"
+say "target $target $(awk -v u="$tt" 'BEGIN { printf "%.3f", u / 1e6 }')"
+say "record-stop $recstop"
+say "clk-tck $(getconf CLK_TCK 2>/dev/null || echo 100)"
+say "$cpu"
 src=$(findmnt -n -o SOURCE /)
 # A live system's root is an overlay: its medium is what live-boot mounted
 # on /run/live/medium (/dev/sr0 for a DVD).
@@ -166,19 +228,59 @@ case $src in
 *) disk=$(echo "$src" | sed 's|^/dev/||; s|[0-9]*$||; s|p$||') ;;
 esac
 # vda1 -> vda, sr0 -> sr0; anything else: the first disk with a stat file.
-[ -f "/sys/block/$disk/stat" ] || disk=$(ls /sys/block | grep -v -e '^loop' -e '^ram' | head -n 1)
-diskstat=$(cat "/sys/block/$disk/stat" 2>/dev/null | tr -s ' ' | sed 's/^ //')
+[ -f "/sys/block/$disk/stat" ] || disk=$(printf '%s' "$snap_disks" | head -n 1 | cut -d' ' -f1)
+diskstat() { printf '%s' "$1" | awk -v d="$disk" '$1 == d { $1 = ""; sub(/^ +/, ""); print; exit }'; }
+say "diskstat $disk $(diskstat "$snap_disks")"
+printf '%s' "$snap_stats" | while read -r n v; do say "stat $n $v"; done
 
-# Let the boot finish (every start-up job done) for systemd-analyze.
+# --- After the instant. ---
+cs() {
+	read -r u _ </proc/uptime
+	echo "${u%.*}${u#*.}" | sed 's/^0*//; s/^$/0/'
+}
+secs() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 100 }'; }
+# The tool's boot cycle (an installed system): bootcache-stop.timer fires
+# BOOTCACHE_SAVE_DELAY after multi-user.target (0 in the demo image, so
+# recording stops there); bootcache-stop.service saves the history and the
+# next playlist, then rebuilds the initramfs (ExecStartPost). Wait until it
+# has finished, so that the disk this boot leaves holds what it saved, and
+# before `systemctl is-system-running --wait` below (its job would keep the
+# boot "starting" until then). It is expected when the timer is enabled and
+# bootcache is on; the timer itself may not have started yet. A oneshot
+# stays "activating" through ExecStartPost; once done it is inactive (or
+# failed) with its main process's exit time set. A unit skipped by a
+# condition (ConditionResult=no: a read-only /var/lib/bootcache) never
+# runs: no wait. Times from /proc/uptime in centiseconds (a poll's
+# systemctl calls take a while under TCG; counting polls would
+# undercount); at most 300 s, reported either way.
+res=
+if [ -e /etc/systemd/system/multi-user.target.wants/bootcache-stop.timer ] &&
+	[ -e "$bc/control" ]; then
+	t0=$(cs)
+	while :; do
+		eval "$(systemctl show -p ActiveState -p ExecMainExitTimestampMonotonic \
+			-p ConditionResult -p ConditionTimestampMonotonic bootcache-stop.service 2>/dev/null |
+			sed -n 's/^\([A-Za-z]*\)=\([A-Za-z0-9]*\)$/\1=\2/p')"
+		if [ "${ConditionResult:-}" = no ] && [ "${ConditionTimestampMonotonic:-0}" != 0 ]; then
+			st=skipped
+			break
+		fi
+		[ "${ActiveState:-}" != activating ] && [ -n "${ExecMainExitTimestampMonotonic:-}" ] &&
+			[ "$ExecMainExitTimestampMonotonic" != 0 ] && { st=exited; break; }
+		[ $(($(cs) - t0)) -lt 30000 ] || { st=not-finished; break; }
+		sleep 0.5
+	done
+	res=$(systemctl show -P Result bootcache-stop.service 2>/dev/null)
+	[ "$st" = exited ] || res=$st
+	say "stop-unit $res $(secs $(($(cs) - t0)))"
+fi
+
+# What the boot did, for the logs. Let the boot finish (every start-up job
+# done) for systemd-analyze.
 timeout 120 systemctl is-system-running --wait >/dev/null 2>&1 || true
-state=$(systemctl is-system-running 2>/dev/null)
-analyze=$(systemd-analyze time 2>&1 | tr '\n' ' ' | sed 's/  */ /g; s/ $//')
-
-say "uptime $up"
-say "multi-user $mu $analyze"
+say "system-state $(systemctl is-system-running 2>/dev/null)"
+say "analyze $(systemd-analyze time 2>&1 | tr '\n' ' ' | sed 's/  */ /g; s/ $//')"
 say "cmdline $(cat /proc/cmdline)"
-say "diskstat $disk $diskstat"
-say "system-state $state"
 systemd-analyze blame --no-pager 2>/dev/null | head -n 8 | while read -r l; do
 	say "blame $l"
 done
@@ -189,77 +291,25 @@ systemctl list-units --failed --plain --no-legend 2>/dev/null | while read -r un
 	done
 done
 
-bc=/sys/kernel/bootcache
-cs() {
-	read -r u _ </proc/uptime
-	echo "${u%.*}${u#*.}" | sed 's/^0*//; s/^$/0/'
-}
-stats() {
-	for f in "$bc"/stats/*; do
-		[ -r "$f" ] && say "$1 $(basename "$f") $(cat "$f")"
-	done
-}
 if [ -d "$bc" ]; then
 	for f in "$bc"/*; do
 		case ${f##*/} in history | playlist | control | stats) continue ;; esac
 		[ -f "$f" ] && [ -r "$f" ] && say "bootcache ${f##*/} $(cat "$f")"
 	done
-	# The boot's figures, before the stop unit (and what it runs) adds its
-	# own reads.
-	stats stat
-	# The tool's boot cycle: bootcache-stop.timer fires BOOTCACHE_SAVE_DELAY
-	# after multi-user.target; bootcache-stop.service saves the history and
-	# the next playlist, then rebuilds the initramfs (ExecStartPost). Wait
-	# until it has finished, so that the disk this boot leaves holds what it
-	# saved. A oneshot stays "activating" through ExecStartPost; once done it
-	# is inactive (or failed) with its main process's exit time set.
-	# Times from /proc/uptime in centiseconds (a poll's systemctl calls take
-	# a while under TCG; counting polls would undercount); at most 300 s.
-	res=
-	if [ "$(systemctl show -P ActiveState bootcache-stop.timer 2>/dev/null)" = active ]; then
-		t0=$(cs)
-		while :; do
-			st=$(systemctl show -P ActiveState bootcache-stop.service 2>/dev/null)
-			ex=$(systemctl show -P ExecMainExitTimestampMonotonic bootcache-stop.service 2>/dev/null)
-			[ "$st" != activating ] && [ -n "$ex" ] && [ "$ex" != 0 ] && break
-			[ $(($(cs) - t0)) -lt 30000 ] || { st=not-finished; break; }
-			sleep 0.5
-		done
-		res=$(systemctl show -P Result bootcache-stop.service 2>/dev/null)
-		[ "$st" != not-finished ] || res=not-finished
-		say "stop-unit $res $(awk -v n=$(($(cs) - t0)) 'BEGIN { printf "%.1f", n / 100 }')"
-		stats stat-end
-	fi
 	for u in bootcache-start.service bootcache-stop.service; do
 		journalctl -b -u "$u" -n 8 -o cat --no-pager 2>/dev/null | while read -r l; do
 			say "unit-log $u $l"
 		done
 	done
 	# A recording boot whose history the stop unit did not save (no units,
-	# or a read-only root): let recording stop (the unit stops it even when
-	# it cannot save), wait for the other jobs, and send the history on the
-	# result channel.
+	# or a read-only root): make sure recording has stopped (the marker
+	# stopped it above when there is no stop unit), and send the history on
+	# the result channel.
 	if grep -Eq '(^| )bootcache=[^ ]*record' /proc/cmdline && [ "$res" != success ]; then
-		# No stop unit at all (a live medium has none enabled: its playlist
-		# goes into the kernel, not the initramfs): the boot has finished
-		# (is-system-running --wait above), so stop recording now.
-		if [ -z "$res" ] && [ "$(cat "$bc/recording" 2>/dev/null)" = 1 ]; then
-			echo stop >"$bc/control" || say "note writing stop failed"
-		fi
-		n=0
-		while [ "$(cat "$bc/recording" 2>/dev/null)" = 1 ] && [ $n -lt 600 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
 		if [ "$(cat "$bc/recording" 2>/dev/null)" = 1 ]; then
-			say "note still recording 60 s after the boot finished: the demo stops it"
+			say "note still recording after the stop unit ($res): the demo stops it"
 			echo stop >"$bc/control" || say "note writing stop failed"
 		fi
-		n=0
-		while [ -n "$(systemctl list-jobs --no-legend 2>/dev/null)" ] && [ $n -lt 300 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
 		if [ -r "$bc/history" ] && cat "$bc/history" >/run/bootcache-demo.history 2>/dev/null; then
 			say "history-begin $(stat -c %s /run/bootcache-demo.history)"
 			base64 -w 76 /run/bootcache-demo.history | sed 's/^/BOOTCACHE-DEMO: | /' >"$out"
@@ -269,7 +319,32 @@ if [ -d "$bc" ]; then
 	for f in /var/lib/bootcache/*; do
 		[ -f "$f" ] && say "saved ${f##*/} $(stat -c %s "$f")"
 	done
+	# End the session (what the cache holds must go back to 0), then the
+	# end snapshot: the counters after the session, for the end-of-session
+	# checks. A jettison from control frees the cache at once; pages still
+	# held by a bio in flight go when it completes: wait up to 2 s for
+	# cache_bytes to reach 0.
+	st=$(cat "$bc/state" 2>/dev/null)
+	if [ "$st" = idle ]; then
+		say "session-end already-idle $(cat "$bc/reason" 2>/dev/null)"
+	elif echo jettison >"$bc/control" 2>/dev/null; then
+		say "session-end jettison $(cat "$bc/reason" 2>/dev/null)"
+	else
+		say "session-end jettison-failed $st"
+	fi
+	n=0
+	while [ "$(cat "$bc/stats/cache_bytes" 2>/dev/null || echo 0)" != 0 ] && [ $n -lt 20 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	for f in "$bc"/stats/*; do
+		[ -r "$f" ] && say "stat-end ${f##*/} $(cat "$f")"
+	done
+	say "bootcache-end state $(cat "$bc/state" 2>/dev/null)"
+	say "bootcache-end reason $(cat "$bc/reason" 2>/dev/null)"
 fi
+say "uptime-end $(cut -d' ' -f1 /proc/uptime)"
+say "diskstat-end $disk $(tr -s ' ' <"/sys/block/$disk/stat" | sed 's/^ //')"
 say done
 sync
 systemctl --no-block poweroff

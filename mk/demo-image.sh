@@ -35,16 +35,16 @@
 #     and `update-initramfs -c -k RELEASE` run in a chroot of the tree
 #     before mkfs, so /boot/initrd.img-RELEASE exists. Its bootcache hook
 #     finds no saved playlist yet: the first initramfs holds the tool only;
-#   - /etc/default/bootcache with BOOTCACHE_SAVE_DELAY=2s (the default is
-#     30s): bootcache-stop.service saves the history and playlist and
-#     rebuilds the initramfs 2 s after multi-user.target, while the marker
-#     (below) waits for it;
-#   - bootcache-demo-done.service (mk/demo-guest.sh): once multi-user.target is reached it
-#     writes the result lines (below) to the second serial port (or the
-#     console), then powers the machine off. When bootcache is on (there is
-#     a /sys/kernel/bootcache) and bootcache-stop.timer is active, it first
-#     waits until bootcache-stop.service has finished (saved the files and
-#     rebuilt the initramfs), so the disk the boot leaves has them;
+#   - /etc/default/bootcache with BOOTCACHE_SAVE_DELAY=0 (the default is
+#     30s): bootcache-stop.service stops recording, saves the history and
+#     playlist and rebuilds the initramfs as soon as multi-user.target is
+#     reached, so the history ends where the demo takes its figures; the
+#     marker (below) waits for it;
+#   - bootcache-demo-done.service (mk/demo-guest.sh): once multi-user.target
+#     (DEMO_TARGET) is reached it takes every figure of the boot at one
+#     instant, writes the result lines to the second serial port (or the
+#     console), waits for bootcache-stop.service (bounded, reported), ends
+#     the bootcache session and powers the machine off;
 #   - the bootcache tool, built static from tools/bootcache, and whatever
 #     tools/bootcache/install.sh DESTDIR installs (its systemd units, with
 #     BOOTCACHE_BIN pointing at the static binary); then the boot cycle's
@@ -53,7 +53,8 @@
 #     image is rebuilt once it appears (it is one of the inputs below).
 #
 # The image is rebuilt only when an input changes: this script (which holds
-# the package list) and mk/demo-guest.sh (the guest's files), tools/bootcache/install.sh and
+# the package list) and mk/demo-guest.sh (the guest's files), DEMO_TARGET,
+# tools/bootcache/install.sh and
 # what it installs (systemd/*, etc/default/*, initramfs-tools/; not the
 # README), and the static tool binary. The debootstrap
 # tree itself is cached separately (OUTDIR/rootfs-base) and redone only when
@@ -102,7 +103,7 @@ tool_bin=$(build_tool "$OUTDIR/tool-target")
 key=$(
 	{
 		sha256sum "$0" "$TOP/mk/demo-guest.sh" | cut -d' ' -f1
-		echo "$base_key $IMAGE_MIB kernel $KRELEASE"
+		echo "$base_key $IMAGE_MIB kernel $KRELEASE target ${DEMO_TARGET:-multi-user.target}"
 		[ -z "$KCONFIG" ] || sha256sum <"$KCONFIG"
 		[ -z "$tool_bin" ] || sha256sum <"$tool_bin"
 		for f in "$TOOL/install.sh" "$TOOL"/systemd/* "$TOOL"/etc/default/* \
@@ -153,11 +154,13 @@ if [ -n "$tool_bin" ] && ! ls "$root"/{usr/,usr/local/,}{bin,sbin}/bootcache >/d
 	install -m 755 "$tool_bin" "$root/usr/sbin/bootcache"
 fi
 mkdir -p "$root/var/lib/bootcache"
-# The demo's save delay: 2 s after multi-user.target instead of 30 s.
+# The demo's save delay: 0, so recording stops at multi-user.target (the
+# figures are taken there; a history that ran on would hold reads the boot
+# to the target never made) instead of 30 s after it.
 if [ -f "$root/etc/default/bootcache" ]; then
-	sed -i 's/^BOOTCACHE_SAVE_DELAY=.*/BOOTCACHE_SAVE_DELAY=2s/' "$root/etc/default/bootcache"
-	grep -q '^BOOTCACHE_SAVE_DELAY=2s$' "$root/etc/default/bootcache" ||
-		echo 'BOOTCACHE_SAVE_DELAY=2s' >>"$root/etc/default/bootcache"
+	sed -i 's/^BOOTCACHE_SAVE_DELAY=.*/BOOTCACHE_SAVE_DELAY=0/' "$root/etc/default/bootcache"
+	grep -q '^BOOTCACHE_SAVE_DELAY=0$' "$root/etc/default/bootcache" ||
+		echo 'BOOTCACHE_SAVE_DELAY=0' >>"$root/etc/default/bootcache"
 fi
 
 # The initramfs for the demo kernel, made in a chroot of the tree.

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mk/demo.sh: `make demo [PROFILE=all|hdd|dvd|unthrottled|seek|hdd7200|
-# hdd5400|dvd-seek|usb2] [RUNS=3] [SEEK_SCALE=1|F|cpu]`.
+# hdd5400|dvd-seek|usb2] [RUNS=5] [SEEK_SCALE=1|F|cpu]`.
 #
 # Boots a real Debian 12 with the FLAVOR=boot kernel in QEMU (TCG) from a
 # device throttled like a slow one, with and without bootcache, and prints
-# how long each boot took to reach multi-user.target, as a table per profile
-# and as JSON in $OUT/demo/report.json.
+# how long each boot took to reach multi-user.target (or DEMO_TARGET), with
+# the disk's and bootcache's figures at that instant, as a table per profile
+# (mk/demo-report.py), as JSON in $OUT/demo/report.json and as Markdown in
+# $OUT/demo/report.md (the README's tables are pasted from it).
 #
 # Device profiles (QEMU -drive throttling options):
 #
@@ -154,9 +156,10 @@
 #
 # Phases, per profile (hdd, dvd):
 #
-#   bound     RUNS boots of its medium unthrottled, bootcache=off
-#   baseline  RUNS boots throttled, bootcache=off (hdd: each from a fresh
-#             copy of the settled image; dvd: the ISO, read-only)
+#   bound     its medium unthrottled, bootcache=off: the boot with no I/O
+#             penalty
+#   baseline  throttled, bootcache=off (hdd: each from a fresh copy of the
+#             settled image; dvd: the ISO, read-only)
 #   record    one boot with bootcache=record (dvd:
 #             bootcache=record,volume=iso9660:UUID:LABELCRC, the disc
 #             itself); the history comes out of the image
@@ -165,8 +168,24 @@
 #             nothing was saved, from the guest's serial result channel (the
 #             marker unit copies /sys/kernel/bootcache/history there); the
 #             playlist is the one the units saved or else `bootcache convert
-#             HISTORY`
-#   replay    RUNS boots with the playlist (see below for each profile).
+#             HISTORY`. Recording stops at the target: hdd's
+#             bootcache-stop.timer fires at multi-user.target
+#             (BOOTCACHE_SAVE_DELAY=0 in the demo image), and on the live
+#             ISO (no stop unit) the marker writes `stop` as its first act.
+#             The report checks that the history's last entry (`bootcache
+#             info`: duration_ns, from the session's start on the kernel
+#             log) is within 2 s of the target.
+#   control   the replay's medium, kernel, command line and initramfs,
+#             unthrottled: bootcache on with no I/O penalty. Under TCG
+#             bootcache also saves (or costs) emulator CPU per request;
+#             control - bound is that part, which the share removed
+#             against the control does not count as I/O saved.
+#   replay    throttled, with the playlist (see below for each profile).
+#
+# The record boot comes first (the control and replay phases need its
+# playlist); then RUNS rounds, each one boot of bound, baseline, control and
+# replay in that order. Interleaved, so that a slow spell of the shared
+# host falls on every phase alike, not on one phase's run of boots.
 #
 # hdd: the tool's boot cycle, as a user runs it (tools/bootcache/README.md,
 # "The boot cycle" and "The initramfs"). Every hdd boot (bound, baseline,
@@ -176,14 +195,15 @@
 #   - bound, baseline: bootcache=off (the init-top script and the units do
 #     nothing), the settled image's initramfs (it holds the tool only);
 #   - record: bootcache=record (the kernel records the root partition from
-#     the first bio); 2 s after multi-user.target (BOOTCACHE_SAVE_DELAY=2s
-#     in the demo image) bootcache-stop.service saves
+#     the first bio); at multi-user.target (BOOTCACHE_SAVE_DELAY=0 in the
+#     demo image; the timer's AccuracySec=1s lets it fire up to a second
+#     later) bootcache-stop.service stops recording, saves
 #     /var/lib/bootcache/{history,playlist} and runs
 #     /usr/lib/bootcache/update-initramfs, whose `update-initramfs -u` runs
 #     the tool's hook: the playlist goes into the initramfs as
 #     /bootcache/playlist and is renamed playlist.initramfs on the disk. The
-#     marker unit waits for bootcache-stop.service before powering off (the
-#     multi-user time is still taken at multi-user.target). The demo checks
+#     marker unit waits for bootcache-stop.service before powering off
+#     (every figure is still taken at multi-user.target). The demo checks
 #     (CYCLE lines, <phase>/cycle.txt) that the rebuilt initramfs holds the
 #     saved playlist;
 #   - replay: from copies of the disk the record boot left, with the
@@ -219,20 +239,49 @@
 # system has no such first boot to take out: each of its boots starts from
 # the same squashfs (mk/live-iso.sh does the hwdb at build time).
 #
-# The time of a boot is when multi-user.target became active, on the guest's
-# CLOCK_MONOTONIC (from kernel start; systemctl show
-# ActiveEnterTimestampMonotonic). It is reported by the guest's
-# bootcache-demo-done.service, which then powers the machine off. Beside it,
-# the host's wall time from QEMU's start (power-on) to multi-user.target:
-# when the marker's first line reached the host, less the time from
-# multi-user.target to the marker's start on the guest's clock. For dvd it
-# includes what the BIOS and isolinux read from the throttled drive
-# (isolinux.bin, the kernel and the initramfs), which no kernel-side cache
-# can help.
+# What is measured: every figure of a boot is taken at one instant, as
+# soon as its target (DEMO_TARGET, default multi-user.target) is reached:
+# the guest's bootcache-demo-done.service (mk/demo-guest.sh) is ordered
+# after the target, and its first act, before anything else runs, reads
+# with shell builtins /proc/uptime, /proc/stat's cpu line (the guest's CPU
+# time so far), /sys/block/*/stat and every /sys/kernel/bootcache/stats/*
+# file. The time of a boot is when the target became active, on the
+# guest's CLOCK_MONOTONIC (from kernel start; systemctl show
+# ActiveEnterTimestampMonotonic); the report gives the snapshot's lag
+# after it (snapshot_lag_s in run.json). Beside it, the host's wall time
+# from QEMU's start (power-on) to the target: when the marker's first line
+# reached the host, less the time from the target to the snapshot on the
+# guest's clock. For dvd it includes what the BIOS and isolinux read from
+# the throttled drive (isolinux.bin, the kernel and the initramfs), which
+# no kernel-side cache can help. After the snapshot the marker reports what
+# the boot did (systemd-analyze, failed units), waits for hdd's
+# bootcache-stop.service (it rebuilds the initramfs: at most 300 s, and a
+# unit skipped by its conditions is not waited for; the wait is reported),
+# ends the bootcache session (`jettison` to control), takes the end
+# snapshot (the stats again, cache_bytes must be 0) and powers off.
 #
-# Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (3), TIMEOUT (600 s
+# The report (mk/demo-report.py report): per phase the medians with
+# [min-max] of the time to the target, the host's time, the disk's reads,
+# busy time and bytes, the guest's CPU time, and bootcache's read-ahead,
+# hits and parked time; for the bootcache phases the hit ratio by bytes and
+# by requests, parked reads and their wait, the bytes read ahead and never
+# served (readahead_bytes - hit_bytes, + rehit_bytes where the kernel has
+# it), the peak cache against the playlist's bytes, cache_bytes after the
+# session, bootcache's CPU time (stats/cpu_ns, where the kernel has it) as a
+# share of the guest's; the penalty and the share of it removed:
+#   penalty                      baseline - bound
+#   removed against the bound    (baseline - replay) / (baseline - bound)
+#   removed against the control  1 - (replay - control) / (baseline - bound)
+# (with bootcache the penalty is replay - control, without it baseline -
+# bound), the verdict on each of issue 14's targets, and whether the
+# record boot's history ended at the target.
+#
+# Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (5), DEMO_TARGET
+# (multi-user.target; built into the image and the ISO), TIMEOUT (600 s
 # per boot), MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments;
-# not for dvd, whose command line is in the ISO), REPLAY_ARGS (the hdd
+# for dvd they go into the ISO's isolinux.cfg; e.g. no_timer_check, when a
+# loaded host makes TCG's timer miss the kernel's IO-APIC timer check and
+# the boot panics), REPLAY_ARGS (the hdd
 # replay's kernel arguments; default bootcache=record), EMBED_HDD=1 (replay
 # hdd with the playlist embedded in the kernel instead of the initramfs
 # cycle), IO_SCALE (1), SEEK_SCALE (1; a number, or cpu for
@@ -246,12 +295,13 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 OUT=${OUT:-out}
 PROFILE=${PROFILE:-all}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 TIMEOUT=${TIMEOUT:-600}
 MEM=${MEM:-1024}
 SMP=${SMP:-2}
 DEMO_CMDLINE=${DEMO_CMDLINE:-}
 REPLAY_ARGS=${REPLAY_ARGS-bootcache=record}
+DEMO_TARGET=${DEMO_TARGET:-multi-user.target}
 EMBED_HDD=${EMBED_HDD:-0}
 IO_SCALE=${IO_SCALE:-1}
 SEEK_SCALE=${SEEK_SCALE:-1}
@@ -284,6 +334,9 @@ if [ "$SEEK_SCALE" = cpu ]; then
 fi
 { [[ $SEEK_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$SEEK_SCALE" 'BEGIN { exit !(s > 0) }'; } ||
 	die "SEEK_SCALE must be a positive number or 'cpu', not '$SEEK_SCALE'"
+[[ $DEMO_TARGET =~ ^[A-Za-z0-9@:._-]+\.target$ ]] ||
+	die "DEMO_TARGET must name a systemd target (NAME.target), not '$DEMO_TARGET'"
+export DEMO_TARGET
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot): run 'sudo make demo'"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (run 'make setup')"
 
@@ -541,27 +594,64 @@ cycle_evidence() {
 	rm -f "$dir/initrd.next"
 }
 
-# phase PROFILE PHASE N IMAGE KERNEL DRIVE_OPTS ARGS [INITRD]: N boots, each
-# from a fresh copy of IMAGE.
-phase() {
-	local prof=$1 ph=$2 n=$3 img=$4 kernel=$5 dopts=$6 args=$7 initrd=${8:-} i rc=0
-	for i in $(seq 1 "$n"); do
-		if [ "$kernel" = - ]; then
-			# A live ISO: read-only, nothing to copy.
-			boot "$DEMO/$prof/$ph-$i" "$img" - "$dopts" \
-				"[$prof] $ph $i/$n" "$args" || { rc=1; failures=$((failures + 1)); }
-			continue
-		fi
-		copy "$img" "$DEMO/run.img" || die "copying $img failed"
-		boot "$DEMO/$prof/$ph-$i" "$DEMO/run.img" "$kernel" "$dopts" \
-			"[$prof] $ph $i/$n" "$args" "$initrd" || { rc=1; failures=$((failures + 1)); }
-		# The first replay boot's disk: what the cycle left for a next boot.
-		if [ "$ph" = replay ] && [ "$i" = 1 ] && [ -n "$initrd" ]; then
-			cycle_evidence "$DEMO/run.img" "$DEMO/$prof/$ph-$i" "[$prof] $ph 1" || true
-		fi
-	done
+# run_one PROFILE PHASE I N IMAGE KERNEL DRIVE_OPTS ARGS [INITRD]: boot I of
+# N of PHASE, from a fresh copy of IMAGE (a live ISO, read-only, is not
+# copied). Its logs go to $DEMO/PROFILE/PHASE-I.
+run_one() {
+	local prof=$1 ph=$2 i=$3 n=$4 img=$5 kernel=$6 dopts=$7 args=$8 initrd=${9:-}
+	if [ "$kernel" = - ]; then
+		boot "$DEMO/$prof/$ph-$i" "$img" - "$dopts" "[$prof] $ph $i/$n" "$args" ||
+			{ failures=$((failures + 1)); return 1; }
+		return 0
+	fi
+	local rc=0
+	copy "$img" "$DEMO/run.img" || die "copying $img failed"
+	boot "$DEMO/$prof/$ph-$i" "$DEMO/run.img" "$kernel" "$dopts" \
+		"[$prof] $ph $i/$n" "$args" "$initrd" || { rc=1; failures=$((failures + 1)); }
+	# The first replay boot's disk: what the cycle left for a next boot.
+	if [ "$ph" = replay ] && [ "$i" = 1 ] && [ -n "$initrd" ]; then
+		cycle_evidence "$DEMO/run.img" "$DEMO/$prof/$ph-$i" "[$prof] $ph 1" || true
+	fi
 	rm -f "$DEMO/run.img"
 	return $rc
+}
+
+# phase PROFILE PHASE N IMAGE KERNEL DRIVE_OPTS ARGS [INITRD]: N boots in a
+# row.
+phase() {
+	local prof=$1 ph=$2 n=$3 i rc=0
+	shift 3
+	for i in $(seq 1 "$n"); do
+		run_one "$prof" "$ph" "$i" "$n" "$@" || rc=1
+	done
+	return $rc
+}
+
+# What each phase of a profile boots: set by the profile, then booted by
+# rounds. Keys: PROFILE/PHASE. MEDIUM is an image or ISO; KERNEL "-" for
+# a live ISO.
+declare -A P_MEDIUM P_KERNEL P_DOPTS P_ARGS P_INITRD
+
+# set_phase PROFILE PHASE MEDIUM KERNEL DRIVE_OPTS ARGS [INITRD]
+set_phase() {
+	P_MEDIUM[$1/$2]=$3 P_KERNEL[$1/$2]=$4 P_DOPTS[$1/$2]=$5 P_ARGS[$1/$2]=$6 P_INITRD[$1/$2]=${7:-}
+}
+
+# rounds PROFILE: RUNS rounds, each one boot of every phase the profile has
+# set, in the order bound, baseline, control, replay. Interleaved rounds,
+# not all of one phase then the next, so that a slow spell of the host (the
+# machine is shared, TCG is CPU-bound) falls on every phase alike instead of
+# on one of them.
+rounds() {
+	local prof=$1 i ph k
+	for i in $(seq 1 "$RUNS"); do
+		for ph in bound baseline control replay; do
+			k=$prof/$ph
+			[ -n "${P_MEDIUM[$k]:-}" ] || continue
+			run_one "$prof" "$ph" "$i" "$RUNS" "${P_MEDIUM[$k]}" "${P_KERNEL[$k]}" \
+				"${P_DOPTS[$k]}" "${P_ARGS[$k]}" "${P_INITRD[$k]}" || true
+		done
+	done
 }
 
 # locked COMMAND...: COMMAND under `flock KERNEL_LOCK` when that is set.
@@ -605,8 +695,9 @@ plot() {
 	fi
 }
 
-# record_and_replay PROFILE MEDIUM DRIVE_OPTS [INITRD]: the record boot, the
-# playlist, then the replay boots. With INITRD (hdd) every boot has an
+# record_and_replay PROFILE MEDIUM DRIVE_OPTS [INITRD]: the record boot and
+# the playlist; then sets the control and replay phases (set_phase) for
+# rounds to boot. With INITRD (hdd) every boot has an
 # initramfs: the record boot the one given (the settled image's, which holds
 # no playlist), the replay boots the one the record boot's
 # bootcache-stop.service rebuilt, taken from the disk it left.
@@ -668,7 +759,10 @@ record_and_replay() {
 			initrd_of "$rec" "$initrd"
 		fi
 	fi
-	phase "$prof" replay "$RUNS" "$rec" "$kernel" "$dopts" "$args" "$initrd"
+	# The control: the replay's medium, kernel, command line and
+	# initramfs, unthrottled.
+	set_phase "$prof" control "$rec" "$kernel" "" "$args" "$initrd"
+	set_phase "$prof" replay "$rec" "$kernel" "$dopts" "$args" "$initrd"
 }
 
 # --- The kernel, then the image (its initramfs is made for this kernel). ---
@@ -684,13 +778,14 @@ release=$(cat "$OUT/build/boot/include/config/kernel.release" 2>/dev/null) ||
 	die "no $OUT/build/boot/include/config/kernel.release"
 
 # live_iso NAME APPEND [KERNEL [FROM]]: $LIVE/NAME.iso (mk/live-iso.sh) with
-# APPEND on isolinux.cfg's command line; with FROM, a rebuild keeping FROM's
-# identity and its squashfs's place. Its isolinux.cfg is copied beside it
+# APPEND (and DEMO_CMDLINE) on isolinux.cfg's command line; with FROM, a
+# rebuild keeping FROM's identity and its squashfs's place. Its
+# isolinux.cfg is copied beside it
 # (NAME.iso.cfg) for the boots' logs.
 live_iso() {
 	local name=$1 append=$2 kernel=${3:-$KERNEL} from=${4:-}
 	if ! LIVE_KERNEL=$kernel LIVE_KERNEL_RELEASE=$release \
-		LIVE_KERNEL_CONFIG=$OUT/build/boot/.config LIVE_APPEND=$append \
+		LIVE_KERNEL_CONFIG=$OUT/build/boot/.config LIVE_APPEND="$append${DEMO_CMDLINE:+ $DEMO_CMDLINE}" \
 		LIVE_TOOL_TARGET=$DEMO/tool-target \
 		mk/live-iso.sh ${from:+-f "$from"} -o "$LIVE/$name.iso" "$LIVE"; then
 		return 1
@@ -717,7 +812,8 @@ check_medium() {
 }
 
 # dvd_profile PROFILE: the live ISO from the DVD drive (see the top):
-# dvd's token bucket or dvd-seek's model.
+# dvd's token bucket or dvd-seek's model: the record boot, the
+# playlist, the replay ISO; sets the phases for rounds to boot.
 dvd_profile() {
 	local prof=$1
 	local hist=$DEMO/$prof/history pl=$DEMO/$prof/playlist kernel
@@ -736,8 +832,8 @@ dvd_profile() {
 			say ISO "bootcache medium-id says '$id', not $LIVE_VOLUME"
 		fi
 	fi
-	phase "$prof" bound "$RUNS" "$LIVE/off.iso" - "" bootcache=off
-	phase "$prof" baseline "$RUNS" "$LIVE/off.iso" - "$(drive_opts "$prof")" bootcache=off
+	set_phase "$prof" bound "$LIVE/off.iso" - "" bootcache=off
+	set_phase "$prof" baseline "$LIVE/off.iso" - "$(drive_opts "$prof")" bootcache=off
 
 	live_iso record "bootcache=record,volume=$LIVE_VOLUME" "$KERNEL" "$LIVE/off.iso" ||
 		{ failures=$((failures + 1)); say SKIP "[$prof] record: rebuilding the ISO failed"; return 1; }
@@ -774,7 +870,8 @@ dvd_profile() {
 	live_iso replay bootcache=auto "$kernel" "$LIVE/off.iso" ||
 		{ failures=$((failures + 1)); say SKIP "[$prof] replay: rebuilding the ISO failed"; return 1; }
 	check_medium "$pl" "$LIVE/replay.iso" "$LIVE/record.iso" "$prof" || failures=$((failures + 1))
-	phase "$prof" replay "$RUNS" "$LIVE/replay.iso" - "$(drive_opts "$prof")" bootcache=auto
+	set_phase "$prof" control "$LIVE/replay.iso" - "" bootcache=auto
+	set_phase "$prof" replay "$LIVE/replay.iso" - "$(drive_opts "$prof")" bootcache=auto
 }
 
 # --- The media: the hdd image (settled once), the live ISO. ---
@@ -823,14 +920,16 @@ for prof in $PROFILES; do
 		# system boots: these three the settled image's (no playlist in
 		# it yet), the replay boots the one the record boot rebuilt.
 		initrd_of "$settled" "$DEMO/$prof/initrd.settled"
-		phase "$prof" bound "$RUNS" "$settled" "$KERNEL" "" bootcache=off "$DEMO/$prof/initrd.settled"
-		phase "$prof" baseline "$RUNS" "$settled" "$KERNEL" "$(drive_opts "$prof")" bootcache=off \
+		set_phase "$prof" bound "$settled" "$KERNEL" "" bootcache=off "$DEMO/$prof/initrd.settled"
+		set_phase "$prof" baseline "$settled" "$KERNEL" "$(drive_opts "$prof")" bootcache=off \
 			"$DEMO/$prof/initrd.settled"
 		record_and_replay "$prof" "$settled" "$(drive_opts "$prof")" "$DEMO/$prof/initrd.settled"
+		rounds "$prof"
 		;;
 	dvd | dvd-seek)
 		hdr "$prof: $(drive_opts "$prof") (ide-cd, -boot d, isolinux)"
 		dvd_profile "$prof"
+		rounds "$prof"
 		;;
 	esac
 	rm -f "$DEMO/$prof/recorded.img"
@@ -842,10 +941,11 @@ for prof in $PROFILES; do
 	drives+=(--drive "$prof=$(drive_opts "$prof")")
 done
 python3 "$REPORT" report "$DEMO" --profiles "$PROFILES" \
-	"${drives[@]}" -o "$DEMO/report.json" || failures=$((failures + 1))
+	"${drives[@]}" -o "$DEMO/report.json" --markdown "$DEMO/report.md" ||
+	failures=$((failures + 1))
 total=$(($(date +%s) - demo_start))
-printf '\nmake demo: %d:%02d in all; JSON: %s; logs: %s/<profile>/<phase>-<n>/\n' \
-	$((total / 60)) $((total % 60)) "$DEMO/report.json" "$DEMO"
+printf '\nmake demo: %d:%02d in all; JSON: %s; Markdown: %s; logs: %s/<profile>/<phase>-<n>/\n' \
+	$((total / 60)) $((total % 60)) "$DEMO/report.json" "$DEMO/report.md" "$DEMO"
 if [ $failures -gt 0 ]; then
 	printf 'make demo: %d boot(s) or step(s) FAILED (see above)\n' $failures >&2
 	exit 1

@@ -163,7 +163,7 @@ builtin=
 key=$(
 	{
 		sha256sum "$0" "$TOP/mk/demo-guest.sh" | cut -d' ' -f1
-		echo "$base_key kernel $KRELEASE"
+		echo "$base_key kernel $KRELEASE target ${DEMO_TARGET:-multi-user.target}"
 		[ -z "$KCONFIG" ] || sha256sum <"$KCONFIG"
 		[ -z "$builtin" ] || sha256sum <"$builtin"
 		[ -z "$tool_bin" ] || sha256sum <"$tool_bin"
