@@ -144,6 +144,7 @@ fn disk_extent(part: &Part, extent: &format::Extent) -> NewExtent {
         len: end - start,
         batch: extent.batch,
         low_priority: extent.is_low_priority(),
+        keep: extent.keeps(),
         volume: part.volume,
     }
 }
@@ -180,6 +181,7 @@ fn make_extents(
                 piece.len,
                 piece.batch,
                 piece.low_priority,
+                piece.keep,
                 piece.volume,
             )
             .map_err(|_| ENOMEM)?,
@@ -264,19 +266,23 @@ impl Disk {
             // Settling runs under the lock, where nothing may allocate: a
             // parked bio's data is copied here, with no room for released
             // pages to copy later.
-            if decision == ReadDecision::Hit
-                && serve(
+            let served = if decision == ReadDecision::Hit {
+                serve(
                     &mut inner.cache,
                     &mut parked.bio,
                     parked.start,
                     parked.len,
                     &mut KVVec::new(),
                 )
-            {
+            } else {
+                None
+            };
+            if let Some(rehit) = served {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
                 self.count_hit(
                     &parked.bio,
                     format::ENTRY_WAITED,
+                    rehit,
                     parked.since_ns,
                     parked.pid,
                 );

@@ -76,14 +76,16 @@ impl Filter for DiskFilter {
         } else {
             inner.cache.classify_read(start, len)
         };
-        match decision {
-            ReadDecision::Hit if serve(&mut inner.cache, &mut bio, start, len, &mut released) => {
+        if decision == ReadDecision::Hit {
+            if let Some(rehit) = serve(&mut inner.cache, &mut bio, start, len, &mut released) {
                 drop(inner);
                 copy_released(&mut bio, released);
-                disk.count_hit(&bio, 0, disk.session.now_ns(), current_pid());
+                disk.count_hit(&bio, 0, rehit, disk.session.now_ns(), current_pid());
                 bio.end(Ok(()));
-                Verdict::Consumed
+                return Verdict::Consumed;
             }
+        }
+        match decision {
             ReadDecision::Wait if !bio.is_nowait() && disk.session.wait_limit_ns > 0 => {
                 if inner.parked.reserve(1, GFP_ATOMIC).is_err() {
                     // No memory to park it: to the disk it goes.
@@ -161,14 +163,15 @@ pub(crate) struct Released {
 /// copies the data of the pages the cache keeps; the pages the hit empties
 /// go to `released`, as far as it has room (a push never allocates), for
 /// [`copy_released`] once the lock is dropped, and are copied now beyond
-/// that. Returns `false` if it was not a hit.
+/// that. Returns the bytes served that had been served before, or `None` if
+/// it was not a hit.
 pub(crate) fn serve(
     cache: &mut DiskCache<CachedPage>,
     bio: &mut Bio,
     start: u64,
     len: u64,
     released: &mut KVVec<Released>,
-) -> bool {
+) -> Option<u64> {
     let mut writer = bio.data_writer();
     let mut pos = 0;
     cache.serve_pages(start, len, |at, offset, len, page| match page {
@@ -265,10 +268,12 @@ impl Disk {
     }
 
     /// Counts and records a read served from the cache (`extra`: more
-    /// history flags, such as waited), submitted by `pid` at `at`.
-    pub(crate) fn count_hit(&self, bio: &Bio, extra: u16, at: u64, pid: u32) {
+    /// history flags, such as waited; `rehit`: its bytes that had been
+    /// served before), submitted by `pid` at `at`.
+    pub(crate) fn count_hit(&self, bio: &Bio, extra: u16, rehit: u64, at: u64, pid: u32) {
         let stats = &self.session.stats;
         stats.hits.fetch_add(1, Ordering::Relaxed);
+        stats.rehit_bytes.fetch_add(rehit, Ordering::Relaxed);
         stats
             .hit_bytes
             .fetch_add(u64::from(bio.size()), Ordering::Relaxed);

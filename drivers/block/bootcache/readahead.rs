@@ -8,7 +8,8 @@
 //! (low-priority extents last, and only when nothing else is in flight);
 //! every completion (in process context) files its pages, serves or passes
 //! the bios parked on them, and pumps again. So there is no thread to stop:
-//! setting `stopped` ends the walk.
+//! setting `stopped` ends the walk. A read-ahead's sectors are `Reading`
+//! from its issue to its completion, so nothing is read ahead twice.
 //!
 //! On a rotational disk read-ahead and the boot's own reads share one head.
 //! The kext throttled the boot's reads while it read ahead; here the boot's
@@ -91,15 +92,21 @@ impl Disk {
                 }
                 let mut found = None;
                 while let Some(&index) = inner.order.get(inner.pos) {
-                    let Some(extent) = inner.cache.extent(index as usize) else {
-                        break;
+                    let (start, low_priority) = match inner.cache.extent(index as usize) {
+                        Some(extent) => (extent.start, extent.low_priority),
+                        None => break,
                     };
                     // Low-priority extents only when nothing else is going.
-                    if extent.low_priority && inner.in_flight > 0 {
+                    if low_priority && inner.in_flight > 0 {
                         return;
                     }
-                    if let Some((off, len)) = extent.next_expected(inner.offset, self.chunk) {
-                        found = Some((extent.start, off, len));
+                    // Its sectors become `Reading`: the walk never reads
+                    // them again.
+                    let from = inner.offset;
+                    if let Some((off, len)) =
+                        inner.cache.take_next(index as usize, from, self.chunk)
+                    {
+                        found = Some((start, off, len));
                         inner.offset = off + len;
                         break;
                     }

@@ -84,4 +84,7 @@ stats! {
     jettison_memory,
     /// Jettisons: a disk went away.
     jettison_disk_gone,
+    /// Bytes served from sectors that had been served before (keep
+    /// extents): what keeping them bought.
+    rehit_bytes,
 }
