@@ -229,6 +229,19 @@ impl<P: CachePage> Extent<P> {
         }
     }
 
+    /// Returns the offset in the extent of the first `Expected` sector of
+    /// `[off, off + n)` (in the extent), if there is one.
+    fn first_expected(&self, off: u64, n: u64) -> Option<u64> {
+        let first = (off / SECTOR) as usize;
+        let last = ((off + n).div_ceil(SECTOR) as usize).min(self.states.len());
+        let found = self
+            .states
+            .get(first..last)?
+            .iter()
+            .position(|&v| v == SectorState::Expected as u8)?;
+        Some((first + found) as u64 * SECTOR)
+    }
+
     /// Sets the sectors of `[off, off + n)` (in the extent) to `s`, which
     /// must be `Consumed` or `Invalid`, and frees emptied pages. Returns the
     /// bytes freed.
@@ -401,6 +414,16 @@ impl<P: CachePage> DiskCache<P> {
         }
     }
 
+    /// Returns `true` if a sector of `[start, start + len)` is `Expected`:
+    /// read-ahead has not been issued for it yet.
+    pub fn has_expected(&self, start: u64, len: u64) -> bool {
+        let mut found = false;
+        self.pieces(start, len, |i, off, n| {
+            found = found || self.extents[i].first_expected(off, n).is_some();
+        });
+        found
+    }
+
     /// Issues the walk's next read-ahead in extent `i`: the next run of
     /// `Expected` sectors at or after `from` (see [`Extent::next_expected`]),
     /// whose sectors become `Reading`. Returns it as (offset in the extent,
@@ -410,6 +433,25 @@ impl<P: CachePage> DiskCache<P> {
         let (off, n) = e.next_expected(from, max)?;
         e.mark_reading(off, n);
         Some((off, n))
+    }
+
+    /// Issues a demand read-ahead for a read of `[start, start + len)` that
+    /// waits: from the page of its first `Expected` sector on, the run of
+    /// pages holding `Expected` sectors, at most `max` bytes, within that
+    /// sector's extent. Its sectors become `Reading`. Returns it as (disk
+    /// offset, length), or `None` if no sector of the read is `Expected`.
+    pub fn take_demand(&mut self, start: u64, len: u64, max: u64) -> Option<(u64, u64)> {
+        let mut first = None;
+        self.pieces(start, len, |i, off, n| {
+            if first.is_none() {
+                first = self.extents[i].first_expected(off, n).map(|o| (i, o));
+            }
+        });
+        let (i, off) = first?;
+        let e = self.extents.get_mut(i)?;
+        let (off, n) = e.next_expected(off / PAGE * PAGE, max)?;
+        e.mark_reading(off, n);
+        Some((e.start + off, n))
     }
 
     /// Serves a read that [`DiskCache::classify_read`] called a `Hit`:

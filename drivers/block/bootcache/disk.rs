@@ -32,6 +32,7 @@ use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork,
 use kernel::prelude::*;
 use kernel::shrinker::{CountObjects, ScanObjects, ShrinkControl, Shrinker};
 use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 /// How often the releaser passes parked bios whose wait ran out, and the
 /// ticker looks at time limits, in milliseconds.
@@ -94,6 +95,22 @@ pub(crate) struct Disk {
     /// documentation).
     #[pin]
     pub(crate) inner: SpinLock<DiskInner>,
+    /// Issues demand read-aheads for reads that parked (see
+    /// [`Disk::kick_demand`]).
+    #[pin]
+    demand: Work<Disk>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Disk { self.demand }
+}
+
+impl WorkItem for Disk {
+    type Pointer = Arc<Disk>;
+
+    fn run(this: Arc<Disk>) {
+        this.pump();
+    }
 }
 
 /// Extents to add to a disk in use, with all the memory that takes.
@@ -232,9 +249,18 @@ impl Disk {
                     in_flight: 0,
                     stopped: false,
                 }),
+                demand <- new_work!("bootcache::Disk::demand"),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Has read-ahead issue demand read-aheads for the parked reads, from a
+    /// work item (process context, where pages may be allocated with
+    /// `GFP_KERNEL` and a bio submitted). Any context; allocates nothing.
+    /// If the work is queued already, that run sees this read too.
+    pub(crate) fn kick_demand(this: Arc<Self>) {
+        let _ = workqueue::system().enqueue(this);
     }
 
     /// Serves or passes parked bios that no longer wait. Called with the lock

@@ -4,9 +4,11 @@
 //!
 //! A read whose every sector is in the cache is served from it and ended
 //! here; a read whose sectors read-ahead is still bringing is parked on its
-//! disk until they arrive (or its wait runs out); any other read goes to the
-//! disk. A write invalidates the sectors it overlaps, then goes to the disk.
-//! Every bio is counted, and recorded in the history while recording.
+//! disk until they arrive (or its wait runs out), and if read-ahead has not
+//! issued some of them yet, the disk's demand work has them read next (see
+//! [`crate::readahead`]); any other read goes to the disk. A write
+//! invalidates the sectors it overlaps, then goes to the disk. Every bio is
+//! counted, and recorded in the history while recording.
 //!
 //! A hit is decided, and its sectors consumed, under the disk's lock; the
 //! data of the pages it empties is copied into the bio after the lock is
@@ -107,6 +109,16 @@ impl Filter for DiskFilter {
                     GFP_ATOMIC,
                 );
                 stats.parked.fetch_add(1, Ordering::Relaxed);
+                // Read-ahead fetches what it waits for next (a demand
+                // read), unless it is issued already. The read is issued by
+                // a work item, not here: the submitter may hold a file
+                // system's locks, and read-ahead allocates its pages with
+                // GFP_KERNEL and may sleep to submit.
+                let demand = inner.cache.has_expected(start, len);
+                drop(inner);
+                if demand {
+                    Disk::kick_demand(disk.into());
+                }
                 Verdict::Consumed
             }
             _ => {

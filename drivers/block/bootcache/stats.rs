@@ -87,4 +87,7 @@ stats! {
     /// Bytes served from sectors that had been served before (keep
     /// extents): what keeping them bought.
     rehit_bytes,
+    /// Demand read-aheads issued: reads of what a parked bio waits for,
+    /// ahead of the walk.
+    demand_bios,
 }

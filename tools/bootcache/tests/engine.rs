@@ -2,8 +2,8 @@
 //
 // Host tests of the driver's pure logic (drivers/block/bootcache/cache.rs
 // and history.rs), compiled here exactly as the kernel compiles it, and checked
-// against a model disk: whatever interleaving of read-ahead (issued, then
-// completed later), reads (of extents served
+// against a model disk: whatever interleaving of read-ahead (the walk's and
+// demand read-aheads, issued, then completed later), reads (of extents served
 // once and of keep extents, served as often as they are read) and writes
 // happens, no read is ever served data that differs from what the disk holds
 // at that moment, and no sector is read ahead twice.
@@ -112,6 +112,13 @@ impl Model {
         if let Some((off, len)) = self.cache.take_next(i, 0, 4 * PAGE) {
             self.device_reads(start + off, len);
         }
+    }
+
+    /// A demand read-ahead for a read of `n` sectors at `s` that waits.
+    fn demand(&mut self, s: u64, n: u64) -> Option<(u64, u64)> {
+        let run = self.cache.take_demand(s * SECTOR, n * SECTOR, 4 * PAGE)?;
+        self.device_reads(run.0, run.1);
+        Some(run)
     }
 
     fn device_reads(&mut self, start: u64, len: u64) {
@@ -248,6 +255,8 @@ enum Op {
     Append(u64, u64),
     /// The shrinker: extent, pages wanted.
     Shed(usize, u64),
+    /// A read of these sectors parks: a demand read-ahead for it.
+    Demand(u64, u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -265,6 +274,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0u64..DISK_SECTORS - 1, 1u64..40)
             .prop_map(|(s, n)| Op::Append(s, n.min(DISK_SECTORS - s))),
         (0usize..4, 1u64..4).prop_map(|(i, n)| Op::Shed(i, n)),
+        (0u64..DISK_SECTORS - 1, 1u64..24)
+            .prop_map(|(s, n)| Op::Demand(s, n.min(DISK_SECTORS - s))),
     ]
 }
 
@@ -307,6 +318,18 @@ proptest! {
                     let (given, freed) = m.cache.shed(i, n * PAGE);
                     prop_assert!(freed <= given && given <= n * PAGE);
                     prop_assert_eq!(m.cache.bytes_held, before - freed);
+                }
+                Op::Demand(s, n) => {
+                    let waits = m.cache.has_expected(s * SECTOR, n * SECTOR);
+                    let run = m.demand(s, n);
+                    // A demand read-ahead exactly when a sector of the read
+                    // was not issued yet, starting in the read's pages.
+                    prop_assert_eq!(run.is_some(), waits);
+                    if let Some((start, len)) = run {
+                        prop_assert!(len > 0 && len <= 4 * PAGE);
+                        prop_assert!(start < (s + n) * SECTOR);
+                        prop_assert!(start + len > s * SECTOR);
+                    }
                 }
             }
             // Every sector read-ahead is bringing is in exactly one read in
@@ -716,17 +739,35 @@ fn the_shrinker_sheds_kept_pages_too() {
 }
 
 #[test]
-fn what_is_in_flight_is_not_read_again() {
+fn a_demand_read_ahead_goes_first_and_the_walk_skips_it() {
+    // 64 sectors: 8 pages. A read of sectors 41..43 waits.
     let mut m = Model::new(&[(0, 64)]);
-    // The walk, 4 pages at a time here: sectors in flight are `Reading`.
+    assert_eq!(
+        m.cache.classify_read(41 * SECTOR, 2 * SECTOR),
+        ReadDecision::Wait
+    );
+    // Its page first (sector 40 on), up to the chunk (4 pages here).
+    assert_eq!(m.demand(41, 2), Some((40 * SECTOR, 3 * PAGE)));
+    assert_eq!(
+        m.cache.extent(0).unwrap().state(41 * SECTOR),
+        SectorState::Reading
+    );
+    // Issued already: no second demand read-ahead for it, and it waits.
+    assert_eq!(m.demand(41, 2), None);
+    assert_eq!(m.read(41, 2), ReadDecision::Wait);
+    // The walk (4 pages at a time here) reads the pages before it, then
+    // passes over what the demand read-ahead fetches.
     m.issue(0);
-    assert_eq!(m.cache.extent(0).unwrap().state(0), SectorState::Reading);
-    assert_eq!(m.read(0, 8), ReadDecision::Wait);
     m.issue(0);
     m.issue(0);
     let runs: Vec<(u64, u64)> = m.in_flight.iter().map(|&(s, n, _)| (s, n)).collect();
-    assert_eq!(runs, [(0, 4 * PAGE), (4 * PAGE, 4 * PAGE)]);
-    // A write while they are in flight is never served.
+    assert_eq!(
+        runs,
+        [(40 * SECTOR, 3 * PAGE), (0, 4 * PAGE), (4 * PAGE, PAGE)]
+    );
+    m.complete(0);
+    assert_eq!(m.read(41, 2), ReadDecision::Hit);
+    // A write while the walk's read is in flight is never served.
     m.write(3, 1, 0x77);
     m.complete(0);
     m.complete(0);
