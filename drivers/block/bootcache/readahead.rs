@@ -21,11 +21,37 @@
 //! submitter's: it may hold a file system's locks, and read-ahead allocates
 //! pages and may sleep to submit.
 //!
+//! # What a miss waits for
+//!
 //! On a rotational disk read-ahead and the boot's own reads share one head.
 //! The kext throttled the boot's reads while it read ahead; here the boot's
 //! reads that miss go straight to the disk, and read-ahead keeps at most two
-//! reads in flight on a rotational disk (four otherwise), so that a missed
-//! read waits behind at most two large reads rather than a queue of them.
+//! reads in flight on a rotational disk (four otherwise). What a miss (or a
+//! demand read-ahead) then waits for depends on the disk's queue:
+//!
+//! - With an I/O scheduler that knows priorities (mq-deadline, the default
+//!   of single-queue disks: SATA and SCSI disks, optical drives, MMC; BFQ),
+//!   the walk's reads are of the idle class and the miss of the best-effort
+//!   one: the scheduler dispatches it before every walk read still waiting
+//!   in the scheduler. It waits only for the reads the device holds already:
+//!   at most its queue depth of them, and never more than `max_in_flight`
+//!   walk reads, each at most a chunk (`chunk`, up to 1 MiB). An optical
+//!   drive takes one command at a time: a miss waits for one chunk at most.
+//!   mq-deadline still dispatches an idle read that has waited
+//!   `prio_aging_expire` (10 s), so the walk is never starved for good.
+//! - With no scheduler (`none`: NVMe, multi-queue virtio) priorities are not
+//!   looked at and requests go to the device in order: a miss waits behind
+//!   at most `max_in_flight` walk reads of a chunk each, plus at most
+//!   [`DEMAND_EXTRA`] demand read-aheads. Such devices have deep queues and
+//!   serve the requests in parallel, so that wait is short.
+//!
+//! So on a slow single-queue device the bound is one chunk's transfer: on a
+//! DVD (about 10 MB/s once positioned) a 1 MiB chunk is about 0.1 s, which
+//! is of the order of the seek the miss pays anyway. A smaller chunk would
+//! shorten that wait but cost the walk a seek per chunk, which is what a DVD
+//! can least afford; a depth of one while misses are recent would not help
+//! where the scheduler already puts misses first, and where there is no
+//! scheduler the device is fast. Neither is done.
 
 use crate::cache::{self, CachePage, DiskCache, PAGE, SECTOR};
 use crate::compat;
@@ -33,7 +59,7 @@ use crate::disk::{Disk, DiskInner};
 use crate::stats::Stats;
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{__GFP_NORETRY, __GFP_NOWARN};
-use kernel::block::bio::{self, ReadDone};
+use kernel::block::bio::{self, IoPrio, ReadDone};
 use kernel::page::Page;
 use kernel::pr_warn_ratelimited;
 use kernel::prelude::*;
@@ -215,8 +241,19 @@ impl Disk {
             disk_off,
             len,
         };
+        // The walk reads at idle priority, so that where the I/O scheduler
+        // knows priorities the boot's own reads, and demand read-aheads, go
+        // first (see the module's documentation).
+        let prio = if demand { IoPrio::NONE } else { IoPrio::IDLE };
         // Exactly the extent's bytes: never past its end (nor the disk's).
-        match bio::submit_read(&self.bdev, disk_off / SECTOR, pages, len as usize, done) {
+        match bio::submit_read(
+            &self.bdev,
+            disk_off / SECTOR,
+            pages,
+            len as usize,
+            prio,
+            done,
+        ) {
             Ok(()) => {
                 let stats = &self.session.stats;
                 stats.readahead_bios.fetch_add(1, Ordering::Relaxed);
