@@ -424,6 +424,25 @@ impl<P: CachePage> DiskCache<P> {
         found
     }
 
+    /// Returns the bytes of `[start, start + len)` whose sectors the cache
+    /// could serve now (`Present` or `Kept`): what a read sent to the disk
+    /// reads again.
+    pub fn servable_bytes(&self, start: u64, len: u64) -> u64 {
+        let end = start + len;
+        let mut bytes = 0;
+        self.pieces(start, len, |i, off, n| {
+            let e = &self.extents[i];
+            for s in off / SECTOR..(off + n).div_ceil(SECTOR) {
+                if e.state(s * SECTOR).is_servable() {
+                    let from = (e.start + s * SECTOR).max(start);
+                    let to = (e.start + (s + 1) * SECTOR).min(end).min(e.end());
+                    bytes += to.saturating_sub(from);
+                }
+            }
+        });
+        bytes
+    }
+
     /// Issues the walk's next read-ahead in extent `i`: the next run of
     /// `Expected` sectors at or after `from` (see [`Extent::next_expected`]),
     /// whose sectors become `Reading`. Returns it as (offset in the extent,

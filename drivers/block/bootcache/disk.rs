@@ -23,6 +23,7 @@ use crate::filter::{serve, DiskFilter};
 use crate::format;
 use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage};
 use crate::session::{Reason, Session};
+use crate::stats::CpuTime;
 use crate::volume::Part;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::block::bdev::BlockDevice;
@@ -109,6 +110,7 @@ impl WorkItem for Disk {
     type Pointer = Arc<Disk>;
 
     fn run(this: Arc<Disk>) {
+        let _cpu = CpuTime::start(&this.session.stats);
         this.pump();
     }
 }
@@ -321,6 +323,10 @@ impl Disk {
                 stats.parked_passed.fetch_add(1, Ordering::Relaxed);
             }
             // It waited, but the data came from the disk: a plain read.
+            if !inner.stopped {
+                let held = inner.cache.servable_bytes(parked.start, parked.len);
+                stats.partial_miss_bytes.fetch_add(held, Ordering::Relaxed);
+            }
             self.count_miss(&parked.bio, parked.since_ns, parked.pid);
             settled.pass.push(parked.bio);
         }

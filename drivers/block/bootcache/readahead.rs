@@ -56,7 +56,7 @@
 use crate::cache::{self, CachePage, DiskCache, PAGE, SECTOR};
 use crate::compat;
 use crate::disk::{Disk, DiskInner};
-use crate::stats::Stats;
+use crate::stats::{CpuTime, Stats};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{__GFP_NORETRY, __GFP_NOWARN};
 use kernel::block::bio::{self, IoPrio, ReadDone};
@@ -281,6 +281,7 @@ impl ReadDone for ReadAhead {
     fn read_done(self, result: Result, pages: KVec<Page>) {
         let disk = &self.disk;
         let stats = &disk.session.stats;
+        let _cpu = CpuTime::start(stats);
         let (settled, failed) = {
             let mut inner = disk.inner.lock();
             inner.in_flight -= 1;

@@ -775,3 +775,15 @@ fn a_demand_read_ahead_goes_first_and_the_walk_skips_it() {
     assert_eq!(m.read(0, 3), ReadDecision::Hit);
     assert_eq!(m.read(32, 8), ReadDecision::Hit);
 }
+
+#[test]
+fn servable_bytes_counts_what_a_miss_reads_again() {
+    let mut m = Model::new(&[(8, 16)]);
+    m.issue(0);
+    m.complete(0);
+    // Sectors 0..8 are not cached, 8..12 are: 4 sectors.
+    assert_eq!(m.cache.servable_bytes(0, 12 * SECTOR), 4 * SECTOR);
+    assert_eq!(m.read(4, 8), ReadDecision::Miss);
+    m.read(8, 2);
+    assert_eq!(m.cache.servable_bytes(0, 12 * SECTOR), 2 * SECTOR);
+}
