@@ -4,12 +4,16 @@
 # A read that misses goes first: read-ahead's walk reads at the idle I/O
 # priority, so on a disk whose scheduler knows priorities (mq-deadline) a
 # miss does not wait behind the walk's queued reads. On a disk throttled to
-# 2 MB/s (null_blk's mbps, which leaves what it cannot take yet in the
-# scheduler), reads outside the playlist are timed while read-ahead runs,
-# with mq-deadline and with no scheduler (none, where priorities are not
-# looked at): they get the disk's bytes either way, and wait less with
-# mq-deadline. The medians are printed (a measurement: they depend on the
-# machine).
+# 2 MB/s (null_blk's mbps: about 40 KiB per 20 ms tick, one request of the
+# walk's at a time; what it cannot take yet waits in the scheduler), reads
+# outside the playlist are timed while read-ahead runs. With mq-deadline a
+# miss must wait for at most the request the disk holds and its own tick,
+# not for the walk's reads in flight (4 of 64 KiB: 128 ms at 2 MB/s): its
+# median must stay under 100 ms. The same reads with no scheduler (none,
+# where priorities are not looked at) are timed too, for the record: null_blk
+# takes requests from its per-CPU queues in CPU order, not in arrival order,
+# so a miss there need not wait behind the walk either. Both medians are
+# printed (a measurement: they depend on the machine).
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
@@ -62,8 +66,8 @@ bc_check "misses during read-ahead with mq-deadline get the disk's bytes"
 none=$(misses none)
 [ "$none" != bad ]
 bc_check "misses during read-ahead with no scheduler get the disk's bytes"
-echo "# median wait of a 4 KiB miss during read-ahead at 2 MB/s: mq-deadline $dl us, none $none us"
-[ "$dl" != bad ] && [ "$none" != bad ] && [ "$dl" -lt "$none" ]
-bc_check "with mq-deadline a miss waits less than behind the walk's queue ($dl < $none us)"
+echo "# median time of a 4 KiB miss during read-ahead at 2 MB/s: mq-deadline $dl us, none $none us"
+[ "$dl" != bad ] && [ "$dl" -lt 100000 ]
+bc_check "with mq-deadline a miss does not wait behind the walk's reads ($dl us < 100 ms)"
 
 bc_end
