@@ -8,19 +8,40 @@
 //! checks it against a model (`tools/bootcache/tests/engine.rs`).
 //!
 //! Offsets and lengths here are bytes from the start of the disk, multiples
-//! of [`SECTOR`]. Every cached sector is in one of four states:
+//! of [`SECTOR`]. Every cached sector is in one of six states:
 //!
 //! - `Expected`: read-ahead will bring it; a read of it may wait.
+//! - `Reading`: its read-ahead is issued and in flight; a read of it may
+//!   wait, and read-ahead does not read it again.
 //! - `Present`: its data is in the cache; a read of it is served from there.
-//! - `Consumed`: it was served once; its data is gone, later reads go to the
-//!   disk (the boot reads a block once, as the kext assumed).
-//! - `Invalid`: a write, a failed read-ahead or a jettison made the cache
-//!   unable to serve it, for good.
+//! - `Kept`: its data is in the cache and was served before; it belongs to a
+//!   keep extent (`BOOTCACHE_EXTENT_KEEP`, blocks the boot reads more than
+//!   once), so it is served again, like a `Present` one.
+//! - `Consumed`: it was served once from an extent that is not kept; its
+//!   data is gone, later reads go to the disk.
+//! - `Invalid`: a write, a failed read-ahead, the shrinker or a jettison made
+//!   the cache unable to serve it, for good.
 //!
-//! Only read-ahead turns `Expected` into `Present`; nothing leaves `Invalid`.
-//! That is the whole of the cache's consistency argument: a write makes its
-//! sectors `Invalid` before it goes to the disk, so data read before the write
-//! (even by a read-ahead still in flight) can never be served after it.
+//! ```text
+//!   Expected --issue--> Reading --fill--> Present --serve--> Consumed
+//!                                            |                (or Kept, in a
+//!                                            +--serve (keep)--> Kept  keep extent)
+//!                                                               | serve (keep)
+//!                                                               v
+//!                                                              Kept
+//!   any state --write, failed read-ahead, shed, clear--> Invalid
+//! ```
+//!
+//! Only read-ahead turns a sector `Present` (a read-ahead completion, from
+//! `Reading`), and only serving a `Present` or `Kept` sector makes it `Kept`;
+//! nothing leaves `Invalid`. That is the whole of the cache's consistency
+//! argument: a write makes its sectors `Invalid` before it goes to the disk,
+//! so data read before the write (even by a read-ahead still in flight) can
+//! never be served after it. Keeping changes nothing in it: a `Kept` sector's
+//! data is the data read-ahead brought, which no write has touched since (a
+//! write would have made it `Invalid`), so serving it again serves what the
+//! disk holds. A read-ahead fills only the sectors it found `Expected` and
+//! marked `Reading` when it was issued, so no sector is read ahead twice.
 
 use crate::compat::{self, AllocError, Vec};
 
@@ -42,6 +63,10 @@ pub enum SectorState {
     Consumed = 2,
     /// Never to be served.
     Invalid = 3,
+    /// Its read-ahead is in flight.
+    Reading = 4,
+    /// Served, and kept in the cache to be served again.
+    Kept = 5,
 }
 
 impl SectorState {
@@ -50,8 +75,27 @@ impl SectorState {
             0 => SectorState::Expected,
             1 => SectorState::Present,
             2 => SectorState::Consumed,
+            4 => SectorState::Reading,
+            5 => SectorState::Kept,
             _ => SectorState::Invalid,
         }
+    }
+
+    /// Returns `true` if a read of the sector is served from the cache now.
+    pub fn is_servable(self) -> bool {
+        matches!(self, SectorState::Present | SectorState::Kept)
+    }
+
+    /// Returns `true` if read-ahead is still to bring the sector (issued or
+    /// not): a read of it may wait.
+    pub fn is_pending(self) -> bool {
+        matches!(self, SectorState::Expected | SectorState::Reading)
+    }
+
+    /// Returns `true` if the sector may still be served: servable or
+    /// pending.
+    pub fn is_live(self) -> bool {
+        self.is_servable() || self.is_pending()
     }
 }
 
@@ -71,6 +115,8 @@ pub struct Extent<P> {
     pub batch: u8,
     /// Read ahead only when nothing else is pending.
     pub low_priority: bool,
+    /// Served as often as it is read (`Kept`), not once.
+    pub keep: bool,
     /// Index of the playlist volume it came from.
     pub volume: u16,
     states: Vec<u8>,
@@ -84,6 +130,7 @@ impl<P: CachePage> Extent<P> {
         len: u64,
         batch: u8,
         low_priority: bool,
+        keep: bool,
         volume: u16,
     ) -> Result<Self, AllocError> {
         // A length that is not a whole number of sectors still covers its
@@ -103,6 +150,7 @@ impl<P: CachePage> Extent<P> {
             len,
             batch,
             low_priority,
+            keep,
             volume,
             states,
             pages: slots,
@@ -165,6 +213,35 @@ impl<P: CachePage> Extent<P> {
         Some((off, end - off))
     }
 
+    /// Marks the `Expected` sectors of the pages of `[off, off + n)` (in the
+    /// extent, as [`Extent::next_expected`] returned it) `Reading`: their
+    /// read-ahead is issued.
+    fn mark_reading(&mut self, off: u64, n: u64) {
+        let first = (off / PAGE * SECTORS_PER_PAGE) as usize;
+        let last = ((off + n).div_ceil(PAGE) * SECTORS_PER_PAGE) as usize;
+        let last = last.min(self.states.len());
+        if let Some(states) = self.states.get_mut(first..last) {
+            for v in states.iter_mut() {
+                if *v == SectorState::Expected as u8 {
+                    *v = SectorState::Reading as u8;
+                }
+            }
+        }
+    }
+
+    /// Returns the offset in the extent of the first `Expected` sector of
+    /// `[off, off + n)` (in the extent), if there is one.
+    fn first_expected(&self, off: u64, n: u64) -> Option<u64> {
+        let first = (off / SECTOR) as usize;
+        let last = ((off + n).div_ceil(SECTOR) as usize).min(self.states.len());
+        let found = self
+            .states
+            .get(first..last)?
+            .iter()
+            .position(|&v| v == SectorState::Expected as u8)?;
+        Some((first + found) as u64 * SECTOR)
+    }
+
     /// Sets the sectors of `[off, off + n)` (in the extent) to `s`, which
     /// must be `Consumed` or `Invalid`, and frees emptied pages. Returns the
     /// bytes freed.
@@ -183,14 +260,13 @@ impl<P: CachePage> Extent<P> {
     }
 
     /// Returns `true` if page `page` holds a sector that may still be
-    /// served: one `Present` or `Expected`.
+    /// served: one that is [live](SectorState::is_live).
     fn page_is_live(&self, page: usize) -> bool {
         let first = page * SECTORS_PER_PAGE as usize;
         let last = (first + SECTORS_PER_PAGE as usize).min(self.states.len());
-        self.states.get(first..last).is_some_and(|s| {
-            s.iter()
-                .any(|&v| v == SectorState::Present as u8 || v == SectorState::Expected as u8)
-        })
+        self.states
+            .get(first..last)
+            .is_some_and(|s| s.iter().any(|&v| SectorState::from_u8(v).is_live()))
     }
 
     fn page_has(&self, page: usize, s: SectorState) -> bool {
@@ -213,9 +289,10 @@ pub enum Served<'a, P> {
 /// What to do with a read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ReadDecision {
-    /// Every sector is `Present`: serve it from the cache.
+    /// Every sector is `Present` or `Kept`: serve it from the cache.
     Hit,
-    /// Some sector is `Expected` and none is lost: wait for read-ahead.
+    /// Some sector is `Expected` or `Reading` and none is lost: wait for
+    /// read-ahead.
     Wait,
     /// Send it to the disk.
     Miss,
@@ -247,6 +324,7 @@ impl<P: CachePage> DiskCache<P> {
         len: u64,
         batch: u8,
         low_priority: bool,
+        keep: bool,
         volume: u16,
     ) -> Result<u64, AllocError> {
         let mut start = start;
@@ -261,7 +339,7 @@ impl<P: CachePage> DiskCache<P> {
                 None => (end, end),
             };
             if piece_end > start {
-                let e = Extent::new(start, piece_end - start, batch, low_priority, volume)?;
+                let e = Extent::new(start, piece_end - start, batch, low_priority, keep, volume)?;
                 compat::insert(&mut self.extents, i, e)?;
                 added += piece_end - start;
             }
@@ -318,10 +396,11 @@ impl<P: CachePage> DiskCache<P> {
             // Every sector the range touches, a partial last one too.
             let mut s = off / SECTOR;
             while s < (off + n).div_ceil(SECTOR) {
-                match e.state(s * SECTOR) {
-                    SectorState::Present => {}
-                    SectorState::Expected => any_expected = true,
-                    _ => lost = true,
+                let st = e.state(s * SECTOR);
+                if st.is_pending() {
+                    any_expected = true;
+                } else if !st.is_servable() {
+                    lost = true;
                 }
                 s += 1;
             }
@@ -335,11 +414,72 @@ impl<P: CachePage> DiskCache<P> {
         }
     }
 
+    /// Returns `true` if a sector of `[start, start + len)` is `Expected`:
+    /// read-ahead has not been issued for it yet.
+    pub fn has_expected(&self, start: u64, len: u64) -> bool {
+        let mut found = false;
+        self.pieces(start, len, |i, off, n| {
+            found = found || self.extents[i].first_expected(off, n).is_some();
+        });
+        found
+    }
+
+    /// Returns the bytes of `[start, start + len)` whose sectors the cache
+    /// could serve now (`Present` or `Kept`): what a read sent to the disk
+    /// reads again.
+    pub fn servable_bytes(&self, start: u64, len: u64) -> u64 {
+        let end = start + len;
+        let mut bytes = 0;
+        self.pieces(start, len, |i, off, n| {
+            let e = &self.extents[i];
+            for s in off / SECTOR..(off + n).div_ceil(SECTOR) {
+                if e.state(s * SECTOR).is_servable() {
+                    let from = (e.start + s * SECTOR).max(start);
+                    let to = (e.start + (s + 1) * SECTOR).min(end).min(e.end());
+                    bytes += to.saturating_sub(from);
+                }
+            }
+        });
+        bytes
+    }
+
+    /// Issues the walk's next read-ahead in extent `i`: the next run of
+    /// `Expected` sectors at or after `from` (see [`Extent::next_expected`]),
+    /// whose sectors become `Reading`. Returns it as (offset in the extent,
+    /// length).
+    pub fn take_next(&mut self, i: usize, from: u64, max: u64) -> Option<(u64, u64)> {
+        let e = self.extents.get_mut(i)?;
+        let (off, n) = e.next_expected(from, max)?;
+        e.mark_reading(off, n);
+        Some((off, n))
+    }
+
+    /// Issues a demand read-ahead for a read of `[start, start + len)` that
+    /// waits: from the page of its first `Expected` sector on, the run of
+    /// pages holding `Expected` sectors, at most `max` bytes, within that
+    /// sector's extent. Its sectors become `Reading`. Returns it as (disk
+    /// offset, length), or `None` if no sector of the read is `Expected`.
+    pub fn take_demand(&mut self, start: u64, len: u64, max: u64) -> Option<(u64, u64)> {
+        let mut first = None;
+        self.pieces(start, len, |i, off, n| {
+            if first.is_none() {
+                first = self.extents[i].first_expected(off, n).map(|o| (i, o));
+            }
+        });
+        let (i, off) = first?;
+        let e = self.extents.get_mut(i)?;
+        let (off, n) = e.next_expected(off / PAGE * PAGE, max)?;
+        e.mark_reading(off, n);
+        Some((e.start + off, n))
+    }
+
     /// Serves a read that [`DiskCache::classify_read`] called a `Hit`:
     /// `copy(offset in the read, data)` is called with every piece in order;
-    /// the sectors become `Consumed` and emptied pages are freed. Returns
-    /// `false` (and changes nothing) if it is not a hit any more.
-    pub fn serve(&mut self, start: u64, len: u64, mut copy: impl FnMut(u64, &[u8])) -> bool {
+    /// the sectors become `Consumed` (or `Kept`, in a keep extent) and
+    /// emptied pages are freed. Returns the bytes of the read that had been
+    /// served before (`Kept` sectors), or `None` (and changes nothing) if it
+    /// is not a hit any more.
+    pub fn serve(&mut self, start: u64, len: u64, mut copy: impl FnMut(u64, &[u8])) -> Option<u64> {
         let mut buf = [0u8; 512];
         self.serve_pages(start, len, |at, offset, len, page| {
             let page = match &page {
@@ -360,20 +500,22 @@ impl<P: CachePage> DiskCache<P> {
     /// [`DiskCache::serve`] does, but hands out its data as pages:
     /// `piece(offset in the read, offset in the page, length, page)` is
     /// called with every piece in order. A page that still holds sectors to
-    /// serve is [`Served::Kept`]: copy from it before the cache is changed
-    /// again. A page with nothing left to serve is [`Served::Released`] to
-    /// the caller, who may copy from it later (a page is never written once
-    /// its sectors are `Present`) and then drops it. Returns `false` (and
-    /// changes nothing) if it is not a hit any more.
+    /// serve (a keep extent's always does) is [`Served::Kept`]: copy from it
+    /// before the cache is changed again. A page with nothing left to serve
+    /// is [`Served::Released`] to the caller, who may copy from it later (a
+    /// page is never written once its sectors are `Present`) and then drops
+    /// it. Returns the bytes of the read that had been served before, or
+    /// `None` (and changes nothing) if it is not a hit any more.
     pub fn serve_pages(
         &mut self,
         start: u64,
         len: u64,
         mut piece: impl FnMut(u64, usize, usize, Served<'_, P>),
-    ) -> bool {
+    ) -> Option<u64> {
         if self.classify_read(start, len) != ReadDecision::Hit {
-            return false;
+            return None;
         }
+        let mut rehit = 0;
         let end = start + len;
         let mut i = self.extents.partition_point(|e| e.end() <= start);
         let mut pos = start;
@@ -388,8 +530,18 @@ impl<P: CachePage> DiskCache<P> {
                 let page = (offset / PAGE) as usize;
                 let in_page = offset % PAGE;
                 let chunk = (PAGE - in_page).min(piece_end - offset);
+                let to = if e.keep {
+                    SectorState::Kept
+                } else {
+                    SectorState::Consumed
+                };
                 for sector in offset / SECTOR..(offset + chunk).div_ceil(SECTOR) {
-                    e.set(sector as usize, SectorState::Consumed);
+                    if e.state(sector * SECTOR) == SectorState::Kept {
+                        let lo = (sector * SECTOR).max(offset);
+                        let hi = ((sector + 1) * SECTOR).min(offset + chunk);
+                        rehit += hi - lo;
+                    }
+                    e.set(sector as usize, to);
                 }
                 let at = pos - start + (offset - (pos - e.start));
                 if e.page_is_live(page) {
@@ -405,7 +557,7 @@ impl<P: CachePage> DiskCache<P> {
             pos = e.end().min(end);
             i += 1;
         }
-        true
+        Some(rehit)
     }
 
     /// Makes every cached sector in `[start, start + len)` `Invalid` and
@@ -423,8 +575,7 @@ impl<P: CachePage> DiskCache<P> {
             let to = end.min(e.end());
             let off = from - e.start;
             for s in off / SECTOR..(to - e.start).div_ceil(SECTOR) {
-                let st = e.state(s * SECTOR);
-                if st == SectorState::Present || st == SectorState::Expected {
+                if e.state(s * SECTOR).is_live() {
                     lost += SECTOR;
                 }
             }
@@ -436,7 +587,7 @@ impl<P: CachePage> DiskCache<P> {
 
     /// Installs the pages read ahead at `start` (a disk offset, page
     /// aligned within its extent; a read-ahead never crosses extents):
-    /// sectors still `Expected` become `Present`; pages with no sector left
+    /// sectors still `Reading` become `Present`; pages with no sector left
     /// to serve are dropped. Returns the bytes that became `Present`.
     ///
     /// The extent is looked up by offset, not index, because extents added
@@ -459,7 +610,7 @@ impl<P: CachePage> DiskCache<P> {
             let last = (first + SECTORS_PER_PAGE as usize).min(e.states.len());
             let mut any = false;
             for s in first..last {
-                if e.states[s] == SectorState::Expected as u8 {
+                if e.states[s] == SectorState::Reading as u8 {
                     e.states[s] = SectorState::Present as u8;
                     filled += SECTOR;
                     any = true;
@@ -476,10 +627,11 @@ impl<P: CachePage> DiskCache<P> {
     /// Gives up pages of extent `i` from its end backwards, until `want`
     /// bytes of pages were given up or nothing of the extent is left to
     /// serve. A page given up is one with a sector still to serve: its
-    /// sectors become `Invalid`, whether read ahead already (`Present`: the
-    /// page is freed) or not yet (`Expected`: it will not be read, and no
-    /// memory is taken for it). Returns the bytes given up and, of those,
-    /// the bytes of pages freed.
+    /// sectors become `Invalid`, whether read ahead already (`Present` or
+    /// `Kept`: the page is freed) or not yet (`Expected`: it will not be
+    /// read, and no memory is taken for it; `Reading`: what arrives is
+    /// dropped). Returns the bytes given up and, of those, the bytes of
+    /// pages freed.
     pub fn shed(&mut self, i: usize, want: u64) -> (u64, u64) {
         let Some(e) = self.extents.get_mut(i) else {
             return (0, 0);
@@ -493,7 +645,7 @@ impl<P: CachePage> DiskCache<P> {
             let mut live = false;
             if let Some(states) = e.states.get_mut(first..last) {
                 for v in states.iter_mut() {
-                    if *v == SectorState::Present as u8 || *v == SectorState::Expected as u8 {
+                    if SectorState::from_u8(*v).is_live() {
                         *v = SectorState::Invalid as u8;
                         live = true;
                     }
@@ -585,6 +737,8 @@ pub struct NewExtent {
     pub batch: u8,
     /// Read ahead only when nothing else is pending.
     pub low_priority: bool,
+    /// Served as often as it is read.
+    pub keep: bool,
     /// Index of the playlist volume it came from.
     pub volume: u16,
 }
@@ -598,7 +752,7 @@ pub fn clip_new(
     wanted: &mut [NewExtent],
     out: &mut Vec<NewExtent>,
 ) -> Result<(), AllocError> {
-    wanted.sort_unstable_by_key(|w| (w.start, w.volume, w.batch, w.len));
+    wanted.sort_unstable_by_key(|w| (w.start, w.volume, w.batch, w.len, w.keep));
     let mut covered_to = 0u64;
     for w in wanted.iter() {
         let end = w.start.saturating_add(w.len);

@@ -23,6 +23,7 @@ use crate::filter::{serve, DiskFilter};
 use crate::format;
 use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage};
 use crate::session::{Reason, Session};
+use crate::stats::CpuTime;
 use crate::volume::Part;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::block::bdev::BlockDevice;
@@ -32,6 +33,7 @@ use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork,
 use kernel::prelude::*;
 use kernel::shrinker::{CountObjects, ScanObjects, ShrinkControl, Shrinker};
 use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 /// How often the releaser passes parked bios whose wait ran out, and the
 /// ticker looks at time limits, in milliseconds.
@@ -94,6 +96,23 @@ pub(crate) struct Disk {
     /// documentation).
     #[pin]
     pub(crate) inner: SpinLock<DiskInner>,
+    /// Issues demand read-aheads for reads that parked (see
+    /// [`Disk::kick_demand`]).
+    #[pin]
+    demand: Work<Disk>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Disk { self.demand }
+}
+
+impl WorkItem for Disk {
+    type Pointer = Arc<Disk>;
+
+    fn run(this: Arc<Disk>) {
+        let _cpu = CpuTime::start(&this.session.stats);
+        this.pump();
+    }
 }
 
 /// Extents to add to a disk in use, with all the memory that takes.
@@ -144,6 +163,7 @@ fn disk_extent(part: &Part, extent: &format::Extent) -> NewExtent {
         len: end - start,
         batch: extent.batch,
         low_priority: extent.is_low_priority(),
+        keep: extent.keeps(),
         volume: part.volume,
     }
 }
@@ -180,6 +200,7 @@ fn make_extents(
                 piece.len,
                 piece.batch,
                 piece.low_priority,
+                piece.keep,
                 piece.volume,
             )
             .map_err(|_| ENOMEM)?,
@@ -230,9 +251,18 @@ impl Disk {
                     in_flight: 0,
                     stopped: false,
                 }),
+                demand <- new_work!("bootcache::Disk::demand"),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Has read-ahead issue demand read-aheads for the parked reads, from a
+    /// work item (process context, where pages may be allocated with
+    /// `GFP_KERNEL` and a bio submitted). Any context; allocates nothing.
+    /// If the work is queued already, that run sees this read too.
+    pub(crate) fn kick_demand(this: Arc<Self>) {
+        let _ = workqueue::system().enqueue(this);
     }
 
     /// Serves or passes parked bios that no longer wait. Called with the lock
@@ -264,19 +294,23 @@ impl Disk {
             // Settling runs under the lock, where nothing may allocate: a
             // parked bio's data is copied here, with no room for released
             // pages to copy later.
-            if decision == ReadDecision::Hit
-                && serve(
+            let served = if decision == ReadDecision::Hit {
+                serve(
                     &mut inner.cache,
                     &mut parked.bio,
                     parked.start,
                     parked.len,
                     &mut KVVec::new(),
                 )
-            {
+            } else {
+                None
+            };
+            if let Some(rehit) = served {
                 stats.parked_hits.fetch_add(1, Ordering::Relaxed);
                 self.count_hit(
                     &parked.bio,
                     format::ENTRY_WAITED,
+                    rehit,
                     parked.since_ns,
                     parked.pid,
                 );
@@ -289,6 +323,10 @@ impl Disk {
                 stats.parked_passed.fetch_add(1, Ordering::Relaxed);
             }
             // It waited, but the data came from the disk: a plain read.
+            if !inner.stopped {
+                let held = inner.cache.servable_bytes(parked.start, parked.len);
+                stats.partial_miss_bytes.fetch_add(held, Ordering::Relaxed);
+            }
             self.count_miss(&parked.bio, parked.since_ns, parked.pid);
             settled.pass.push(parked.bio);
         }

@@ -128,6 +128,7 @@ impl Plan {
                             len: extent.length,
                             batch: batch as u8,
                             low_priority: extent.is_low_priority(),
+                            keep: extent.keeps(),
                             volume: volume_index as u16,
                         },
                         GFP_KERNEL,
@@ -145,7 +146,7 @@ impl Plan {
                     format::EXTENT_LOW_PRIORITY
                 } else {
                     0
-                },
+                } | if piece.keep { format::EXTENT_KEEP } else { 0 },
                 batch: piece.batch,
             });
             cache::merge_sorted(

@@ -8,21 +8,58 @@
 //! (low-priority extents last, and only when nothing else is in flight);
 //! every completion (in process context) files its pages, serves or passes
 //! the bios parked on them, and pumps again. So there is no thread to stop:
-//! setting `stopped` ends the walk.
+//! setting `stopped` ends the walk. A read-ahead's sectors are `Reading`
+//! from its issue to its completion, so nothing is read ahead twice.
+//!
+//! A read that parks on sectors the walk has not issued yet goes first: the
+//! filter queues the disk's demand work, and every pump (that work, and each
+//! completion) first issues a *demand read-ahead* for the parked read that
+//! has waited longest with sectors still `Expected`: from the page of its
+//! first such sector, up to a chunk, within its extent. Demand read-aheads
+//! may go [`DEMAND_EXTRA`] beyond `max_in_flight`; the walk passes over what
+//! they fetched. They are issued from process context, never from the
+//! submitter's: it may hold a file system's locks, and read-ahead allocates
+//! pages and may sleep to submit.
+//!
+//! # What a miss waits for
 //!
 //! On a rotational disk read-ahead and the boot's own reads share one head.
 //! The kext throttled the boot's reads while it read ahead; here the boot's
 //! reads that miss go straight to the disk, and read-ahead keeps at most two
-//! reads in flight on a rotational disk (four otherwise), so that a missed
-//! read waits behind at most two large reads rather than a queue of them.
+//! reads in flight on a rotational disk (four otherwise). What a miss (or a
+//! demand read-ahead) then waits for depends on the disk's queue:
+//!
+//! - With an I/O scheduler that knows priorities (mq-deadline, the default
+//!   of single-queue disks: SATA and SCSI disks, optical drives, MMC; BFQ),
+//!   the walk's reads are of the idle class and the miss of the best-effort
+//!   one: the scheduler dispatches it before every walk read still waiting
+//!   in the scheduler. It waits only for the reads the device holds already:
+//!   at most its queue depth of them, and never more than `max_in_flight`
+//!   walk reads, each at most a chunk (`chunk`, up to 1 MiB). An optical
+//!   drive takes one command at a time: a miss waits for one chunk at most.
+//!   mq-deadline still dispatches an idle read that has waited
+//!   `prio_aging_expire` (10 s), so the walk is never starved for good.
+//! - With no scheduler (`none`: NVMe, multi-queue virtio) priorities are not
+//!   looked at and requests go to the device in order: a miss waits behind
+//!   at most `max_in_flight` walk reads of a chunk each, plus at most
+//!   [`DEMAND_EXTRA`] demand read-aheads. Such devices have deep queues and
+//!   serve the requests in parallel, so that wait is short.
+//!
+//! So on a slow single-queue device the bound is one chunk's transfer: on a
+//! DVD (about 10 MB/s once positioned) a 1 MiB chunk is about 0.1 s, which
+//! is of the order of the seek the miss pays anyway. A smaller chunk would
+//! shorten that wait but cost the walk a seek per chunk, which is what a DVD
+//! can least afford; a depth of one while misses are recent would not help
+//! where the scheduler already puts misses first, and where there is no
+//! scheduler the device is fast. Neither is done.
 
 use crate::cache::{self, CachePage, DiskCache, PAGE, SECTOR};
 use crate::compat;
-use crate::disk::Disk;
-use crate::stats::Stats;
+use crate::disk::{Disk, DiskInner};
+use crate::stats::{CpuTime, Stats};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{__GFP_NORETRY, __GFP_NOWARN};
-use kernel::block::bio::{self, ReadDone};
+use kernel::block::bio::{self, IoPrio, ReadDone};
 use kernel::page::Page;
 use kernel::pr_warn_ratelimited;
 use kernel::prelude::*;
@@ -78,47 +115,108 @@ pub(crate) fn sort_read_ahead(order: &mut KVVec<u32>, cache: &DiskCache<CachedPa
     order.sort_unstable_by_key(|&index| read_ahead_key(&ext[index as usize]));
 }
 
+/// How many demand read-aheads may go beyond `max_in_flight`.
+///
+/// A demand read-ahead fetches what a parked read waits for; it must not
+/// wait for a walk's read to complete before it is even issued, so it may go
+/// beyond the walk's depth, but not without bound: each costs up to a chunk
+/// of memory (1 MiB at most) and a place in the device's queue, ahead of the
+/// walk's idle-priority reads. Two let two readers that park at once (the
+/// boot's reads come from a few processes at a time) each have their next
+/// chunk in flight; a reader that needs more than a chunk gets the next one
+/// as soon as one completes. So read-ahead never has more than
+/// `max_in_flight + 2` reads (6 MiB of pages) in flight.
+pub(crate) const DEMAND_EXTRA: u32 = 2;
+
+/// A read-ahead to issue: a run of one extent.
+struct Run {
+    /// The first byte on the disk.
+    start: u64,
+    /// Its length in bytes.
+    len: u64,
+    /// A demand read-ahead, for a parked read.
+    demand: bool,
+}
+
+impl DiskInner {
+    /// Chooses the next read-ahead, and marks its sectors `Reading`: first
+    /// a demand read-ahead for the parked read that has waited longest with
+    /// sectors not issued yet (up to `max_in_flight + DEMAND_EXTRA` in
+    /// flight), then the walk's next run (up to `max_in_flight`).
+    fn choose(&mut self, max_in_flight: u32, chunk: u64) -> Option<Run> {
+        if self.in_flight < max_in_flight + DEMAND_EXTRA {
+            let mut oldest: Option<(u64, u64, u64)> = None;
+            for parked in self.parked.iter() {
+                if oldest.is_some_and(|(since, _, _)| since <= parked.since_ns) {
+                    continue;
+                }
+                if self.cache.has_expected(parked.start, parked.len) {
+                    oldest = Some((parked.since_ns, parked.start, parked.len));
+                }
+            }
+            if let Some((_, start, len)) = oldest {
+                if let Some((start, len)) = self.cache.take_demand(start, len, chunk) {
+                    return Some(Run {
+                        start,
+                        len,
+                        demand: true,
+                    });
+                }
+            }
+        }
+        if self.in_flight >= max_in_flight {
+            return None;
+        }
+        while let Some(&index) = self.order.get(self.pos) {
+            let (start, low_priority) = match self.cache.extent(index as usize) {
+                Some(extent) => (extent.start, extent.low_priority),
+                None => break,
+            };
+            // Low-priority extents only when nothing else is going.
+            if low_priority && self.in_flight > 0 {
+                return None;
+            }
+            // What a demand read-ahead fetched is `Reading` or `Present`
+            // already: the walk passes over it.
+            if let Some((off, len)) = self.cache.take_next(index as usize, self.offset, chunk) {
+                self.offset = off + len;
+                return Some(Run {
+                    start: start + off,
+                    len,
+                    demand: false,
+                });
+            }
+            self.pos += 1;
+            self.offset = 0;
+        }
+        None
+    }
+}
+
 impl Disk {
     /// Starts or continues read-ahead: keeps up to `max_in_flight` reads
-    /// going. Process context.
+    /// going, and issues demand read-aheads for parked reads first. Process
+    /// context.
     pub(crate) fn pump(self: &Arc<Self>) {
         loop {
             // Choose the next run under the lock.
-            let next = {
+            let run = {
                 let mut inner = self.inner.lock();
-                if inner.stopped || inner.in_flight >= self.max_in_flight {
+                if inner.stopped {
                     return;
                 }
-                let mut found = None;
-                while let Some(&index) = inner.order.get(inner.pos) {
-                    let Some(extent) = inner.cache.extent(index as usize) else {
-                        break;
-                    };
-                    // Low-priority extents only when nothing else is going.
-                    if extent.low_priority && inner.in_flight > 0 {
-                        return;
-                    }
-                    if let Some((off, len)) = extent.next_expected(inner.offset, self.chunk) {
-                        found = Some((extent.start, off, len));
-                        inner.offset = off + len;
-                        break;
-                    }
-                    inner.pos += 1;
-                    inner.offset = 0;
-                }
-                let Some(found) = found else {
+                let Some(run) = inner.choose(self.max_in_flight, self.chunk) else {
                     return;
                 };
                 inner.in_flight += 1;
-                found
+                run
             };
-            let (start, off, len) = next;
-            if self.read_ahead(start + off, len).is_err() {
+            if self.read_ahead(run.start, run.len, run.demand).is_err() {
                 // Could not read it ahead: those reads go to the disk.
                 let settled = {
                     let mut inner = self.inner.lock();
                     inner.in_flight -= 1;
-                    inner.cache.invalidate(start + off, len);
+                    inner.cache.invalidate(run.start, run.len);
                     self.settle(&mut inner)
                 };
                 settled.finish();
@@ -126,7 +224,7 @@ impl Disk {
         }
     }
 
-    fn read_ahead(self: &Arc<Self>, disk_off: u64, len: u64) -> Result {
+    fn read_ahead(self: &Arc<Self>, disk_off: u64, len: u64, demand: bool) -> Result {
         let count = len.div_ceil(PAGE) as usize;
         let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
         for _ in 0..count {
@@ -143,13 +241,25 @@ impl Disk {
             disk_off,
             len,
         };
+        // The walk reads at idle priority, so that where the I/O scheduler
+        // knows priorities the boot's own reads, and demand read-aheads, go
+        // first (see the module's documentation).
+        let prio = if demand { IoPrio::NONE } else { IoPrio::IDLE };
         // Exactly the extent's bytes: never past its end (nor the disk's).
-        match bio::submit_read(&self.bdev, disk_off / SECTOR, pages, len as usize, done) {
+        match bio::submit_read(
+            &self.bdev,
+            disk_off / SECTOR,
+            pages,
+            len as usize,
+            prio,
+            done,
+        ) {
             Ok(()) => {
-                self.session
-                    .stats
-                    .readahead_bios
-                    .fetch_add(1, Ordering::Relaxed);
+                let stats = &self.session.stats;
+                stats.readahead_bios.fetch_add(1, Ordering::Relaxed);
+                if demand {
+                    stats.demand_bios.fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(())
             }
             Err((e, _, _)) => Err(e),
@@ -171,6 +281,7 @@ impl ReadDone for ReadAhead {
     fn read_done(self, result: Result, pages: KVec<Page>) {
         let disk = &self.disk;
         let stats = &disk.session.stats;
+        let _cpu = CpuTime::start(stats);
         let (settled, failed) = {
             let mut inner = disk.inner.lock();
             inner.in_flight -= 1;

@@ -367,6 +367,41 @@ pub fn read_page(page: &Page, offset: usize, dst: &mut [u8]) -> Result {
     unsafe { page.read_raw(dst.as_mut_ptr(), offset, dst.len()) }
 }
 
+/// The I/O priority of a bio (`bi_ioprio`): a class and a level within it,
+/// as `ioprio_set(2)` takes them. I/O schedulers that know priorities
+/// (mq-deadline, BFQ) dispatch a higher class first; others ignore it.
+///
+/// C header: [`include/uapi/linux/ioprio.h`](srctree/include/uapi/linux/ioprio.h)
+///
+/// # Examples
+///
+/// ```
+/// use kernel::block::bio::IoPrio;
+///
+/// // IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0) and IOPRIO_CLASS_NONE.
+/// assert_eq!(IoPrio::IDLE.as_raw(), 3 << 13);
+/// assert_eq!(IoPrio::NONE.as_raw(), 0);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct IoPrio(u16);
+
+impl IoPrio {
+    /// No priority of the bio's own (`IOPRIO_CLASS_NONE`): the block layer's
+    /// default, best effort.
+    pub const NONE: Self = Self(0);
+
+    /// The idle class (`IOPRIO_CLASS_IDLE`): dispatched when no request of a
+    /// higher class waits (mq-deadline still dispatches it once it has waited
+    /// its `prio_aging_expire`, 10 s by default).
+    pub const IDLE: Self =
+        Self((bindings::IOPRIO_CLASS_IDLE as u16) << bindings::IOPRIO_CLASS_SHIFT);
+
+    /// Returns the value of `bi_ioprio`.
+    pub fn as_raw(self) -> u16 {
+        self.0
+    }
+}
+
 /// What [`submit_read`] hands back when its read is done.
 pub trait ReadDone: Send + Sized + 'static {
     /// Called in process context (a work item) once the read has finished:
@@ -427,8 +462,9 @@ impl<D: ReadDone> WorkItem for ReadState<D> {
 }
 
 /// Reads `len` bytes from `bdev` starting at `sector` (relative to `bdev`)
-/// into `pages`, from the start of the first page on, and calls
-/// `done.read_done()` in process context when the read has finished.
+/// into `pages`, from the start of the first page on, at I/O priority
+/// `prio`, and calls `done.read_done()` in process context when the read has
+/// finished.
 ///
 /// `len` is a multiple of the sector size (512 bytes) that needs every page
 /// of `pages`:
@@ -444,6 +480,7 @@ pub fn submit_read<D: ReadDone>(
     sector: u64,
     pages: KVec<Page>,
     len: usize,
+    prio: IoPrio,
     done: D,
 ) -> core::result::Result<(), (Error, KVec<Page>, D)> {
     let nr = pages.len();
@@ -488,6 +525,7 @@ pub fn submit_read<D: ReadDone>(
             bindings::req_op_REQ_OP_READ,
         );
         (*bio).bi_iter.bi_sector = sector;
+        (*bio).bi_ioprio = prio.as_raw();
         (*bio).bi_end_io = Some(read_end_io::<D>);
     }
     let mut left = len;

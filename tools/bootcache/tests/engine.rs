@@ -2,9 +2,11 @@
 //
 // Host tests of the driver's pure logic (drivers/block/bootcache/cache.rs
 // and history.rs), compiled here exactly as the kernel compiles it, and checked
-// against a model disk: whatever interleaving of read-ahead (issued, then
-// completed later), reads and writes happens, no read is ever served data
-// that differs from what the disk holds at that moment.
+// against a model disk: whatever interleaving of read-ahead (the walk's and
+// demand read-aheads, issued, then completed later), reads (of extents served
+// once and of keep extents, served as often as they are read) and writes
+// happens, no read is ever served data that differs from what the disk holds
+// at that moment, and no sector is read ahead twice.
 
 #[path = "../../../drivers/block/bootcache/boot/param.rs"]
 #[allow(dead_code)]
@@ -68,49 +70,71 @@ const DISK_SECTORS: u64 = 256;
 struct Model {
     disk: Vec<u8>,
     cache: DiskCache<HostPage>,
-    /// Read-ahead issued but not completed: disk offset, the data read.
-    in_flight: Vec<(u64, Vec<u8>)>,
+    /// Read-ahead issued but not completed: disk offset, length, the data
+    /// read.
+    in_flight: Vec<(u64, u64, Vec<u8>)>,
     served: u64,
+    /// Bytes served from sectors served before.
+    rehit: u64,
 }
 
 impl Model {
     fn new(extents: &[(u64, u64)]) -> Self {
+        Self::new_keep(extents, &[])
+    }
+
+    /// A model whose extent `i` is a keep extent if `keep[i]`.
+    fn new_keep(extents: &[(u64, u64)], keep: &[bool]) -> Self {
         let mut disk = vec![0u8; (DISK_SECTORS * SECTOR) as usize];
         for (i, b) in disk.iter_mut().enumerate() {
             *b = (i * 7 % 251) as u8;
         }
         let mut cache = DiskCache::new();
-        for &(s, n) in extents {
-            cache.add(s * SECTOR, n * SECTOR, 0, false, 0).unwrap();
+        for (i, &(s, n)) in extents.iter().enumerate() {
+            let k = keep.get(i).copied().unwrap_or(false);
+            cache.add(s * SECTOR, n * SECTOR, 0, false, k, 0).unwrap();
         }
         Model {
             disk,
             cache,
             in_flight: Vec::new(),
             served: 0,
+            rehit: 0,
         }
     }
 
-    /// Read-ahead of the next run of extent `i`: the device reads now.
+    /// The walk's read-ahead of the next run of extent `i`: the device
+    /// reads now.
     fn issue(&mut self, i: usize) {
-        let Some(e) = self.cache.extent(i) else {
+        let Some(start) = self.cache.extent(i).map(|e| e.start) else {
             return;
         };
-        if let Some((off, len)) = e.next_expected(0, 4 * PAGE) {
-            let start = (e.start + off) as usize;
-            // The device may read past the extent's end within the page.
-            let mut data = vec![0u8; len.div_ceil(PAGE) as usize * PAGE as usize];
-            let avail = (self.disk.len() - start).min(data.len());
-            data[..avail].copy_from_slice(&self.disk[start..start + avail]);
-            self.in_flight.push((start as u64, data));
+        if let Some((off, len)) = self.cache.take_next(i, 0, 4 * PAGE) {
+            self.device_reads(start + off, len);
         }
+    }
+
+    /// A demand read-ahead for a read of `n` sectors at `s` that waits.
+    fn demand(&mut self, s: u64, n: u64) -> Option<(u64, u64)> {
+        let run = self.cache.take_demand(s * SECTOR, n * SECTOR, 4 * PAGE)?;
+        self.device_reads(run.0, run.1);
+        Some(run)
+    }
+
+    fn device_reads(&mut self, start: u64, len: u64) {
+        let start = start as usize;
+        // The device may read past the extent's end within the page.
+        let mut data = vec![0u8; len.div_ceil(PAGE) as usize * PAGE as usize];
+        let avail = (self.disk.len() - start).min(data.len());
+        data[..avail].copy_from_slice(&self.disk[start..start + avail]);
+        self.in_flight.push((start as u64, len, data));
     }
 
     fn complete(&mut self, k: usize) {
         if self.in_flight.is_empty() {
             return;
         }
-        let (start, data) = self.in_flight.remove(k % self.in_flight.len());
+        let (start, _, data) = self.in_flight.remove(k % self.in_flight.len());
         let pages = data.chunks(PAGE as usize).map(|c| {
             let mut p = Box::new([0u8; PAGE as usize]);
             p[..c.len()].copy_from_slice(c);
@@ -130,6 +154,7 @@ impl Model {
                 len: n * SECTOR,
                 batch: 1,
                 low_priority: false,
+                keep: s % 2 == 0,
                 volume: 0,
             })
             .collect();
@@ -137,7 +162,7 @@ impl Model {
         cache::clip_new(&existing, &mut wanted, &mut pieces).unwrap();
         let new: Vec<cache::Extent<HostPage>> = pieces
             .iter()
-            .map(|p| cache::Extent::new(p.start, p.len, p.batch, false, 0).unwrap())
+            .map(|p| cache::Extent::new(p.start, p.len, p.batch, false, p.keep, 0).unwrap())
             .collect();
         let room = Vec::with_capacity(existing.len() + new.len());
         assert!(self.cache.absorb(new, room));
@@ -156,17 +181,33 @@ impl Model {
         let d = self.cache.classify_read(start, len);
         if d == ReadDecision::Hit {
             let mut out = vec![0u8; len as usize];
-            assert!(self.cache.serve(start, len, |at, data| {
+            let rehit = self.cache.serve(start, len, |at, data| {
                 out[at as usize..at as usize + data.len()].copy_from_slice(data);
-            }));
+            });
+            assert!(rehit.is_some());
             assert_eq!(
                 out,
                 self.disk[start as usize..(start + len) as usize],
                 "served data differs from the disk at sector {s}, {n} sectors"
             );
             self.served += len;
+            self.rehit += rehit.unwrap_or(0);
+            // A read that keep extents alone hold is a hit again.
+            if self.kept_only(start, len) {
+                assert_eq!(self.cache.classify_read(start, len), ReadDecision::Hit);
+            }
         }
         d
+    }
+
+    /// Returns `true` if keep extents cover all of `[start, start + len)`.
+    fn kept_only(&self, start: u64, len: u64) -> bool {
+        (start..start + len).step_by(SECTOR as usize).all(|o| {
+            self.cache
+                .extents()
+                .iter()
+                .any(|e| e.keep && e.start <= o && o < e.end())
+        })
     }
 
     /// Reads as the driver's filter does: the pages the cache lets go of are
@@ -179,13 +220,16 @@ impl Model {
             let want = self.disk[start as usize..(start + len) as usize].to_vec();
             let mut out = vec![0u8; len as usize];
             let mut later = Vec::new();
-            assert!(self.cache.serve_pages(start, len, |at, offset, n, page| {
-                let at = at as usize;
-                match page {
-                    Served::Kept(page) => page.read(offset, &mut out[at..at + n]),
-                    Served::Released(page) => later.push((at, offset, n, page)),
-                }
-            }));
+            assert!(self
+                .cache
+                .serve_pages(start, len, |at, offset, n, page| {
+                    let at = at as usize;
+                    match page {
+                        Served::Kept(page) => page.read(offset, &mut out[at..at + n]),
+                        Served::Released(page) => later.push((at, offset, n, page)),
+                    }
+                })
+                .is_some());
             self.write(s, n, 0xee);
             for (at, offset, n, page) in later {
                 page.read(offset, &mut out[at..at + n]);
@@ -211,6 +255,8 @@ enum Op {
     Append(u64, u64),
     /// The shrinker: extent, pages wanted.
     Shed(usize, u64),
+    /// A read of these sectors parks: a demand read-ahead for it.
+    Demand(u64, u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -228,6 +274,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0u64..DISK_SECTORS - 1, 1u64..40)
             .prop_map(|(s, n)| Op::Append(s, n.min(DISK_SECTORS - s))),
         (0usize..4, 1u64..4).prop_map(|(i, n)| Op::Shed(i, n)),
+        (0u64..DISK_SECTORS - 1, 1u64..24)
+            .prop_map(|(s, n)| Op::Demand(s, n.min(DISK_SECTORS - s))),
     ]
 }
 
@@ -237,14 +285,18 @@ proptest! {
     /// No interleaving serves stale data, and pages are accounted exactly.
     #[test]
     fn never_serves_stale_data(
-        extents in proptest::collection::vec((0u64..DISK_SECTORS - 8, 1u64..40), 1..4),
+        extents in proptest::collection::vec(
+            (0u64..DISK_SECTORS - 8, 1u64..40, any::<bool>()),
+            1..4,
+        ),
         ops in proptest::collection::vec(op(), 1..120),
     ) {
+        let keep: Vec<bool> = extents.iter().map(|&(_, _, k)| k).collect();
         let extents: Vec<(u64, u64)> = extents
             .into_iter()
-            .map(|(s, n)| (s, n.min(DISK_SECTORS - s)))
+            .map(|(s, n, _)| (s, n.min(DISK_SECTORS - s)))
             .collect();
-        let mut m = Model::new(&extents);
+        let mut m = Model::new_keep(&extents, &keep);
         for op in ops {
             match op {
                 Op::Issue(i) => m.issue(i),
@@ -267,6 +319,35 @@ proptest! {
                     prop_assert!(freed <= given && given <= n * PAGE);
                     prop_assert_eq!(m.cache.bytes_held, before - freed);
                 }
+                Op::Demand(s, n) => {
+                    let waits = m.cache.has_expected(s * SECTOR, n * SECTOR);
+                    let run = m.demand(s, n);
+                    // A demand read-ahead exactly when a sector of the read
+                    // was not issued yet, starting in the read's pages.
+                    prop_assert_eq!(run.is_some(), waits);
+                    if let Some((start, len)) = run {
+                        prop_assert!(len > 0 && len <= 4 * PAGE);
+                        prop_assert!(start < (s + n) * SECTOR);
+                        prop_assert!(start + len > s * SECTOR);
+                    }
+                }
+            }
+            // Every sector read-ahead is bringing is in exactly one read in
+            // flight: nothing is read ahead twice, nothing is lost.
+            for e in m.cache.extents() {
+                for o in (0..e.len).step_by(SECTOR as usize) {
+                    let at = e.start + o;
+                    let reads = m.in_flight.iter().filter(|(s, n, _)| *s <= at && at < s + n).count();
+                    if e.state(o) == SectorState::Reading {
+                        prop_assert_eq!(reads, 1, "sector {} is Reading", at / SECTOR);
+                    }
+                    if e.state(o) == SectorState::Expected {
+                        prop_assert_eq!(reads, 0, "sector {} is Expected", at / SECTOR);
+                    }
+                    if !e.keep {
+                        prop_assert!(e.state(o) != SectorState::Kept);
+                    }
+                }
             }
             // Extents stay sorted and apart, whatever was appended.
             let r: Vec<(u64, u64)> = m.cache.ranges().collect();
@@ -274,12 +355,12 @@ proptest! {
             let pages: u64 = m.cache.extents().iter().map(|e| {
                 (0..e.len.div_ceil(PAGE)).filter(|&p| {
                     (p * PAGE..((p + 1) * PAGE).min(e.len)).step_by(SECTOR as usize).any(|o| {
-                        e.state(o) == SectorState::Present
+                        e.state(o).is_servable()
                     })
                 }).count() as u64
             }).sum();
-            // Every page with a Present sector is held (maybe more, where an
-            // Expected sector keeps a page alive).
+            // Every page with a Present or Kept sector is held (maybe more,
+            // where a pending sector keeps a page alive).
             prop_assert!(m.cache.bytes_held >= pages * PAGE);
         }
         for k in 0..m.in_flight.len() { let _ = k; m.complete(0); }
@@ -355,13 +436,16 @@ fn pages_are_freed_as_they_are_consumed() {
 #[test]
 fn overlapping_volumes_keep_the_first() {
     let mut c: DiskCache<HostPage> = DiskCache::new();
-    assert_eq!(c.add(0, 8 * SECTOR, 0, false, 0).unwrap(), 8 * SECTOR);
     assert_eq!(
-        c.add(4 * SECTOR, 8 * SECTOR, 1, false, 1).unwrap(),
+        c.add(0, 8 * SECTOR, 0, false, false, 0).unwrap(),
+        8 * SECTOR
+    );
+    assert_eq!(
+        c.add(4 * SECTOR, 8 * SECTOR, 1, false, false, 1).unwrap(),
         4 * SECTOR
     );
     assert_eq!(
-        c.add(20 * SECTOR, 4 * SECTOR, 1, false, 1).unwrap(),
+        c.add(20 * SECTOR, 4 * SECTOR, 1, false, false, 1).unwrap(),
         4 * SECTOR
     );
     let starts: Vec<u64> = c.extents().iter().map(|e| e.start / SECTOR).collect();
@@ -433,6 +517,7 @@ fn clip_new_keeps_only_what_is_not_covered() {
         len: l * SECTOR,
         batch: 3,
         low_priority: false,
+        keep: v == 2,
         volume: v,
     };
     // Given out of order, overlapping each other and the existing ones.
@@ -449,9 +534,9 @@ fn clip_new_keeps_only_what_is_not_covered() {
 #[test]
 fn absorb_refuses_overlap_and_short_room() {
     let mut c: DiskCache<HostPage> = DiskCache::new();
-    c.add(8 * SECTOR, 8 * SECTOR, 0, false, 0).unwrap();
+    c.add(8 * SECTOR, 8 * SECTOR, 0, false, false, 0).unwrap();
     let ext = |s: u64, n: u64| {
-        cache::Extent::<HostPage>::new(s * SECTOR, n * SECTOR, 1, false, 0).unwrap()
+        cache::Extent::<HostPage>::new(s * SECTOR, n * SECTOR, 1, false, false, 0).unwrap()
     };
     // Overlaps the extent there: refused, nothing changes.
     assert!(!c.absorb(vec![ext(12, 8)], Vec::with_capacity(2)));
@@ -583,7 +668,7 @@ fn shed_stops_read_ahead_of_what_is_not_read_yet() {
 fn a_partial_last_sector_is_covered() {
     // 1000 bytes: two sectors, the second in part.
     let mut c: DiskCache<HostPage> = DiskCache::new();
-    assert_eq!(c.add(0, 1000, 0, false, 0).unwrap(), 1000);
+    assert_eq!(c.add(0, 1000, 0, false, false, 0).unwrap(), 1000);
     let e = c.extent(0).unwrap();
     assert_eq!(e.state(512), SectorState::Expected);
     assert_eq!(c.classify_read(512, 488), ReadDecision::Wait);
@@ -608,4 +693,97 @@ fn history_collect_into_needs_no_memory_and_counts_what_did_not_fit() {
     let mut short = Vec::with_capacity(4);
     assert_eq!(r.collect_into(&mut short), 2);
     assert_eq!(short.len(), 4);
+}
+
+#[test]
+fn a_keep_extent_is_served_until_a_write() {
+    let mut m = Model::new_keep(&[(0, 16), (16, 16)], &[true, false]);
+    m.issue(0);
+    m.issue(0);
+    m.complete(0);
+    m.complete(0);
+    // Read three times: a hit each time, the second and third rehits.
+    for round in 0..3 {
+        assert_eq!(m.read(2, 8), ReadDecision::Hit, "round {round}");
+    }
+    assert_eq!(m.rehit, 2 * 8 * SECTOR);
+    // The pages stay while a keep extent can serve them.
+    assert_eq!(m.cache.bytes_held, 2 * PAGE);
+    let e = m.cache.extent(0).unwrap();
+    assert_eq!(e.state(2 * SECTOR), SectorState::Kept);
+    assert_eq!(e.state(SECTOR), SectorState::Present);
+    // A write makes them a miss; the sectors around it still hit.
+    m.write(4, 2, 0x5a);
+    assert_eq!(m.read(2, 8), ReadDecision::Miss);
+    assert_eq!(m.read(0, 4), ReadDecision::Hit);
+    assert_eq!(m.read(6, 10), ReadDecision::Hit);
+    // Not a keep extent: served once.
+    m.issue(1);
+    m.complete(0);
+    assert_eq!(m.read(16, 8), ReadDecision::Hit);
+    assert_eq!(m.read(16, 8), ReadDecision::Miss);
+    // Everything goes at the end.
+    m.cache.clear();
+    assert_eq!(m.cache.bytes_held, 0);
+}
+
+#[test]
+fn the_shrinker_sheds_kept_pages_too() {
+    let mut m = Model::new_keep(&[(0, 16)], &[true]);
+    m.issue(0);
+    m.complete(0);
+    assert_eq!(m.read(0, 16), ReadDecision::Hit);
+    assert_eq!(m.cache.shed(0, 16 * PAGE), (2 * PAGE, 2 * PAGE));
+    assert_eq!(m.cache.bytes_held, 0);
+    assert_eq!(m.read(0, 16), ReadDecision::Miss);
+}
+
+#[test]
+fn a_demand_read_ahead_goes_first_and_the_walk_skips_it() {
+    // 64 sectors: 8 pages. A read of sectors 41..43 waits.
+    let mut m = Model::new(&[(0, 64)]);
+    assert_eq!(
+        m.cache.classify_read(41 * SECTOR, 2 * SECTOR),
+        ReadDecision::Wait
+    );
+    // Its page first (sector 40 on), up to the chunk (4 pages here).
+    assert_eq!(m.demand(41, 2), Some((40 * SECTOR, 3 * PAGE)));
+    assert_eq!(
+        m.cache.extent(0).unwrap().state(41 * SECTOR),
+        SectorState::Reading
+    );
+    // Issued already: no second demand read-ahead for it, and it waits.
+    assert_eq!(m.demand(41, 2), None);
+    assert_eq!(m.read(41, 2), ReadDecision::Wait);
+    // The walk (4 pages at a time here) reads the pages before it, then
+    // passes over what the demand read-ahead fetches.
+    m.issue(0);
+    m.issue(0);
+    m.issue(0);
+    let runs: Vec<(u64, u64)> = m.in_flight.iter().map(|&(s, n, _)| (s, n)).collect();
+    assert_eq!(
+        runs,
+        [(40 * SECTOR, 3 * PAGE), (0, 4 * PAGE), (4 * PAGE, PAGE)]
+    );
+    m.complete(0);
+    assert_eq!(m.read(41, 2), ReadDecision::Hit);
+    // A write while the walk's read is in flight is never served.
+    m.write(3, 1, 0x77);
+    m.complete(0);
+    m.complete(0);
+    assert_eq!(m.read(3, 1), ReadDecision::Miss);
+    assert_eq!(m.read(0, 3), ReadDecision::Hit);
+    assert_eq!(m.read(32, 8), ReadDecision::Hit);
+}
+
+#[test]
+fn servable_bytes_counts_what_a_miss_reads_again() {
+    let mut m = Model::new(&[(8, 16)]);
+    m.issue(0);
+    m.complete(0);
+    // Sectors 0..8 are not cached, 8..12 are: 4 sectors.
+    assert_eq!(m.cache.servable_bytes(0, 12 * SECTOR), 4 * SECTOR);
+    assert_eq!(m.read(4, 8), ReadDecision::Miss);
+    m.read(8, 2);
+    assert_eq!(m.cache.servable_bytes(0, 12 * SECTOR), 2 * SECTOR);
 }

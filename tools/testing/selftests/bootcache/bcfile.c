@@ -3,12 +3,14 @@
  * bcfile: the bootcache files and test disks the kselftests need, from the
  * uapi header alone (no Rust tool, no cargo).
  *
- *   bcfile make-playlist -o FILE -e VOLUME:OFFSET:LENGTH[:BATCH[:low]]...
+ *   bcfile make-playlist -o FILE -e VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]...
  *	a playlist, byte for byte what `bootcache make-playlist` writes for the
  *	same arguments (volumes numbered in order of first appearance, block
  *	size 4096, or 2048 for an ISO 9660 medium, extents sorted by volume and
  *	offset); VOLUME is `root`, a GPT PARTUUID, an MBR PARTUUID or
  *	iso9660:YYYY-MM-DD-hh-mm-ss-cc:CRC, whose own colons stay with it
+ *	and FLAGS is `low`, `keep` or `low+keep` (BOOTCACHE_EXTENT_LOW_PRIORITY,
+ *	BOOTCACHE_EXTENT_KEEP)
  *   bcfile gen-malformed DIR
  *	the malformed playlists and histories of `bootcache gen-malformed`
  *	(tools/bootcache/src/malformed.rs), same names, same bytes
@@ -610,7 +612,7 @@ static int cmd_make_playlist(int argc, char **argv)
 		if (strcmp(argv[i], "-e") && strcmp(argv[i], "--extent"))
 			die("make-playlist: unknown argument '%s'", argv[i]);
 		if (++i == argc)
-			die("-e wants VOLUME:OFFSET:LENGTH[:BATCH[:low]]");
+			die("-e wants VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]");
 		spec = argv[i];
 		f[0] = spec;
 		/* An ISO 9660 id's own two colons stay with it (make_playlist.rs split_spec). */
@@ -622,7 +624,7 @@ static int cmd_make_playlist(int argc, char **argv)
 		for (;; p++) {
 			if (*p == ':' || !*p) {
 				if (nf == 5)
-					die("%s: want VOLUME:OFFSET:LENGTH[:BATCH[:low]]", spec);
+					die("%s: want VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]", spec);
 				len[nf] = p - f[nf];
 				nf++;
 				if (!*p)
@@ -631,7 +633,7 @@ static int cmd_make_playlist(int argc, char **argv)
 			}
 		}
 		if (nf < 3)
-			die("%s: want VOLUME:OFFSET:LENGTH[:BATCH[:low]]", spec);
+			die("%s: want VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]", spec);
 		if (parse_volume(f[0], len[0], &v))
 			die("%s: %.*s is not a volume id", spec, (int)len[0], f[0]);
 		if (parse_size(f[1], len[1], &x[nx].offset) || parse_size(f[2], len[2], &x[nx].length))
@@ -647,9 +649,15 @@ static int cmd_make_playlist(int argc, char **argv)
 		}
 		x[nx].batch = batch;
 		if (nf > 4) {
-			if (len[4] != 3 || strncmp(f[4], "low", 3))
-				die("%s: unknown flag %.*s (only `low`)", spec, (int)len[4], f[4]);
-			x[nx].flags = BOOTCACHE_EXTENT_LOW_PRIORITY;
+			if (len[4] == 3 && !strncmp(f[4], "low", 3))
+				x[nx].flags = BOOTCACHE_EXTENT_LOW_PRIORITY;
+			else if (len[4] == 4 && !strncmp(f[4], "keep", 4))
+				x[nx].flags = BOOTCACHE_EXTENT_KEEP;
+			else if (len[4] == 8 && !strncmp(f[4], "low+keep", 8))
+				x[nx].flags = BOOTCACHE_EXTENT_LOW_PRIORITY | BOOTCACHE_EXTENT_KEEP;
+			else
+				die("%s: unknown flag %.*s (low, keep or low+keep)", spec,
+				    (int)len[4], f[4]);
 		}
 		for (k = 0; k < nv; k++)
 			if (vols[k].id_type == v.id_type && !memcmp(vols[k].id, v.id, 16))
@@ -662,7 +670,7 @@ static int cmd_make_playlist(int argc, char **argv)
 		x[nx++].volume = k;
 	}
 	if (!out || nx == 0)
-		die("usage: make-playlist -o FILE -e VOLUME:OFFSET:LENGTH[:BATCH[:low]]...");
+		die("usage: make-playlist -o FILE -e VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]...");
 	/* A stable sort, as the tool's sort_by_key: keep the input order of equals. */
 	for (size_t i = 1; i < nx; i++)
 		for (size_t j = i; j > 0 && cmp_extent(&x[j - 1], &x[j]) > 0; j--) {

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Reads that outrun read-ahead, on a disk throttled to 2 MB/s (null_blk's
-# mbps): they wait and get
-# the right bytes, or, past the wait limit, go to the disk and get the right
-# bytes; a write while read-ahead is under way is never hidden.
+# mbps): they wait, read-ahead fetches what they wait for ahead of its walk
+# (a demand read-ahead), and they get the right bytes, or, past the wait
+# limit, go to the disk and get the right bytes; a write while read-ahead is
+# under way is never hidden.
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
@@ -12,17 +13,22 @@ bc_begin
 bc_disk_or_skip wait 16 4 bc7e5710 2
 part=$BC_PART
 uuid=$BC_UUID
-bc_plan 6
+bc_plan 7
 want_md5() { bc_part_want 4 "$1"; }
 mib_md5() { bc_mib_md5 "$part" "$1"; }
 
-# 6 MiB at 2 MiB/s: the last MiB arrives after
-# seconds; a read of it right after start must wait for it.
+# 6 MiB at 2 MiB/s: the walk reaches the last MiB after seconds; a read of
+# it right after start must wait for it, and read-ahead fetches it first.
 bcfile make-playlist -o "$T"/pw -e "$uuid:0:6M"
 bc_load_and_start "$T"/pw
 x=$(mib_md5 5)
 [ "$x" = "$(want_md5 5)" ] && [ "$(bc_stat parked)" -ge 1 ] && [ "$(bc_stat parked_hits)" -ge 1 ]
 bc_check "a read ahead of read-ahead waits and gets the right bytes (parked $(bc_stat parked), served $(bc_stat parked_hits))"
+# What it waited for came by demand read-aheads, before the walk got there:
+# the walk had not read all 6 MiB when the read was served.
+ra=$(bc_stat readahead_bytes)
+[ "$(bc_stat demand_bios)" -ge 1 ] && [ "$(bc_stat hit_bytes)" -eq 1048576 ] && [ "$ra" -lt $((6 * 1048576)) ]
+bc_check "demand read-aheads fetched it first (demand_bios $(bc_stat demand_bios), $ra bytes read ahead by then, waited $(($(bc_stat parked_wait_ns) / 1000000)) ms)"
 [ "$(bc_stat parked_wait_ns)" -gt 0 ] && [ "$(bc_stat parked_timeouts)" -eq 0 ]
 bc_check "the wait is counted ($(($(bc_stat parked_wait_ns) / 1000000)) ms) and did not time out"
 echo stop >"$S/control"
