@@ -22,8 +22,9 @@ pub const GROUPS: [&str; 7] = [
 ];
 
 /// The counters the driver had when this was written, in the driver's order.
-const KNOWN: [&str; 26] = [
+const KNOWN: [&str; 31] = [
     "playlist_bytes",
+    "playlist_appends",
     "missing_volume_bytes",
     "capped_bytes",
     "cache_limit_bytes",
@@ -49,6 +50,10 @@ const KNOWN: [&str; 26] = [
     "jettison_misses",
     "jettison_memory",
     "jettison_disk_gone",
+    "rehit_bytes",
+    "demand_bios",
+    "partial_miss_bytes",
+    "cpu_ns",
 ];
 
 /// The group of a counter, by its name.
@@ -64,9 +69,21 @@ pub fn group_of(name: &str) -> &'static str {
         "history"
     } else if has("write") || has("invalidat") {
         "writes"
-    } else if has("hit") || has("miss_") || name == "misses" || has("parked") {
+    } else if has("hit")
+        || has("rehit")
+        || has("miss_")
+        || has("partial_miss")
+        || name == "misses"
+        || has("parked")
+        || has("cpu_")
+    {
         "serving"
-    } else if has("playlist_") || has("missing_volume") || has("readahead_") || has("volume") {
+    } else if has("playlist_")
+        || has("missing_volume")
+        || has("readahead_")
+        || has("demand_")
+        || has("volume")
+    {
         "read-ahead"
     } else {
         "other"
