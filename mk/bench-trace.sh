@@ -29,6 +29,8 @@
 #                      (tools/testing/selftests/bootcache/bench/replay.c) [think]
 #   BENCH_GAP          percent of the recorded gaps to keep [100]
 #   BENCH_LEAD_MS      read-ahead's head start before the replay [0]
+#   BENCH_TUNABLES     bootcache tunables for every run with a playlist,
+#                      NAME=VALUE,... (e.g. wait_limit_ms=2000) [none]
 #
 # The table's columns: median over the runs (min-max) of the I/O wait with
 # bootcache, the I/O wait saved against the cold run of the same round (ms
@@ -67,6 +69,9 @@ for v in VOLUME RUNS GAP LEAD_MS IOPS BPS; do
 done
 [ "$RUNS" -ge 1 ] || die "BENCH_RUNS must be at least 1"
 case $PACE in think | paced) ;; *) die "BENCH_PACE must be think or paced, not '$PACE'" ;; esac
+TUNABLES=${BENCH_TUNABLES:-}
+[[ $TUNABLES =~ ^([a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*)?$ ]] ||
+	die "BENCH_TUNABLES must be NAME=NUMBER,..., not '$TUNABLES'"
 IFS=';' read -r -a SETS <<<"${BENCH_CONVERT_OPTS:-}"
 [ ${#SETS[@]} -gt 0 ] || SETS=("")
 
@@ -124,12 +129,12 @@ span=$(echo "$info" | sed -n 's/.*span_s=\([0-9]*\).*/\1/p')
 limit=$((RUNS * (k + 1) * (span * GAP * 2 / 100 + 30) + 600))
 files=()
 for f in "$LOG"/data/*; do files+=(-f "$f"); done
-say VM "$RUNS rounds of cold + $k sets, device $DEVICE${DRIVE_OPTS:+ ($DRIVE_OPTS)}, pace $PACE, gaps $GAP%, lead $LEAD_MS ms (limit $limit s)"
+say VM "$RUNS rounds of cold + $k sets, device $DEVICE${DRIVE_OPTS:+ ($DRIVE_OPTS)}, pace $PACE, gaps $GAP%, lead $LEAD_MS ms${TUNABLES:+, $TUNABLES} (limit $limit s)"
 "$SEL/vmtest.sh" -k "$KERNEL" -K "$OUT/linux" -o "$LOG/vm" -U -t "$limit" \
 	-x "$SEL/bench/trace" -C "$IMAGE" ${DRIVE_OPTS:+-D "$DRIVE_OPTS"} "${files[@]}" \
 	-e BOOTCACHE_TESTS=bench_trace.sh -e BOOTCACHE_TEST_TIMEOUT="$limit" \
 	-e BENCH_SETS="$k" -e BENCH_RUNS="$RUNS" -e BENCH_PACE="$PACE" -e BENCH_GAP="$GAP" \
-	-e BENCH_LEAD_MS="$LEAD_MS" -e BENCH_DIGEST="$digest" >"$LOG/vmtest.log" 2>&1
+	-e BENCH_LEAD_MS="$LEAD_MS" -e BENCH_TUNABLES="$TUNABLES" -e BENCH_DIGEST="$digest" >"$LOG/vmtest.log" 2>&1
 rc=$?
 python3 mk/bench-trace.py report "$LOG/vm/kselftest.log" "${SETS[@]}" | tee "$LOG/table.txt"
 if [ $rc -ne 0 ]; then

@@ -13,8 +13,10 @@
 # Input (vmtest.sh -f, -e): vmdata/trace.txt (replay's trace), vmdata/
 # playlist-1.bin ... playlist-$BENCH_SETS.bin; BENCH_RUNS, BENCH_PACE
 # (paced or think, see replay.c), BENCH_GAP (percent of the recorded gaps),
-# BENCH_LEAD_MS (read-ahead's head start), BENCH_DIGEST (the digest the
-# host computed from the image), BENCH_DEV (default the CD drive).
+# BENCH_LEAD_MS (read-ahead's head start), BENCH_TUNABLES (NAME=VALUE,...
+# written to /sys/kernel/bootcache/NAME before each start), BENCH_DIGEST
+# (the digest the host computed from the image), BENCH_DEV (default the CD
+# drive).
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
@@ -26,6 +28,7 @@ PACE=${BENCH_PACE:-think}
 GAP=${BENCH_GAP:-100}
 LEAD_MS=${BENCH_LEAD_MS:-0}
 WANT=${BENCH_DIGEST:-}
+TUNABLES=${BENCH_TUNABLES:-}
 
 ktap_print_header
 bc_require
@@ -116,6 +119,9 @@ while [ "$run" -le "$RUNS" ]; do
 		settle
 		opts=
 		[ "$PACE" = think ] && opts="-c $T/cold.lat"
+		for t in $(echo "$TUNABLES" | tr ',' ' '); do
+			echo "${t#*=}" >"$S/${t%%=*}" || ktap_test_fail "run $run set $set: cannot set $t"
+		done
 		if ! bootcache start "$DATA/playlist-$set.bin" >"$T/err" 2>&1; then
 			sed 's/^/# /' "$T/err"
 			ktap_test_fail "run $run set $set: bootcache start failed"
