@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """make bench-trace's host side (mk/bench-trace.sh calls it).
 
-  bench-trace.py trace HISTORY_JSON IMAGE TRACE [--volume N]
+  bench-trace.py trace HISTORY_JSON IMAGE TRACE [--volume N] [--cost IOPS BPS FILE]
       Writes the replay's trace (tools/testing/selftests/bootcache/bench/
       replay.c): one line per read of volume N of the history (the JSON of
       `bootcache print --json`), "TIMESTAMP_NS OFFSET LENGTH PID CRC32", the
       CRC-32 of the bytes IMAGE holds there. Prints the volume's id, the
-      reads, the bytes and the digest replay must print.
+      reads, the bytes and the digest replay must print. With --cost, also
+      FILE: each read's cost on the recording's device, max(1/IOPS,
+      LENGTH/BPS) in ns, for replay -c (BENCH_PACE=model).
 
   bench-trace.py report KSELFTEST_LOG SET...
       The table of the guest's "bench-trace:" lines, one row per playlist
@@ -24,10 +26,15 @@ import zlib
 
 def trace(args):
     volume = 0
+    cost = None
+    if "--cost" in args:
+        i = args.index("--cost")
+        cost = (int(args[i + 1]), int(args[i + 2]), args[i + 3])
+        del args[i:i + 4]
     if len(args) == 5 and args[3] == "--volume":
         volume = int(args[4])
     elif len(args) != 3:
-        sys.exit("usage: bench-trace.py trace HISTORY_JSON IMAGE TRACE [--volume N]")
+        sys.exit("usage: bench-trace.py trace HISTORY_JSON IMAGE TRACE [--volume N] [--cost IOPS BPS FILE]")
     with open(args[0]) as f:
         hist = json.load(f)
     vols = [v for v in hist["volumes"] if v["index"] == volume]
@@ -53,6 +60,11 @@ def trace(args):
             size += e["length"]
             out.write("%d %d %d %d %08x\n"
                       % (e["timestamp_ns"], e["offset"], e["length"], e["pid"], crc))
+    if cost:
+        iops, bps, path = cost
+        with open(path, "w") as out:
+            for e in reads:
+                out.write("%d\n" % max(10**9 // iops, e["length"] * 10**9 // bps))
     span = (reads[-1]["timestamp_ns"] - reads[0]["timestamp_ns"]) / 1e9
     print("volume=%s reads=%d bytes=%d span_s=%.1f pids=%d digest=%08x"
           % (vols[0]["id"], len(reads), size, span, len({e["pid"] for e in reads}), digest))

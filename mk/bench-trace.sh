@@ -25,8 +25,18 @@
 #                                device model served over NBD (the medium it
 #                                serves must be BENCH_IMAGE)
 #   BENCH_RUNS         rounds of (cold, each set) [3]
-#   BENCH_PACE         think or paced: how a process's next read is timed
-#                      (tools/testing/selftests/bootcache/bench/replay.c) [think]
+#   BENCH_PACE         how a process's next read is timed [model]
+#                      (tools/testing/selftests/bootcache/bench/replay.c):
+#                      model  the previous completion plus the think time,
+#                             the recorded gap less the previous read's cost
+#                             on the recording's device (BENCH_REC_IOPS,
+#                             BENCH_REC_BPS: max(1/IOPS, LENGTH/BPS)), in
+#                             every run
+#                      think  the same with the cost taken from the round's
+#                             cold run, which is paced
+#                      paced  the recorded gap after the previous submission,
+#                             not before its completion, in every run
+#   BENCH_REC_IOPS, BENCH_REC_BPS  the recording device's rates [BENCH_IOPS, BENCH_BPS]
 #   BENCH_GAP          percent of the recorded gaps to keep [100]
 #   BENCH_LEAD_MS      read-ahead's head start before the replay [0]
 #   BENCH_TUNABLES     bootcache tunables for every run with a playlist,
@@ -52,11 +62,13 @@ IMAGE=${BENCH_IMAGE:-$OUT/demo/live/off.iso}
 VOLUME=${BENCH_VOLUME:-0}
 DEVICE=${BENCH_DEVICE:-throttle}
 RUNS=${BENCH_RUNS:-3}
-PACE=${BENCH_PACE:-think}
+PACE=${BENCH_PACE:-model}
 GAP=${BENCH_GAP:-100}
 LEAD_MS=${BENCH_LEAD_MS:-0}
 IOPS=${BENCH_IOPS:-20}
 BPS=${BENCH_BPS:-8388608}
+REC_IOPS=${BENCH_REC_IOPS:-$IOPS}
+REC_BPS=${BENCH_REC_BPS:-$BPS}
 
 die() { printf 'mk/bench-trace: error: %s\n' "$*" >&2; exit 2; }
 say() { printf '  %-8s %s\n' "$1" "$2"; }
@@ -64,11 +76,14 @@ say() { printf '  %-8s %s\n' "$1" "$2"; }
 cd "$TOP" || exit 1
 [ -f "$HISTORY" ] || die "no history '$HISTORY' (BENCH_HISTORY; make demo PROFILE=dvd records one)"
 [ -f "$IMAGE" ] || die "no medium '$IMAGE' (BENCH_IMAGE: the image the history was recorded on)"
-for v in VOLUME RUNS GAP LEAD_MS IOPS BPS; do
+for v in VOLUME RUNS GAP LEAD_MS IOPS BPS REC_IOPS REC_BPS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a number, not '${!v}'"
 done
 [ "$RUNS" -ge 1 ] || die "BENCH_RUNS must be at least 1"
-case $PACE in think | paced) ;; *) die "BENCH_PACE must be think or paced, not '$PACE'" ;; esac
+case $PACE in model | think | paced) ;; *) die "BENCH_PACE must be model, think or paced, not '$PACE'" ;; esac
+if [ "$REC_IOPS" -eq 0 ] || [ "$REC_BPS" -eq 0 ]; then
+	die "BENCH_REC_IOPS and BENCH_REC_BPS must be above 0"
+fi
 TUNABLES=${BENCH_TUNABLES:-}
 [[ $TUNABLES =~ ^([a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*)?$ ]] ||
 	die "BENCH_TUNABLES must be NAME=NUMBER,..., not '$TUNABLES'"
@@ -107,7 +122,7 @@ TOOL=$BOOTCACHE_TOOL_TARGET/x86_64-unknown-linux-gnu/release/bootcache
 
 "$TOOL" print --json "$HISTORY" >"$LOG/history.json" || die "cannot read the history '$HISTORY'"
 info=$(python3 mk/bench-trace.py trace "$LOG/history.json" "$IMAGE" "$LOG/data/trace.txt" \
-	--volume "$VOLUME") || exit 2
+	--volume "$VOLUME" --cost "$REC_IOPS" "$REC_BPS" "$LOG/data/cost.lat") || exit 2
 say TRACE "$HISTORY: $info"
 digest=${info##*digest=}
 volume=${info%% *}

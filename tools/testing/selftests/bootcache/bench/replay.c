@@ -3,7 +3,7 @@
  * replay: replay a recorded boot's reads on a block device, with O_DIRECT
  * preads, keeping the recorded gaps, and print what they waited.
  *
- *   replay [-v] [-g PERCENT] [-l LAT_OUT] [-c COLD_LAT] DEVICE TRACE
+ *   replay [-v] [-g PERCENT] [-l LAT_OUT] [-c LAT] DEVICE TRACE
  *
  * TRACE holds one read a line, in time order ('#' starts a comment):
  *
@@ -24,11 +24,14 @@
  *	recorded one this reproduces the recording. The gaps contain the
  *	recorded boot's own I/O wait, so a faster read does not make the
  *	process go on sooner: the boot keeps its recorded pace.
- *   think (-c COLD_LAT): the previous read's completion plus its think time,
- *	the recorded gap less the previous read's latency in a cold run
- *	(COLD_LAT, written by -l in a run without the cache): the process's
- *	own work between two reads. A read that completes sooner lets the
- *	process go on sooner, as in a real boot that bootcache speeds up.
+ *   think (-c LAT): the previous read's completion plus its think time,
+ *	the recorded gap less the previous read's latency in the recorded
+ *	boot: the process's own work between two reads. A read that
+ *	completes sooner lets the process go on sooner, as in a real boot
+ *	that bootcache speeds up. A history records submissions only, so LAT
+ *	holds an estimate of each read's recorded latency, in ns, a line
+ *	each in trace order: a cold run's (written by -l), or the read's
+ *	cost on the recording's device (make bench-trace's default).
  *
  * -g PERCENT scales every recorded time (100: as recorded; 0: each process
  * reads back to back). The schedule depends only on the trace and on the
@@ -443,7 +446,7 @@ int main(int argc, char **argv)
 	return bad ? 1 : 0;
 
 usage:
-	fprintf(stderr, "usage: %s [-v] [-g PERCENT] [-l LAT_OUT] [-c COLD_LAT] DEVICE TRACE\n",
+	fprintf(stderr, "usage: %s [-v] [-g PERCENT] [-l LAT_OUT] [-c LAT] DEVICE TRACE\n",
 		argv[0]);
 	return 2;
 }

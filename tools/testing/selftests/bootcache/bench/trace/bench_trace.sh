@@ -12,7 +12,7 @@
 #
 # Input (vmtest.sh -f, -e): vmdata/trace.txt (replay's trace), vmdata/
 # playlist-1.bin ... playlist-$BENCH_SETS.bin; BENCH_RUNS, BENCH_PACE
-# (paced or think, see replay.c), BENCH_GAP (percent of the recorded gaps),
+# (model, think or paced, see mk/bench-trace.sh), BENCH_GAP (percent of the recorded gaps),
 # BENCH_LEAD_MS (read-ahead's head start), BENCH_TUNABLES (NAME=VALUE,...
 # written to /sys/kernel/bootcache/NAME before each start), BENCH_DIGEST
 # (the digest the host computed from the image), BENCH_DEV (default the CD
@@ -24,7 +24,7 @@ DATA=$DIR/vmdata
 DEV=${BENCH_DEV:-${BOOTCACHE_TEST_CD:-/dev/sr0}}
 SETS=${BENCH_SETS:-1}
 RUNS=${BENCH_RUNS:-3}
-PACE=${BENCH_PACE:-think}
+PACE=${BENCH_PACE:-model}
 GAP=${BENCH_GAP:-100}
 LEAD_MS=${BENCH_LEAD_MS:-0}
 WANT=${BENCH_DIGEST:-}
@@ -35,11 +35,18 @@ bc_require
 if [ ! -f "$DATA/trace.txt" ] || ! command -v replay >/dev/null || ! command -v bootcache >/dev/null; then
 	bc_skip_all "needs vmdata/trace.txt (make bench-trace), replay and the bootcache tool"
 fi
-case $PACE in paced | think) ;; *) bc_skip_all "BENCH_PACE must be paced or think, not '$PACE'" ;; esac
+case $PACE in model | think | paced) ;; *) bc_skip_all "BENCH_PACE must be model, think or paced, not '$PACE'" ;; esac
 ktap_set_plan $((RUNS * (SETS + 1)))
 bc_kmsg "bench_trace.sh starting: $RUNS runs of $((SETS + 1)) cases on $DEV"
 
 T=$(mktemp -d)
+# How each run times a process's next read (replay -c: think times).
+cold_opts=''
+warm_opts=''
+case $PACE in
+model) cold_opts="-c $DATA/cost.lat" warm_opts=$cold_opts ;;
+think) cold_opts="-l $T/cold.lat" warm_opts="-c $T/cold.lat" ;;
+esac
 msg() { ktap_print_msg "bench-trace: $*"; }
 
 # settle: the same start for every run: no session, no cached pages, and the
@@ -111,14 +118,13 @@ stats() {
 run=1
 while [ "$run" -le "$RUNS" ]; do
 	settle
-	if replay_run "$run" 0 -l "$T/cold.lat"; then
+	# shellcheck disable=SC2086 # (none or two words)
+	if replay_run "$run" 0 $cold_opts; then
 		ktap_test_pass "run $run cold: every read as on the medium"
 	fi
 	set=1
 	while [ "$set" -le "$SETS" ]; do
 		settle
-		opts=
-		[ "$PACE" = think ] && opts="-c $T/cold.lat"
 		for t in $(echo "$TUNABLES" | tr ',' ' '); do
 			echo "${t#*=}" >"$S/${t%%=*}" || ktap_test_fail "run $run set $set: cannot set $t"
 		done
@@ -129,8 +135,8 @@ while [ "$run" -le "$RUNS" ]; do
 			continue
 		fi
 		bc_sleep_ms "$LEAD_MS"
-		# shellcheck disable=SC2086 # (opts: none or two words)
-		if replay_run "$run" "$set" $opts; then
+		# shellcheck disable=SC2086 # (none or two words)
+		if replay_run "$run" "$set" $warm_opts; then
 			echo stop >"$S/control"
 			msg "run $run set $set stats: $(stats) reason=$(cat "$S/reason")"
 			cat "$S/history" >"$T/history"
