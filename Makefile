@@ -48,8 +48,8 @@ export KMAKE_ARGS
 KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
-	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter demo cpu-factor fuzz soak \
-	clean distclean
+	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter bench-trace demo \
+	cpu-factor fuzz soak clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -65,6 +65,8 @@ help:
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
 	@echo '  make bench-filter    IOPS on null_blk with and without a bio filter (benchmark)'
+	@echo '  make bench-trace     a recorded boot'"'"'s reads replayed on a slow CD drive, I/O wait without/with bootcache'
+	@echo '                       (BENCH_HISTORY, BENCH_IMAGE, BENCH_CONVERT_OPTS="A;B", BENCH_RUNS; see mk/bench-trace.sh)'
 	@echo '  make shellcheck      check the kselftests'"'"' and VM harness'"'"'s shell scripts'
 	@echo '  make clippy          lint the Rust code with CLIPPY=1'
 	@echo '  make rustfmtcheck    check the Rust formatting (kernel and tool)'
@@ -124,7 +126,8 @@ host-test:
 
 # The kselftests and their VM harness (bash and POSIX sh) must be clean.
 shellcheck:
-	@cd $(SELFTESTS) && shellcheck -x -f gcc *.sh vmtest.sh vm/init
+	@cd $(SELFTESTS) && shellcheck -x -f gcc *.sh vmtest.sh vm/init bench/trace/*.sh
+	@shellcheck -x -f gcc mk/bench-trace.sh
 	@echo "  CHECKED  shellcheck: $(SELFTESTS)"
 
 vm: kernel
@@ -153,6 +156,13 @@ bench-filter: kernel
 	@$(SELFTESTS)/vmtest.sh -k $(KBUILD)/arch/x86/boot/bzImage -K $(KSRC) -o $(OUT)/vm-bench \
 		-x $(SELFTESTS)/bench -t 900 >$(OUT)/vm-bench.log 2>&1 || { cat $(OUT)/vm-bench.log; exit 1; }
 	@sed -n 's/^# # bench: /  /p' $(OUT)/vm-bench/kselftest.log
+
+# Benchmark for tuning without full boots: a recorded history's reads
+# replayed, with their gaps, on the throttled CD drive of the test VM, cold and
+# with a playlist per BENCH_CONVERT_OPTS set (mk/bench-trace.sh has the
+# BENCH_* variables). Prints the I/O wait saved; fails if any read's bytes differ.
+bench-trace:
+	@OUT=$(OUT) MAKE="$(MAKE)" mk/bench-trace.sh
 
 # A real Debian 12 boot from an emulated hard disk and a live ISO in an emulated
 # DVD drive, with and without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|dvd|unthrottled,

@@ -68,6 +68,10 @@ Options:
                or cd1.img
   -C IMAGE     use a copy of IMAGE (a live ISO, say) as cd0.img instead of
                the generated medium
+  -D OPTS      more -drive options for the CD drive cd0, e.g. a throttle:
+               throttling.iops-total=20,throttling.bps-total=8388608
+  -f FILE      copy FILE into the guest's /selftests/bootcache/vmdata/
+               (data for -x tests; repeatable)
   -T PROGRAM   copy a host program (fio, dmsetup) with its shared libraries
                and the dynamic loader into the guest (repeatable)
   -h           this help
@@ -95,7 +99,9 @@ NO_KUNIT=
 HOST_PROGS=
 CD_FIRST=cd0.img
 CD0_IMAGE=
-while getopts "k:K:o:t:m:s:a:x:e:c:C:rOUT:h" opt; do
+CD0_OPTS=
+DATA_FILES=()
+while getopts "k:K:o:t:m:s:a:x:e:c:C:D:f:rOUT:h" opt; do
 	case $opt in
 	k) KERNEL=$OPTARG ;;
 	K) KSRC=$OPTARG ;;
@@ -109,6 +115,8 @@ while getopts "k:K:o:t:m:s:a:x:e:c:C:rOUT:h" opt; do
 export $OPTARG" ;;
 	c) CD_FIRST=$OPTARG ;;
 	C) CD0_IMAGE=$OPTARG ;;
+	D) CD0_OPTS=,$OPTARG ;;
+	f) DATA_FILES+=("$OPTARG") ;;
 	r) ROOTDISK=1 ;;
 	O) SLOW_RO=,readonly=on ;;
 	U) NO_KUNIT=1 ;;
@@ -227,6 +235,9 @@ else
 	make_disk "$OUT/cd0.img" 7 "" "$CD0_PVD" || die "making the first CD medium failed"
 fi
 make_disk "$OUT/cd1.img" 8 "" "$CD1_PVD" || die "making the second CD medium failed"
+for f in "${DATA_FILES[@]}"; do
+	cp "$f" "$ROOT/selftests/bootcache/vmdata/" || die "copying $f into the guest failed (-f)"
+done
 # The failing disk: reads that include one of these sectors fail with EIO
 # (QEMU blkdebug), one every 3 MiB from MiB 2 on, at varying offsets.
 ERR_SECTORS=$(for k in $(seq 2 3 62); do echo $((k * 2048 + k * 389 % 2048)); done | tr '\n' ' ')
@@ -327,7 +338,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-drive "if=none,id=errdrv,file=blkdebug:$OUT/blkdebug.conf:$OUT/disk4.img,format=raw,snapshot=on,throttling.bps-total=$((SLOW_BPS * 2)),throttling.iops-total=200" \
 	-device virtio-blk-pci,drive=errdrv,id=errdisk,addr=0x10,serial=errdisk \
 	-drive "$HOT_DRIVE" -device "$HOT_DEVICE" \
-	-drive "if=none,id=cd0,media=cdrom,file=$OUT/$CD_FIRST,format=raw,readonly=on" \
+	-drive "if=none,id=cd0,media=cdrom,file=$OUT/$CD_FIRST,format=raw,readonly=on$CD0_OPTS" \
 	-device ide-cd,drive=cd0,id=cd0dev,bus=ide.1,unit=0 \
 	"${boot[@]}" \
 	</dev/null >"$OUT/qemu.log" 2>&1
