@@ -23,7 +23,6 @@ use crate::filter::{serve, DiskFilter};
 use crate::format;
 use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage};
 use crate::session::{Reason, Session};
-use crate::stats::CpuTime;
 use crate::volume::Part;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::block::bdev::BlockDevice;
@@ -110,7 +109,7 @@ impl WorkItem for Disk {
     type Pointer = Arc<Disk>;
 
     fn run(this: Arc<Disk>) {
-        let _cpu = CpuTime::start(&this.session.stats);
+        // `pump` counts its own CPU time.
         this.pump();
     }
 }

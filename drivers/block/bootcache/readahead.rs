@@ -201,6 +201,7 @@ impl Disk {
         loop {
             // Choose the next run under the lock.
             let run = {
+                let _cpu = CpuTime::start(&self.session.stats);
                 let mut inner = self.inner.lock();
                 if inner.stopped {
                     return;
@@ -225,6 +226,7 @@ impl Disk {
     }
 
     fn read_ahead(self: &Arc<Self>, disk_off: u64, len: u64, demand: bool) -> Result {
+        let cpu = CpuTime::start(&self.session.stats);
         let count = len.div_ceil(PAGE) as usize;
         let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
         for _ in 0..count {
@@ -236,6 +238,10 @@ impl Disk {
                 GFP_KERNEL,
             )?;
         }
+        // Not the submission: it may sleep for a place in the device's
+        // queue (an optical drive takes one command at a time), which is
+        // waiting, not bootcache's CPU time.
+        drop(cpu);
         let done = ReadAhead {
             disk: self.clone(),
             disk_off,
@@ -281,7 +287,7 @@ impl ReadDone for ReadAhead {
     fn read_done(self, result: Result, pages: KVec<Page>) {
         let disk = &self.disk;
         let stats = &disk.session.stats;
-        let _cpu = CpuTime::start(stats);
+        let cpu = CpuTime::start(stats);
         let (settled, failed) = {
             let mut inner = disk.inner.lock();
             inner.in_flight -= 1;
@@ -309,6 +315,11 @@ impl ReadDone for ReadAhead {
                 self.disk_off / SECTOR
             );
         }
+        // Not what ending and resubmitting bios and issuing the next
+        // read-ahead take: the bios' owners' completions, and submissions
+        // that may sleep for the device's queue (`pump` counts its own
+        // work).
+        drop(cpu);
         settled.finish();
         disk.pump();
     }

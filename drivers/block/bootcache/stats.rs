@@ -95,7 +95,9 @@ stats! {
     /// (`Present` or `Kept`): what serving partial hits could have saved.
     partial_miss_bytes,
     /// Nanoseconds spent in the filter (`submit_bio`, `missed_bio`), in
-    /// read-ahead completions and in issuing demand read-aheads.
+    /// read-ahead completions and in choosing read-aheads and allocating
+    /// their pages; not in submitting them, which may sleep for a place in
+    /// the device's queue.
     cpu_ns,
 }
 
