@@ -246,15 +246,23 @@ def console_lines(rundir):
     return text.replace("\r", "").split("\n")
 
 
+def kernel_log_time(rundir, message, at_start=False):
+    """The kernel log's time stamp (seconds since the kernel started) of the
+    first console line whose message (after the stamp) matches the regular
+    expression MESSAGE, or None. AT_START: the stamp must begin the line."""
+    stamped = ("^" if at_start else "") + r"\[\s*([0-9]+\.[0-9]+)\] " + message
+    for line in console_lines(rundir):
+        m = re.search(stamped, line)
+        if m:
+            return float(m.group(1))
+    return None
+
+
 def recording_started(rundir):
     """When the kernel's session that recorded started, on the kernel log's
     clock (seconds since the kernel started): the history's timestamps count
     from there."""
-    for line in console_lines(rundir):
-        m = re.match(r"\[\s*([0-9]+\.[0-9]+)\] bootcache: started: .*recording", line)
-        if m:
-            return float(m.group(1))
-    return None
+    return kernel_log_time(rundir, r"bootcache: started: .*recording", at_start=True)
 
 
 def initramfs_start(rundir):
@@ -452,11 +460,7 @@ HISTORY_SLACK_S = 2.0
 def recording_stopped(rundir):
     """When a record-only session stopped recording, on the kernel log's
     clock: it is jettisoned (reason recorded) as recording stops."""
-    for line in console_lines(rundir):
-        m = re.search(r"\[\s*([0-9]+\.[0-9]+)\] bootcache: jettisoned \(recorded\)", line)
-        if m:
-            return float(m.group(1))
-    return None
+    return kernel_log_time(rundir, r"bootcache: jettisoned \(recorded\)")
 
 
 def history_end(profdir):
