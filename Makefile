@@ -166,9 +166,10 @@ bench-trace:
 
 # A real Debian 12 boot from an emulated hard disk and a live ISO in an emulated
 # DVD drive, with and without bootcache (mk/demo.sh; needs root). PROFILE=all|hdd|dvd|unthrottled,
-# or a seek model's (seek|hdd7200|hdd5400|dvd-seek|usb2; SEEK_SCALE=F|cpu), RUNS boots per phase.
+# or a seek model's (seek|hdd7200|hdd5400|dvd-seek|usb2; SEEK_SCALE=F|cpu), or several,
+# comma-separated; RUNS boots per phase.
 demo: setup
-	@OUT=$(OUT) PROFILE=$(PROFILE) RUNS=$(RUNS) MAKE="$(MAKE)" mk/demo.sh
+	@OUT=$(OUT) PROFILE="$(PROFILE)" RUNS=$(RUNS) MAKE="$(MAKE)" mk/demo.sh
 
 # The demo guest's CPU slowness under TCG against the host's (mk/cpu-factor.sh):
 # the factor goes to $(OUT)/demo/cpu-factor, where make demo SEEK_SCALE=cpu reads it.

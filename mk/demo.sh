@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mk/demo.sh: `make demo [PROFILE=all|hdd|dvd|unthrottled|seek|hdd7200|
-# hdd5400|dvd-seek|usb2] [RUNS=5] [SEEK_SCALE=1|F|cpu]`.
+# hdd5400|dvd-seek|usb2[,...]] [RUNS=5] [SEEK_SCALE=1|F|cpu]`.
 #
 # Boots a real Debian 12 with the FLAVOR=boot kernel in QEMU (TCG) from a
 # device throttled like a slow one, with and without bootcache, and prints
@@ -318,13 +318,21 @@ say() { printf '  %-8s %s\n' "$1" "$2"; }
 die() { printf 'mk/demo: error: %s\n' "$*" >&2; exit 1; }
 hdr() { printf '\n==> %s\n' "$*"; }
 
-case $PROFILE in
-all) PROFILES="hdd dvd" ;;
-seek) PROFILES="hdd7200 hdd5400 dvd-seek usb2" ;;
-hdd | dvd | hdd7200 | hdd5400 | dvd-seek | usb2) PROFILES=$PROFILE ;;
-unthrottled) PROFILES=unthrottled ;;
-*) die "PROFILE must be all, seek, hdd, dvd, hdd7200, hdd5400, dvd-seek, usb2 or unthrottled, not '$PROFILE'" ;;
-esac
+# PROFILE is one name or several, separated by commas or spaces
+# (PROFILE=dvd-seek,hdd7200); each runs once, in the order given.
+PROFILES=
+for p in ${PROFILE//,/ }; do
+	case $p in
+	all) add="hdd dvd" ;;
+	seek) add="hdd7200 hdd5400 dvd-seek usb2" ;;
+	hdd | dvd | hdd7200 | hdd5400 | dvd-seek | usb2 | unthrottled) add=$p ;;
+	*) die "PROFILE must be all, seek, hdd, dvd, hdd7200, hdd5400, dvd-seek, usb2 or unthrottled (or several, comma-separated), not '$p'" ;;
+	esac
+	for a in $add; do
+		case " $PROFILES " in *" $a "*) ;; *) PROFILES="${PROFILES:+$PROFILES }$a" ;; esac
+	done
+done
+[ -n "$PROFILES" ] || die "PROFILE is empty"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, not '$RUNS'"
 { [[ $IO_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$IO_SCALE" 'BEGIN { exit !(s >= 1) }'; } ||
 	die "IO_SCALE must be a number of at least 1, not '$IO_SCALE'"
