@@ -49,7 +49,7 @@ KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
 	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter bench-trace demo \
-	cpu-factor fuzz soak clean distclean
+	cpu-factor fuzz soak series series-check clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -63,6 +63,8 @@ help:
 	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak, fault injection)'
 	@echo '  make boot-test       boot scenarios: bootcache=off|record|auto, built-in playlists'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
+	@echo '  make series          the patch series for the mailing lists, in $(OUT)/series (SIGNOFF="Name <email>")'
+	@echo '  make series-check    git am the series on 6.12: build after each patch, checkpatch, VM run; one table'
 	@echo '  make host-test       cargo tests of tools/bootcache and the shared format code'
 	@echo '  make bench-filter    IOPS on null_blk with and without a bio filter (benchmark)'
 	@echo '  make bench-trace     a recorded boot'"'"'s reads replayed on a slow CD drive, I/O wait without/with bootcache'
@@ -111,6 +113,11 @@ clippy: config
 rustfmtcheck: tree
 	$(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) rustfmtcheck
 	@if [ -f $(TOOL)/Cargo.toml ]; then cargo fmt --manifest-path $(TOOL)/Cargo.toml --check; fi
+
+# The patch series for the mailing lists (mk/series.py): patches/ in
+# git format-patch form, with a cover letter, in $(OUT)/series.
+series: tree
+	@python3 mk/series.py $(OUT)/pristine $(OUT)/series
 
 checkpatch: tree
 	@mk/checkpatch.sh $(KSRC)

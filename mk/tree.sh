@@ -10,9 +10,14 @@
 #                               incremental
 #   mk/tree.sh apply KERNEL     lay our files over a kernel tree the user
 #                               already has and apply patches/ (once)
+#   mk/tree.sh files            list the files laid over the kernel
 #
 # The files laid over the kernel are every file of this repository that git
 # tracks or would track, except the project's own plumbing (EXCLUDE below).
+# patches/ is the patch series (mk/series.py): each patch names the files it
+# adds ("Files:") and may carry, after its message, a diff of kernel files
+# it edits, which is what this script applies, in the series' order. A patch
+# that only adds files has no diff.
 
 set -euo pipefail
 
@@ -35,8 +40,12 @@ overlay_files() {
 	done | sort -u
 }
 
+# The patches with a diff, in the series' order.
 patch_list() {
-	ls "$TOP"/patches/*.patch 2>/dev/null | sort || true
+	local p
+	for p in "$TOP"/patches/*.patch; do
+		[ -f "$p" ] && grep -q '^+++ b/' "$p" && printf '%s\n' "$p"
+	done
 }
 
 # Paths a patch modifies (its "+++ b/..." lines).
@@ -176,5 +185,6 @@ apply() {
 case "${1:-}" in
 prepare) prepare "${2:?usage: mk/tree.sh prepare OUT}" ;;
 apply) apply "${2:?usage: mk/tree.sh apply KERNEL}" ;;
-*) die "usage: mk/tree.sh prepare OUT | apply KERNEL" ;;
+files) overlay_files ;;
+*) die "usage: mk/tree.sh prepare OUT | apply KERNEL | files" ;;
 esac
