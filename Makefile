@@ -72,7 +72,7 @@ help:
 	@echo '  make shellcheck      check the kselftests'"'"' and VM harness'"'"'s shell scripts'
 	@echo '  make clippy          lint the Rust code with CLIPPY=1'
 	@echo '  make rustfmtcheck    check the Rust formatting (kernel and tool)'
-	@echo '  make checkpatch      run scripts/checkpatch.pl on the C and patches'
+	@echo '  make checkpatch      scripts/checkpatch.pl --strict on the series and on the C, Rust, Kconfig and shell files'
 	@echo '  make configs-check   merge every config flavour and check nothing was dropped'
 	@echo '  make fuzz            long fuzz run of the format code (FUZZ_SECONDS=600 per target)'
 	@echo '  make soak            fault and load campaign on the debug kernel, one table (SOAK_MINUTES=30)'
@@ -119,8 +119,13 @@ rustfmtcheck: tree
 series: tree
 	@python3 mk/series.py $(OUT)/pristine $(OUT)/series
 
-checkpatch: tree
-	@mk/checkpatch.sh $(KSRC)
+# git am of the series onto a pristine 6.12 tree, a build of the test config
+# after each patch, checkpatch --strict on each, the VM run at the end.
+series-check: series
+	@OUT=$(OUT) JOBS=$(JOBS) mk/series-check.sh
+
+checkpatch: series
+	@mk/checkpatch.sh $(KSRC) $(OUT)/series
 
 configs-check: tree
 	@for f in test boot debug; do \

@@ -7,6 +7,11 @@
 # check that Kconfig kept every option the fragments ask for. The .config is
 # replaced only when its content changes, so an unchanged configuration costs
 # the kernel build nothing.
+#
+# With KCONFIG_UNDEFINED_OK=1 an option that no Kconfig file of SRC defines
+# is not an error (make series-check builds each step of the series, before
+# the patch that adds CONFIG_BOOTCACHE); they are listed in
+# BUILD/.kconfig-undefined, one name per line.
 
 set -euo pipefail
 
@@ -36,6 +41,19 @@ dropped=$(awk '
 	[ -n "$got" ] || got=n
 	[ "$got" = "$value" ] || printf '  %s: asked for %s, got %s\n' "$name" "$value" "$got"
 done)
+rm -f "$build/.kconfig-undefined"
+if [ -n "$dropped" ] && [ "${KCONFIG_UNDEFINED_OK:-0}" = 1 ]; then
+	# Every symbol the tree's Kconfig files define.
+	find "$src" -name 'Kconfig*' -type f -print0 |
+		xargs -0 sed -n 's/^[[:space:]]*\(menu\)\{0,1\}config[[:space:]]\{1,\}\([A-Za-z0-9_]\{1,\}\).*/CONFIG_\2/p' |
+		sort -u >"$tmp/defined"
+	undefined=$(printf '%s\n' "$dropped" | awk '{ sub(":", "", $1); print $1 }' |
+		sort -u | comm -23 - "$tmp/defined")
+	if [ -n "$undefined" ]; then
+		printf '%s\n' "$undefined" >"$build/.kconfig-undefined"
+		dropped=$(printf '%s\n' "$dropped" | grep -vwF -f "$build/.kconfig-undefined" || true)
+	fi
+fi
 if [ -n "$dropped" ]; then
 	printf '%s\n' "$dropped" >&2
 	die "Kconfig dropped options from $*; see the dependencies of the options above"

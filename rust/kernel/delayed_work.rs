@@ -8,9 +8,9 @@
 //! Scheduling an item that is already waiting re-arms it with the new delay, so the item fits
 //! timeouts that are pushed back or called off.
 //!
-//! While the item waits, the workqueue holds one reference to the `Arc<T>`: [`DelayedWorkItem::run`]
-//! gets that reference, and a successful cancel drops it. So a waiting or running item is never
-//! freed under the workqueue, and a cancelled one does not leak.
+//! While the item waits, the workqueue holds one reference to the `Arc<T>`:
+//! [`DelayedWorkItem::run`] gets that reference, and a successful cancel drops it. So a waiting or
+//! running item is never freed under the workqueue, and a cancelled one does not leak.
 //!
 //! This is the Rust form of `struct delayed_work` with `mod_delayed_work()` and
 //! `cancel_delayed_work_sync()`; the item runs on the system workqueue (`system_wq`).
@@ -22,7 +22,9 @@
 //! A timeout that fires, and one that is cancelled before it fires:
 //!
 //! ```
-//! use kernel::delayed_work::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
+//! use kernel::delayed_work::{
+//!     impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem,
+//! };
 //! use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, CondVarTimeoutResult, Mutex};
 //! use kernel::time::msecs_to_jiffies;
 //!

@@ -118,7 +118,8 @@ impl Ratelimit {
 #[macro_export]
 macro_rules! print_ratelimited (
     ($print:ident, $($arg:tt)*) => {{
-        static RATELIMIT: $crate::ratelimit::Ratelimit = $crate::ratelimit::Ratelimit::new_default();
+        static RATELIMIT: $crate::ratelimit::Ratelimit =
+            $crate::ratelimit::Ratelimit::new_default();
         if let Some(missed) = RATELIMIT.check() {
             if missed > 0 {
                 $crate::pr_warn!("{} messages like the next one suppressed\n", missed);

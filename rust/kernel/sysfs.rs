@@ -646,7 +646,8 @@ impl<T: Send + Sync> Dir<T> {
     ///
     /// static STATS: [Attribute<Cache>; 1] = [Attribute::new_ro(c_str!("hits"), 0o444, show_hits)];
     /// static GROUPS: [Group<Cache>; 1] = [Group::new(c_str!("stats"), &STATS)];
-    /// static OWN: [Attribute<Cache>; 1] = [Attribute::new_ro(c_str!("received"), 0o444, show_received)];
+    /// static OWN: [Attribute<Cache>; 1] =
+    ///     [Attribute::new_ro(c_str!("received"), 0o444, show_received)];
     /// static BIN: [BinAttribute<Cache>; 2] = [
     ///     BinAttribute::new_ro(c_str!("history"), 0o444, 0, read_history),
     ///     BinAttribute::new_wo(c_str!("playlist"), 0o200, 0, write_playlist),
@@ -659,7 +660,11 @@ impl<T: Send + Sync> Dir<T> {
     ///     .build_in_kernel(Cache { hits: AtomicU64::new(3), received: AtomicU64::new(0) })?;
     /// # // Check the files through the VFS, on a private mount of sysfs (the
     /// # // doctests run before user space has mounted it).
-    /// # fn with_file<R>(path: &CStr, flags: u32, f: impl FnOnce(*mut bindings::file) -> R) -> Result<R> {
+    /// # fn with_file<R>(
+    /// #     path: &CStr,
+    /// #     flags: u32,
+    /// #     f: impl FnOnce(*mut bindings::file) -> R,
+    /// # ) -> Result<R> {
     /// #     // SAFETY: The name is a C string.
     /// #     let fs = unsafe { bindings::get_fs_type(c_str!("sysfs").as_char_ptr()) };
     /// #     if fs.is_null() {
@@ -670,7 +675,8 @@ impl<T: Send + Sync> Dir<T> {
     /// #     // SAFETY: `mnt` is a live mount.
     /// #     let root = bindings::path { mnt, dentry: unsafe { (*mnt).mnt_root } };
     /// #     // SAFETY: `root` is a valid path and `path` a C string.
-    /// #     let file = unsafe { bindings::file_open_root(&root, path.as_char_ptr(), flags as i32, 0) };
+    /// #     let file =
+    /// #         unsafe { bindings::file_open_root(&root, path.as_char_ptr(), flags as i32, 0) };
     /// #     let ret = from_err_ptr(file).map(|file| {
     /// #         let r = f(file);
     /// #         // SAFETY: We opened `file`.
@@ -685,7 +691,9 @@ impl<T: Send + Sync> Dir<T> {
     /// #     with_file(path, bindings::O_RDONLY, |file| {
     /// #         let mut pos = 0;
     /// #         // SAFETY: `file` is open and `buf` is writable.
-    /// #         let n = unsafe { bindings::kernel_read(file, buf.as_mut_ptr().cast(), buf.len(), &mut pos) };
+    /// #         let n = unsafe {
+    /// #             bindings::kernel_read(file, buf.as_mut_ptr().cast(), buf.len(), &mut pos)
+    /// #         };
     /// #         usize::try_from(n).map_err(|_| Error::from_errno(n as i32))
     /// #     })?
     /// # }
@@ -695,7 +703,9 @@ impl<T: Send + Sync> Dir<T> {
     /// #         while done < data.len() {
     /// #             let rest = &data[done..];
     /// #             // SAFETY: `file` is open and `rest` is readable.
-    /// #             let n = unsafe { bindings::kernel_write(file, rest.as_ptr().cast(), rest.len(), &mut pos) };
+    /// #             let n = unsafe {
+    /// #                 bindings::kernel_write(file, rest.as_ptr().cast(), rest.len(), &mut pos)
+    /// #             };
     /// #             done += usize::try_from(n).map_err(|_| Error::from_errno(n as i32))?;
     /// #         }
     /// #         Ok(())
@@ -713,7 +723,8 @@ impl<T: Send + Sync> Dir<T> {
     /// # let n = read(c_str!("kernel/rust_sysfs_doctest_bin/received"), &mut buf)?;
     /// # assert_eq!(&buf[..n], b"5000\n");
     /// # // The subdirectory has only its own files.
-    /// # assert_eq!(read(c_str!("kernel/rust_sysfs_doctest_bin/stats/history"), &mut buf), Err(ENOENT));
+    /// # let n = read(c_str!("kernel/rust_sysfs_doctest_bin/stats/history"), &mut buf);
+    /// # assert_eq!(n, Err(ENOENT));
     /// drop(dir);
     /// # assert_eq!(read(c_str!("kernel/rust_sysfs_doctest_bin/history"), &mut buf), Err(ENOENT));
     /// # Ok::<(), Error>(())

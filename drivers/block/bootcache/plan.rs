@@ -82,7 +82,7 @@ impl Plan {
                 Some(index) => {
                     if volumes[index].block_size != volume.block_size {
                         pr_err!(
-                            "playlist: volume {} has block size {}, but {} in the playlist in use\n",
+                            "playlist: volume {}: block size {}, but {} in the playlist in use\n",
                             volume.id,
                             volume.block_size,
                             volumes[index].block_size

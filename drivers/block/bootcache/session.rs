@@ -732,7 +732,7 @@ fn attach(disk: &Arc<Disk>, what: &str) -> Result<Attached> {
         let dev = disk.bdev.disk_dev();
         if err == EOPNOTSUPP {
             pr_err!(
-                "{}: disk {}:{} is bio-based (device-mapper, md): its writes in flight cannot be seen, so bootcache does not cache it\n",
+                "{}: disk {}:{} is bio-based (device-mapper, md), which bootcache cannot cache\n",
                 what,
                 dev.major(),
                 dev.minor()

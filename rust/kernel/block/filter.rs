@@ -100,7 +100,10 @@
 //! )?;
 //! if let Ok(dev) = DevT::find_by_name(c_str!("loop0")) {
 //!     let loop0 = BlockDevice::open_read(dev)?;
-//!     let reg = KBox::pin_init(Registration::<CountReads>::new(&loop0, counts.clone()), GFP_KERNEL)?;
+//!     let reg = KBox::pin_init(
+//!         Registration::<CountReads>::new(&loop0, counts.clone()),
+//!         GFP_KERNEL,
+//!     )?;
 //!     assert!(reg.is_attached());
 //!     // A disk takes one filter.
 //!     let second = KBox::pin_init(
@@ -118,7 +121,10 @@
 //! }
 //! if let Ok(dev) = DevT::find_by_name(c_str!("ram0")) {
 //!     let ram0 = BlockDevice::open_read(dev)?;
-//!     let reg = KBox::pin_init(Registration::<CountReads>::new(&ram0, counts.clone()), GFP_KERNEL);
+//!     let reg = KBox::pin_init(
+//!         Registration::<CountReads>::new(&ram0, counts.clone()),
+//!         GFP_KERNEL,
+//!     );
 //!     assert_eq!(reg.err(), Some(EOPNOTSUPP));
 //! }
 //! # Ok::<(), Error>(())
