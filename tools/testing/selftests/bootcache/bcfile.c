@@ -38,11 +38,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -62,16 +64,16 @@ enum { V_ID_TYPE = 0, V_RESERVED0 = 1, V_RECORD_COUNT = 4, V_ID = 8, V_BYTES = 2
 enum { X_OFFSET = 0, X_LENGTH = 8, X_VOLUME = 16, X_FLAGS = 18, X_BATCH = 20, X_RESERVED = 21 };
 enum { E_OFFSET = 0, E_LENGTH = 8, E_TIMESTAMP = 16, E_PID = 24, E_FLAGS = 28, E_VOLUME = 30 };
 
-_Static_assert(sizeof(struct bootcache_playlist_header) == HDR_SIZE, "header");
-_Static_assert(sizeof(struct bootcache_history_header) == HDR_SIZE, "header");
-_Static_assert(sizeof(struct bootcache_volume) == VOL_SIZE, "volume");
-_Static_assert(sizeof(struct bootcache_extent) == EXT_SIZE, "extent");
-_Static_assert(sizeof(struct bootcache_history_entry) == ENT_SIZE, "entry");
+static_assert(sizeof(struct bootcache_playlist_header) == HDR_SIZE, "header");
+static_assert(sizeof(struct bootcache_history_header) == HDR_SIZE, "header");
+static_assert(sizeof(struct bootcache_volume) == VOL_SIZE, "volume");
+static_assert(sizeof(struct bootcache_extent) == EXT_SIZE, "extent");
+static_assert(sizeof(struct bootcache_history_entry) == ENT_SIZE, "entry");
 
 static const char *prog = "bcfile";
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+static noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -297,7 +299,8 @@ static void put_entry(uint8_t *p, const void *recs, size_t k)
 	put16(p, E_VOLUME, e->volume);
 }
 
-static struct buf encode_playlist(const struct volume *v, size_t nv, const struct extent *x, size_t nx)
+static struct buf encode_playlist(const struct volume *v, size_t nv,
+				  const struct extent *x, size_t nx)
 {
 	uint64_t total = 0;
 	uint32_t batches = 0;
@@ -311,7 +314,8 @@ static struct buf encode_playlist(const struct volume *v, size_t nv, const struc
 		      extent_rec, put_extent, x);
 }
 
-static struct buf encode_history(const struct volume *v, size_t nv, const struct entry *e, size_t ne)
+static struct buf encode_history(const struct volume *v, size_t nv,
+				 const struct entry *e, size_t ne)
 {
 	uint64_t reads = 0;
 	uint32_t tags = 0;
@@ -444,27 +448,32 @@ static int parse_volume(const char *s, size_t n, struct volume *v)
 	return -1;
 }
 
-static void format_volume(const uint8_t type, const uint8_t *id, char *out)
+static void format_volume(const uint8_t type, const uint8_t *id, char *out, size_t size)
 {
 	switch (type) {
 	case BOOTCACHE_VOLUME_ROOT:
-		strcpy(out, "root");
+		snprintf(out, size, "root");
 		break;
 	case BOOTCACHE_VOLUME_MBR:
-		sprintf(out, "%08" PRIx32 "-%02x", get32(id, 0), id[4]);
+		snprintf(out, size, "%08" PRIx32 "-%02x", get32(id, 0), id[4]);
 		break;
 	case BOOTCACHE_VOLUME_ISO9660: {
 		char d[24];
 
 		/* A valid id's date has 16 digits at most. */
 		snprintf(d, sizeof(d), "%016" PRIu64, get64(id, 0));
-		sprintf(out, ISO9660_PREFIX "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s:%08" PRIx32,
-			d, d + 4, d + 6, d + 8, d + 10, d + 12, d + 14, get32(id, 8));
+		snprintf(out, size,
+			 ISO9660_PREFIX "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s:%08" PRIx32,
+			 d, d + 4, d + 6, d + 8, d + 10, d + 12, d + 14, get32(id, 8));
 		break;
 	}
 	default:
-		for (int i = 0; i < 16; i++)
-			out += sprintf(out, "%s%02x", (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "", id[i]);
+		/* A GPT PARTUUID: 36 characters, which every caller has room for. */
+		for (int i = 0; i < 16; i++) {
+			const char *dash = (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "";
+
+			out += sprintf(out, "%s%02x", dash, id[i]);
+		}
 	}
 }
 
@@ -557,7 +566,8 @@ static int cmp_extent(const void *a, const void *b)
 }
 
 /* The playlist rules write_playlist() checks before it writes. */
-static const char *playlist_error(const struct volume *v, size_t nv, const struct extent *x, size_t nx)
+static const char *playlist_error(const struct volume *v, size_t nv,
+				  const struct extent *x, size_t nx)
 {
 	uint64_t total = 0;
 
@@ -636,7 +646,8 @@ static int cmd_make_playlist(int argc, char **argv)
 			die("%s: want VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]", spec);
 		if (parse_volume(f[0], len[0], &v))
 			die("%s: %.*s is not a volume id", spec, (int)len[0], f[0]);
-		if (parse_size(f[1], len[1], &x[nx].offset) || parse_size(f[2], len[2], &x[nx].length))
+		if (parse_size(f[1], len[1], &x[nx].offset) ||
+		    parse_size(f[2], len[2], &x[nx].length))
 			die("%s: not a size (expected e.g. 4096, 256K, 1G)", spec);
 		if (nf > 3) {
 			char *end;
@@ -747,11 +758,20 @@ static int cmd_gen_malformed(int argc, char **argv)
 	} while (0)
 #define PATCHED(stmt) ({ b = copy(base); stmt; seal(b.b, b.len); b; })
 #define HPATCHED(stmt) ({ b = copy(hist); stmt; seal(b.b, b.len); b; })
-#define WITH_EXTS(stmt) ({ memcpy(e, base_exts, sizeof(e)); stmt; encode_playlist(base_vols, 2, e, 3); })
-#define WITH_ENTS(stmt) ({ memcpy(en, base_ents, sizeof(en)); stmt; encode_history(base_vols, 2, en, 4); })
+#define WITH_EXTS(stmt) ({						\
+		memcpy(e, base_exts, sizeof(e));				\
+		stmt;								\
+		encode_playlist(base_vols, 2, e, 3);				\
+	})
+#define WITH_ENTS(stmt) ({						\
+		memcpy(en, base_ents, sizeof(en));				\
+		stmt;								\
+		encode_history(base_vols, 2, en, 4);				\
+	})
 
 	EMIT("truncated", "playlist", ({ b = copy(base); b.len -= 10; b; }));
-	EMIT("trailing-bytes", "playlist", PATCHED(memset(b.b + b.len, 0, EXT_SIZE); b.len += EXT_SIZE));
+	EMIT("trailing-bytes", "playlist",
+	     PATCHED(memset(b.b + b.len, 0, EXT_SIZE); b.len += EXT_SIZE));
 	EMIT("wrong-magic", "playlist", PATCHED(put32(b.b, H_MAGIC, 0xdeadbeef)));
 	EMIT("history-as-playlist", "playlist", copy(hist));
 	/* Version 1, which had no ISO 9660 volumes. */
@@ -763,7 +783,8 @@ static int cmd_gen_malformed(int argc, char **argv)
 	EMIT("huge-extent-count", "playlist", PATCHED(put32(b.b, H_COUNT, UINT32_MAX)));
 	EMIT("huge-batch-count", "playlist", PATCHED(put32(b.b, H_EXTRA, 300)));
 	EMIT("huge-total", "playlist", PATCHED(put64(b.b, H_BYTES, 1ULL << 40)));
-	EMIT("bad-checksum", "playlist", ({ b = copy(base); put64(b.b, EXT_AT(0) + X_LENGTH, 12288); b; }));
+	EMIT("bad-checksum", "playlist",
+	     ({ b = copy(base); put64(b.b, EXT_AT(0) + X_LENGTH, 12288); b; }));
 	EMIT("volume-bad-type", "playlist", PATCHED(b.b[VOL_AT(1) + V_ID_TYPE] = 7));
 	EMIT("volume-null-gpt", "playlist", PATCHED(memset(b.b + VOL_AT(1) + V_ID, 0, 16)));
 	EMIT("volume-reserved", "playlist", PATCHED(b.b[VOL_AT(0) + V_RESERVED0] = 1));
@@ -779,7 +800,8 @@ static int cmd_gen_malformed(int argc, char **argv)
 	put32(vv[2].id, 0, 0x1234abcd);
 	vv[2].id[4] = 1;
 	EMIT("volume-without-extents", "playlist", encode_playlist(vv, 3, base_exts, 3));
-	EMIT("volume-count-mismatch", "playlist", PATCHED(put32(b.b, VOL_AT(0) + V_RECORD_COUNT, 3)));
+	EMIT("volume-count-mismatch", "playlist",
+	     PATCHED(put32(b.b, VOL_AT(0) + V_RECORD_COUNT, 3)));
 	EMIT("volume-bytes-mismatch", "playlist", PATCHED(put64(b.b, VOL_AT(0) + V_BYTES, 4096)));
 	EMIT("volume-index-out-of-range", "playlist", WITH_EXTS(e[2].volume = 5));
 	EMIT("unknown-extent-flags", "playlist", WITH_EXTS(e[0].flags = 0x80));
@@ -789,7 +811,8 @@ static int cmd_gen_malformed(int argc, char **argv)
 	EMIT("past-end", "playlist", WITH_EXTS(e[2].offset = BOOTCACHE_MAX_VOLUME_BYTES - 4096;
 					      e[2].length = 8192));
 	EMIT("batch-out-of-range", "playlist", PATCHED(put32(b.b, H_EXTRA, 1)));
-	EMIT("volumes-interleaved", "playlist", WITH_EXTS(struct extent t = e[1]; e[1] = e[2]; e[2] = t));
+	EMIT("volumes-interleaved", "playlist",
+	     WITH_EXTS(struct extent t = e[1]; e[1] = e[2]; e[2] = t));
 	EMIT("unsorted", "playlist", WITH_EXTS(e[0].offset = 32768));
 	EMIT("overlapping", "playlist", WITH_EXTS(e[1].offset = 4096));
 	EMIT("total-mismatch", "playlist", PATCHED(put64(b.b, H_BYTES, 20480)));
@@ -805,7 +828,6 @@ static int cmd_gen_malformed(int argc, char **argv)
 }
 
 /* --- print-history --- */
-
 
 /* Every rule of the history format (uapi header, format.rs History::parse). */
 static const char *history_error(const uint8_t *b, size_t len)
@@ -866,7 +888,8 @@ static const char *history_error(const uint8_t *b, size_t len)
 		default:
 			return "unknown volume id type";
 		}
-		if (bs < BOOTCACHE_MIN_BLOCK_SIZE || bs > BOOTCACHE_MAX_BLOCK_SIZE || (bs & (bs - 1)))
+		if (bs < BOOTCACHE_MIN_BLOCK_SIZE || bs > BOOTCACHE_MAX_BLOCK_SIZE ||
+		    (bs & (bs - 1)))
 			return "bad volume block size";
 		for (uint32_t k = 0; k < i; k++)
 			if (vol[k * VOL_SIZE + V_ID_TYPE] == v[V_ID_TYPE] &&
@@ -875,7 +898,8 @@ static const char *history_error(const uint8_t *b, size_t len)
 	}
 	for (uint32_t i = 0; i < ne; i++) {
 		const uint8_t *p = ent + i * ENT_SIZE;
-		uint64_t off = get64(p, E_OFFSET), l = get64(p, E_LENGTH), ts = get64(p, E_TIMESTAMP);
+		uint64_t off = get64(p, E_OFFSET), l = get64(p, E_LENGTH);
+		uint64_t ts = get64(p, E_TIMESTAMP);
 		uint16_t f = get16(p, E_FLAGS), vi = get16(p, E_VOLUME);
 
 		if (f & ~BOOTCACHE_ENTRY_FLAGS_ALL)
@@ -889,7 +913,8 @@ static const char *history_error(const uint8_t *b, size_t len)
 			tags++;
 			continue;
 		}
-		if ((f & BOOTCACHE_ENTRY_WRITE) && (f & (BOOTCACHE_ENTRY_HIT | BOOTCACHE_ENTRY_WAITED)))
+		if ((f & BOOTCACHE_ENTRY_WRITE) &&
+		    (f & (BOOTCACHE_ENTRY_HIT | BOOTCACHE_ENTRY_WAITED)))
 			return "bad entry flag combination";
 		if ((f & BOOTCACHE_ENTRY_WAITED) && !(f & BOOTCACHE_ENTRY_HIT))
 			return "waited without hit";
@@ -939,13 +964,13 @@ static int cmd_print_history(int argc, char **argv)
 	printf("history version %d flags 0x%" PRIx32 "%s checksum 0x%08" PRIx32 "\n",
 	       BOOTCACHE_FORMAT_VERSION, flags,
 	       flags & BOOTCACHE_HISTORY_TRUNCATED ? " (truncated)" : "", get32(f.b, H_CHECKSUM));
-	printf("%" PRIu32 " volumes, %" PRIu32 " entries, %" PRIu32 " tags, %" PRIu64 " bytes read\n\n",
-	       nv, ne, get32(f.b, H_EXTRA), get64(f.b, H_BYTES));
+	printf("%" PRIu32 " volumes, %" PRIu32 " entries, %" PRIu32 " tags, %" PRIu64
+	       " bytes read\n\n", nv, ne, get32(f.b, H_EXTRA), get64(f.b, H_BYTES));
 	printf("%3s  %-39s  %5s  %7s  %14s\n", "VOL", "ID", "BLOCK", "ENTRIES", "READ BYTES");
 	for (uint32_t i = 0; i < nv; i++) {
 		const uint8_t *v = vol + i * VOL_SIZE;
 
-		format_volume(v[V_ID_TYPE], v + V_ID, id);
+		format_volume(v[V_ID_TYPE], v + V_ID, id, sizeof(id));
 		printf("%3" PRIu32 "  %-39s  %5" PRIu32 "  %7" PRIu32 "  %14" PRIu64 "\n", i, id,
 		       get32(v, V_BLOCK_SIZE), get32(v, V_RECORD_COUNT), get64(v, V_BYTES));
 	}
@@ -970,9 +995,9 @@ static int cmd_print_history(int argc, char **argv)
 		fs[n] = 0;
 		if (!(fl & BOOTCACHE_ENTRY_TAG))
 			snprintf(vs, sizeof(vs), "%u", get16(p, E_VOLUME));
-		printf("%7" PRIu32 "  %14" PRIu64 "  %7" PRIu32 "  %5s  %3s  %16" PRIu64 "  %12" PRIu64 "\n",
-		       i, get64(p, E_TIMESTAMP), get32(p, E_PID), fs, vs, get64(p, E_OFFSET),
-		       get64(p, E_LENGTH));
+		printf("%7" PRIu32 "  %14" PRIu64 "  %7" PRIu32 "  %5s  %3s  %16" PRIu64
+		       "  %12" PRIu64 "\n", i, get64(p, E_TIMESTAMP), get32(p, E_PID), fs, vs,
+		       get64(p, E_OFFSET), get64(p, E_LENGTH));
 	}
 	return 0;
 }
@@ -1014,7 +1039,8 @@ static int cmd_pattern(int argc, char **argv)
 
 		for (int i = 0; i < 4096; i += 8)
 			put64(block, i, splitmix64(seed << 48 ^ (start + i)));
-		snprintf((char *)block, 64, "bootcache seed %" PRIu64 " block %" PRIu64 "\n", seed, blk);
+		snprintf((char *)block, 64, "bootcache seed %" PRIu64 " block %" PRIu64 "\n",
+			 seed, blk);
 		/* snprintf's NUL ends the label. */
 		if (fwrite(block + from, 1, n, stdout) != n)
 			die("pattern: %s", strerror(errno));
@@ -1104,7 +1130,7 @@ static int cmd_medium_id(int argc, char **argv)
 	put32(id, 8, crc32c(pvd + PVD_LABEL, 32));
 	if (!iso9660_id_ok(id))
 		die("%s: not an ISO 9660 medium: no creation date", argv[1]);
-	format_volume(BOOTCACHE_VOLUME_ISO9660, id, out);
+	format_volume(BOOTCACHE_VOLUME_ISO9660, id, out, sizeof(out));
 	printf("%s\n", out);
 	return 0;
 }
