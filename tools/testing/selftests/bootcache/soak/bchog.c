@@ -62,14 +62,27 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "t:r:s:M:h:k")) != -1) {
 		switch (opt) {
-		case 't': secs = atol(optarg); break;
-		case 'r': reserve = atol(optarg); break;
-		case 's': step = atol(optarg); break;
-		case 'M': maxmib = atol(optarg); break;
-		case 'h': hold_ms = atol(optarg); break;
-		case 'k': keep = 1; break;
+		case 't':
+			secs = atol(optarg);
+			break;
+		case 'r':
+			reserve = atol(optarg);
+			break;
+		case 's':
+			step = atol(optarg);
+			break;
+		case 'M':
+			maxmib = atol(optarg);
+			break;
+		case 'h':
+			hold_ms = atol(optarg);
+			break;
+		case 'k':
+			keep = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: bchog [-t SECONDS] [-r RESERVE_MIB] [-s STEP_MIB] [-M MAX_MIB] [-h HOLD_MS] [-k]\n");
+			fprintf(stderr,
+				"usage: bchog [-t SECONDS] [-r RESERVE_MIB] [-s STEP_MIB] [-M MAX_MIB] [-h HOLD_MS] [-k]\n");
 			return 2;
 		}
 	}
@@ -80,7 +93,8 @@ int main(int argc, char **argv)
 		fclose(adj);
 	}
 	if (reclaim_work() < 0) {
-		fprintf(stderr, "bchog: /proc/vmstat has no reclaim events (CONFIG_VM_EVENT_COUNTERS)\n");
+		fprintf(stderr,
+			"bchog: /proc/vmstat has no reclaim events (CONFIG_VM_EVENT_COUNTERS)\n");
 		return 2;
 	}
 	time_t end = time(NULL) + secs;
@@ -90,14 +104,15 @@ int main(int argc, char **argv)
 
 	while (time(NULL) < end) {
 		long long work0 = reclaim_work();
-		long upto;
+		long left;
 
 		while (n * step < maxmib && avail_mib() > reserve && time(NULL) < end) {
 			if (reclaim_work() > work0) {
 				reclaimed++;
 				break;
 			}
-			void *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			void *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 			if (p == MAP_FAILED)
 				break;
@@ -107,8 +122,8 @@ int main(int argc, char **argv)
 		if (n * step > peak)
 			peak = n * step;
 		usleep(hold_ms * 1000);
-		upto = keep ? n - (n + 3) / 4 : 0;
-		while (n > upto)
+		left = keep ? n - (n + 3) / 4 : 0;
+		while (n > left)
 			munmap(held[--n], chunk);
 		rounds++;
 		usleep(500000);

@@ -18,6 +18,10 @@
 #define VOL 40
 #define EXT 24
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 static uint64_t s;
 
 static uint64_t rnd(void)
@@ -54,7 +58,7 @@ static uint64_t edge(void)
 	};
 	if (rnd() % 4 == 0)
 		return rnd() >> (rnd() % 64);
-	return v[rnd() % (sizeof(v) / sizeof(v[0]))];
+	return v[rnd() % ARRAY_SIZE(v)];
 }
 
 int main(int argc, char **argv)

@@ -78,7 +78,23 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void usage(void)
+/*
+ * The size of the device or file open at FD, in *SIZE: a block device's, else
+ * a file's; -1 if neither is known or the file is empty.
+ */
+static int dev_size(int fd, unsigned long long *size)
+{
+	struct stat st;
+
+	if (!ioctl(fd, BLKGETSIZE64, size))
+		return 0;
+	if (fstat(fd, &st))
+		return -1;
+	*size = st.st_size;
+	return *size ? 0 : -1;
+}
+
+static void usage_exit(void)
 {
 	fprintf(stderr,
 		"usage: bcverify -d DEV -c CRCFILE [-p PARTSTART] [-o OFF] [-l LEN] [-b MIN] [-B MAX]\n"
@@ -89,9 +105,10 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *dev = NULL, *crcfile = NULL, *stopfile = NULL, *gonefile = NULL, *mode = "mixed";
-	unsigned long long partstart = 0, off = 0, len = 0, minbs = 512, maxbs = 131072, align = 512;
-	unsigned long long maxreads = 0;
+	const char *dev = NULL, *crcfile = NULL, *stopfile = NULL, *gonefile = NULL;
+	const char *mode = "mixed";
+	unsigned long long partstart = 0, off = 0, len = 0;
+	unsigned long long minbs = 512, maxbs = 131072, align = 512, maxreads = 0;
 	double secs = 10;
 	int jobs = 1, quiet = 0, opt;
 	uint64_t seed = 1;
@@ -99,20 +116,48 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "d:c:p:o:l:b:B:a:m:j:t:n:S:G:e:r:q")) != -1) {
 		switch (opt) {
-		case 'd': dev = optarg; break;
-		case 'c': crcfile = optarg; break;
-		case 'p': partstart = strtoull(optarg, NULL, 0); break;
-		case 'o': off = strtoull(optarg, NULL, 0); break;
-		case 'l': len = strtoull(optarg, NULL, 0); break;
-		case 'b': minbs = strtoull(optarg, NULL, 0); break;
-		case 'B': maxbs = strtoull(optarg, NULL, 0); break;
-		case 'a': align = strtoull(optarg, NULL, 0); break;
-		case 'm': mode = optarg; break;
-		case 'j': jobs = atoi(optarg); break;
-		case 't': secs = atof(optarg); break;
-		case 'n': maxreads = strtoull(optarg, NULL, 0); break;
-		case 'S': stopfile = optarg; break;
-		case 'G': gonefile = optarg; break;
+		case 'd':
+			dev = optarg;
+			break;
+		case 'c':
+			crcfile = optarg;
+			break;
+		case 'p':
+			partstart = strtoull(optarg, NULL, 0);
+			break;
+		case 'o':
+			off = strtoull(optarg, NULL, 0);
+			break;
+		case 'l':
+			len = strtoull(optarg, NULL, 0);
+			break;
+		case 'b':
+			minbs = strtoull(optarg, NULL, 0);
+			break;
+		case 'B':
+			maxbs = strtoull(optarg, NULL, 0);
+			break;
+		case 'a':
+			align = strtoull(optarg, NULL, 0);
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'j':
+			jobs = atoi(optarg);
+			break;
+		case 't':
+			secs = atof(optarg);
+			break;
+		case 'n':
+			maxreads = strtoull(optarg, NULL, 0);
+			break;
+		case 'S':
+			stopfile = optarg;
+			break;
+		case 'G':
+			gonefile = optarg;
+			break;
 		case 'e':
 			for (e = optarg; *e;) {
 				char *end;
@@ -125,13 +170,19 @@ int main(int argc, char **argv)
 				e = end;
 			}
 			break;
-		case 'r': seed = strtoull(optarg, NULL, 0); break;
-		case 'q': quiet = 1; break;
-		default: usage();
+		case 'r':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			usage_exit();
 		}
 	}
-	if (!dev || !crcfile || jobs < 1 || align < 512 || align % 512 || minbs < align || maxbs < minbs)
-		usage();
+	if (!dev || !crcfile || jobs < 1 || align < 512 || align % 512 || minbs < align ||
+	    maxbs < minbs)
+		usage_exit();
 	crc_init();
 
 	int cfd = open(crcfile, O_RDONLY);
@@ -152,8 +203,7 @@ int main(int argc, char **argv)
 	int probe = open(dev, O_RDONLY);
 	unsigned long long size = 0;
 
-	if (probe < 0 || (ioctl(probe, BLKGETSIZE64, &size) && (fstat(probe, &st) ||
-							       !(size = st.st_size)))) {
+	if (probe < 0 || dev_size(probe, &size)) {
 		perror(dev);
 		return 2;
 	}
@@ -162,7 +212,8 @@ int main(int argc, char **argv)
 		len = size > off ? size - off : 0;
 	len -= len % align;
 	if (len < minbs || (partstart + off + len) / 512 > nsums) {
-		fprintf(stderr, "bcverify: range %llu+%llu does not fit %s or its sums\n", off, len, dev);
+		fprintf(stderr, "bcverify: range %llu+%llu does not fit %s or its sums\n",
+			off, len, dev);
 		return 2;
 	}
 	if (maxbs > len)
@@ -202,7 +253,8 @@ int main(int argc, char **argv)
 
 			n -= n % align;
 			unsigned long long o = rnd(&s) % ((len - n) / align + 1) * align + off;
-			int direct = !strcmp(mode, "direct") || (strcmp(mode, "buffered") && (rnd(&s) & 1));
+			int direct = !strcmp(mode, "direct") ||
+				     (strcmp(mode, "buffered") && (rnd(&s) & 1));
 			int fd = direct ? dfd : bfd;
 			int gone = gonefile && access(gonefile, F_OK) == 0;
 			ssize_t got = pread(fd, buf, n, o);
@@ -234,7 +286,8 @@ int main(int argc, char **argv)
 					c->expected++;
 				} else {
 					c->bc_failed++;
-					fprintf(stderr, "bcverify: %s: %s read of %llu bytes at %llu failed: %s\n",
+					fprintf(stderr,
+						"bcverify: %s: %s read of %llu bytes at %llu failed: %s\n",
 						dev, direct ? "direct" : "buffered", n, o,
 						got < 0 ? strerror(err) : "short read");
 				}
@@ -246,13 +299,17 @@ int main(int argc, char **argv)
 				if (crc32(buf + k * 512, 512) != sums[first + k]) {
 					c->wrong_sectors++;
 					if (!quiet && c->wrong_sectors <= 5)
-						fprintf(stderr, "bcverify: %s: sector %llu (%s read %llu+%llu) differs\n",
-							dev, first + k, direct ? "direct" : "buffered", o, n);
+						fprintf(stderr,
+							"bcverify: %s: sector %llu (%s read %llu+%llu) differs\n",
+							dev, first + k,
+							direct ? "direct" : "buffered", o, n);
 				}
 			}
 			c->bytes += n;
-			/* Buffered: drop the pages now and then, so the next read
-			 * goes to the disk (and bootcache) again. */
+			/*
+			 * Buffered: drop the pages now and then, so the next
+			 * read goes to the disk (and bootcache) again.
+			 */
 			if (!direct && (rnd(&s) & 1))
 				posix_fadvise(bfd, o, n, POSIX_FADV_DONTNEED);
 		}
@@ -275,9 +332,9 @@ int main(int argc, char **argv)
 		t.bc_failed += all[j].bc_failed;
 		t.bad_served += all[j].bad_served;
 	}
-	printf("bcverify: reads=%llu bytes=%llu wrong_sectors=%llu wrong_bytes=%llu errors=%llu "
-	       "expected_errors=%llu gone_errors=%llu bc_failed=%llu bad_served=%llu\n",
-	       t.reads, t.bytes, t.wrong_sectors, t.wrong_sectors * 512, t.errors, t.expected,
-	       t.gone, t.bc_failed, t.bad_served);
+	printf("bcverify: reads=%llu bytes=%llu wrong_sectors=%llu wrong_bytes=%llu errors=%llu ",
+	       t.reads, t.bytes, t.wrong_sectors, t.wrong_sectors * 512, t.errors);
+	printf("expected_errors=%llu gone_errors=%llu bc_failed=%llu bad_served=%llu\n",
+	       t.expected, t.gone, t.bc_failed, t.bad_served);
 	return failed ? 2 : 0;
 }
