@@ -4,7 +4,7 @@
 # Times `bootcache convert` on a synthetic history of ENTRIES entries (default
 # 1,000,000) with /usr/bin/time -v, and prints the wall time and peak memory.
 #
-# Usage: tools/bootcache/bench/convert-1m.sh [ENTRIES]
+# Usage: convert-1m.sh [ENTRIES]
 set -euo pipefail
 
 ENTRIES="${1:-1000000}"

@@ -6,7 +6,7 @@
 # ISO 9660 descriptor). Prints the executions per target
 # and exits non-zero if any target crashes (the crashing input is kept under artifacts/).
 #
-# Usage: tools/bootcache/fuzz/run.sh [SECONDS]
+# Usage: run.sh [SECONDS]
 set -euo pipefail
 
 SECONDS_PER_TARGET="${1:-20}"
@@ -80,7 +80,10 @@ for t in "${TARGETS[@]}"; do
 		for f in "$SEEDS"/*; do
 			if [ "$t" = convert ]; then
 				# The convert target takes 4 option bytes before the history.
-				{ printf '\001\002\000\000'; cat "$f"; } >"$corpus/seed-$(basename "$f")"
+				{
+					printf '\001\002\000\000'
+					cat "$f"
+				} >"$corpus/seed-$(basename "$f")"
 			else
 				cp "$f" "$corpus/seed-$(basename "$f")"
 			fi

@@ -358,7 +358,12 @@ pub struct HistoryArgs {
     /// boot reads first. Smaller batches follow the boot's order more closely; larger ones
     /// split fewer extents. Grown (doubled) until there are at most --max-batches. 0 (with
     /// --batch-ms 0): batches from tags only.
-    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_BATCH_BYTES, value_parser = parse_size)]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value_t = DEFAULT_BATCH_BYTES,
+        value_parser = parse_size
+    )]
     pub batch_bytes: u64,
     /// Cut at most N batches (1 to 256), growing --batch-bytes and --batch-ms to fit. A
     /// playlist the kernel appends to a running session gets batches after the session's,
@@ -372,7 +377,12 @@ pub struct HistoryArgs {
     /// Read an extent of a later batch with a neighbouring extent of an earlier batch when
     /// its length plus the gap between them is at most SIZE (and the gap at most
     /// --max-gap): reading it early costs less than a seek later. 0: never.
-    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_PULL_AHEAD, value_parser = parse_size)]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value_t = DEFAULT_PULL_AHEAD,
+        value_parser = parse_size
+    )]
     pub pull_ahead: u64,
     /// Do not mark blocks read more than once keep (the cache then serves every block
     /// once).

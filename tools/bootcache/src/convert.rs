@@ -451,9 +451,10 @@ fn cut(uses: &[FirstUse], bytes: u64, ns: u64) -> (Vec<u32>, u32) {
 /// `opts.batch_bytes` bytes and `opts.batch_ns` of time (a tag always
 /// cuts); if that makes more than `opts.max_batches`, both limits are doubled until it
 /// does not (tags past that stay in the last batch). Otherwise each tag starts a new
-/// batch, as it always did (tags past the 255th stay in batch 255). Blocks read by more than one read entry are marked keep (`opts.keep`). Then the
-/// builder makes the pieces disjoint, pulls small later pieces ahead, coalesces and caps
-/// them (see the module docs).
+/// batch, as it always did (tags past the 255th stay in batch 255). Blocks read by more
+/// than one read entry are marked keep (`opts.keep`). Then the builder makes the pieces
+/// disjoint, pulls small later pieces ahead, coalesces and caps them (see the module
+/// docs).
 pub fn convert(history: &History<'_>, opts: &Options) -> Result<(PlaylistData, Report), String> {
     opts.check()?;
     let vols: Vec<Volume> = history.volumes().collect();

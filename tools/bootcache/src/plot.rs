@@ -390,10 +390,14 @@ pub fn svg(history: &History<'_>, playlist: Option<&Playlist<'_>>, title: &str) 
         let mut v = 0.0;
         while v <= mib + step * 1e-9 {
             let y = f64::from(b.top + b.height) - v / mib * f64::from(b.height);
+            let _ = write!(
+                s,
+                r##"<line x1="{}" y1="{y:.1}" x2="{LEFT}" y2="{y:.1}" stroke="#888"/>"##,
+                LEFT - 4
+            );
             let _ = writeln!(
                 s,
-                r##"<line x1="{}" y1="{y:.1}" x2="{LEFT}" y2="{y:.1}" stroke="#888"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-                LEFT - 4,
+                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
                 LEFT - 6,
                 y + 4.0,
                 tick(v, step)
@@ -405,10 +409,14 @@ pub fn svg(history: &History<'_>, playlist: Option<&Playlist<'_>>, title: &str) 
     let mut t = 0.0;
     while t <= t_max + t_step * 1e-9 {
         let x = x_of(t);
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{bottom}" x2="{x:.1}" y2="{}" stroke="#888"/>"##,
+            bottom + 4
+        );
         let _ = writeln!(
             s,
-            r##"<line x1="{x:.1}" y1="{bottom}" x2="{x:.1}" y2="{}" stroke="#888"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
-            bottom + 4,
+            r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#,
             bottom + 17,
             tick(t, t_step)
         );
@@ -482,10 +490,14 @@ pub fn svg(history: &History<'_>, playlist: Option<&Playlist<'_>>, title: &str) 
     let _ = writeln!(s, r#"<g id="legend">"#);
     let mut ly = TOP;
     for (ki, k) in Kind::ALL.iter().enumerate() {
+        let _ = write!(
+            s,
+            r#"<rect x="{lx}" y="{ly}" width="12" height="12" fill="{}"/>"#,
+            k.colour()
+        );
         let _ = writeln!(
             s,
-            r#"<rect x="{lx}" y="{ly}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{} ({})</text>"#,
-            k.colour(),
+            r#"<text x="{}" y="{}">{} ({})</text>"#,
             lx + 18,
             ly + 10,
             k.label(),
@@ -493,21 +505,29 @@ pub fn svg(history: &History<'_>, playlist: Option<&Playlist<'_>>, title: &str) 
         );
         ly += 20;
     }
+    let _ = write!(
+        s,
+        r##"<line x1="{}" y1="{ly}" x2="{}" y2="{}" stroke="#555" stroke-dasharray="4 3"/>"##,
+        lx + 6,
+        lx + 6,
+        ly + 12
+    );
     let _ = writeln!(
         s,
-        r##"<line x1="{}" y1="{ly}" x2="{}" y2="{}" stroke="#555" stroke-dasharray="4 3"/><text x="{}" y="{}">tag ({})</text>"##,
-        lx + 6,
-        lx + 6,
-        ly + 12,
+        r#"<text x="{}" y="{}">tag ({})</text>"#,
         lx + 18,
         ly + 10,
         format_count(drawn.tags)
     );
     ly += 20;
     if let Some(p) = playlist {
+        let _ = write!(
+            s,
+            r##"<rect x="{lx}" y="{ly}" width="12" height="12" fill="#6baed6" fill-opacity="0.3"/>"##
+        );
         let _ = writeln!(
             s,
-            r##"<rect x="{lx}" y="{ly}" width="12" height="12" fill="#6baed6" fill-opacity="0.3"/><text x="{}" y="{}">read ahead ({})</text>"##,
+            r#"<text x="{}" y="{}">read ahead ({})</text>"#,
             lx + 18,
             ly + 10,
             format_bytes(p.total_bytes())

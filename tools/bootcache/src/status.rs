@@ -465,7 +465,10 @@ mod tests {
         k.boot = Some("auto".into());
         let r = report(&inputs("bootcache=auto,record", Some(k)));
         assert!(
-            r.contains("  boot: bootcache=auto,record (start with the embedded playlist, and record; embedded playlist, 3.0 MiB)\n"),
+            r.contains(
+                "  boot: bootcache=auto,record (start with the embedded playlist, and record; \
+                 embedded playlist, 3.0 MiB)\n"
+            ),
             "{r}"
         );
         let mut k = kernel("active", "1", "none");

@@ -270,8 +270,8 @@ fn status_after_a_jettison() {
         lines[..6],
         [
             "bootcache: cache ended (hit rate too low: miss_limit reads in a row missed the cache)",
-            "  boot: bootcache=auto,record,wait=500 (start with the embedded playlist, and record; wait \
-             limit 500 ms; embedded playlist, 1.2 MiB)",
+            "  boot: bootcache=auto,record,wait=500 (start with the embedded playlist, and \
+             record; wait limit 500 ms; embedded playlist, 1.2 MiB)",
             "  playlist: 100.0 MiB asked, 96.0 MiB read ahead, 91.0 MiB used (94.8%)",
             "  reads: 15,120 hits, 803 misses (95.0% hits), 210 parked (1.9 s waiting)",
             "  writes: 12 (8.0 KiB of cache invalidated)",

@@ -337,7 +337,11 @@ proptest! {
             for e in m.cache.extents() {
                 for o in (0..e.len).step_by(SECTOR as usize) {
                     let at = e.start + o;
-                    let reads = m.in_flight.iter().filter(|(s, n, _)| *s <= at && at < s + n).count();
+                    let reads = m
+                        .in_flight
+                        .iter()
+                        .filter(|(s, n, _)| *s <= at && at < s + n)
+                        .count();
                     if e.state(o) == SectorState::Reading {
                         prop_assert_eq!(reads, 1, "sector {} is Reading", at / SECTOR);
                     }

@@ -631,7 +631,11 @@ proptest! {
         let ids: Vec<_> = p.volumes().map(|v| v.id).collect();
         prop_assert_eq!(ids, vols.iter().map(|v| v.id).collect::<Vec<_>>());
         for (i, v) in p.volumes().enumerate() {
-            let mine: Vec<_> = exts.iter().filter(|x| usize::from(x.volume) == i).copied().collect();
+            let mine: Vec<_> = exts
+                .iter()
+                .filter(|x| usize::from(x.volume) == i)
+                .copied()
+                .collect();
             prop_assert_eq!(v.record_count as usize, mine.len());
             prop_assert_eq!(v.bytes, mine.iter().map(|x| x.length).sum::<u64>());
             prop_assert_eq!(p.volume_extents(i as u32).unwrap().collect::<Vec<_>>(), mine);
@@ -654,7 +658,11 @@ proptest! {
     }
 
     #[test]
-    fn any_corruption_is_rejected((vols, exts) in arb_playlist(), pos in any::<prop::sample::Index>(), x in 1u8..=255) {
+    fn any_corruption_is_rejected(
+        (vols, exts) in arb_playlist(),
+        pos in any::<prop::sample::Index>(),
+        x in 1u8..=255,
+    ) {
         let mut bytes = playlist_bytes(&vols, &exts).unwrap();
         let i = pos.index(bytes.len());
         bytes[i] ^= x;
@@ -662,7 +670,10 @@ proptest! {
     }
 
     #[test]
-    fn resealed_corruption_never_panics((vols, exts) in arb_playlist(), edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)) {
+    fn resealed_corruption_never_panics(
+        (vols, exts) in arb_playlist(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
         let mut bytes = playlist_bytes(&vols, &exts).unwrap();
         for (pos, v) in edits {
             let i = pos.index(bytes.len());
@@ -690,7 +701,10 @@ proptest! {
     }
 
     #[test]
-    fn volume_text_never_panics(s in "(iso9660:)?[0-9a-fA-F:-]{0,40}", pvd in prop::collection::vec(any::<u8>(), 0..900)) {
+    fn volume_text_never_panics(
+        s in "(iso9660:)?[0-9a-fA-F:-]{0,40}",
+        pvd in prop::collection::vec(any::<u8>(), 0..900),
+    ) {
         if let Some(id) = VolumeId::parse(&s) {
             prop_assert_eq!(id.to_string().to_lowercase(), s.to_lowercase());
         }
@@ -706,12 +720,26 @@ proptest! {
     }
 
     #[test]
-    fn garbage_with_good_header_never_panics(vc in 0u32..4, rc in 0u32..6, body in prop::collection::vec(any::<u8>(), 0..400), hist in any::<bool>()) {
+    fn garbage_with_good_header_never_panics(
+        vc in 0u32..4,
+        rc in 0u32..6,
+        body in prop::collection::vec(any::<u8>(), 0..400),
+        hist in any::<bool>(),
+    ) {
         let format = if hist { Format::History } else { Format::Playlist };
         let size = file_size(format, vc, rc) as usize;
         let mut bytes = vec![0u8; size];
-        Header { format, flags: 0, checksum: 0, volume_count: vc, record_count: rc, bytes: 0, extra: 0 }
-            .write_to(&mut bytes).unwrap();
+        Header {
+            format,
+            flags: 0,
+            checksum: 0,
+            volume_count: vc,
+            record_count: rc,
+            bytes: 0,
+            extra: 0,
+        }
+        .write_to(&mut bytes)
+        .unwrap();
         for (d, s) in bytes[40..].iter_mut().zip(body) {
             *d = s;
         }

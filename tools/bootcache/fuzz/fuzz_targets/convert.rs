@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Fuzzes `convert` and `merge`: the input is a history (its checksum fixed) with the
-//! options (batches, keep, pulling ahead included) taken from its first bytes; every playlist made must validate, respect the
-//! cap, and (when nothing was capped) be unchanged by a merge with itself.
+//! options (batches, keep, pulling ahead included) taken from its first bytes; every
+//! playlist made must validate, respect the cap, and (when nothing was capped) be
+//! unchanged by a merge with itself.
 
 #![no_main]
 
