@@ -24,9 +24,10 @@ S=$BC_SYSFS
 # loop_change_fd, dm_linear) come first.
 PATH=$DIR:$PATH
 
-# bc_skip_all REASON: skip the whole test.
+# bc_skip_all REASON...: skip the whole test (REASON's words joined by
+# spaces).
 bc_skip_all() {
-	ktap_skip_all "$1"
+	ktap_skip_all "$*"
 	exit "$KSFT_SKIP"
 }
 
@@ -49,10 +50,11 @@ bc_kmsg() {
 	echo "bootcache-selftest: $*" >/dev/kmsg 2>/dev/null || true
 }
 
-# Helpers of the cache tests. bc_check DESCRIPTION: pass if the last
-# command succeeded.
+# Helpers of the cache tests. bc_check DESCRIPTION...: pass if the last
+# command succeeded (DESCRIPTION's words joined by spaces, so that a long one
+# can be given in pieces).
 bc_check() {
-	if [ $? -eq 0 ]; then ktap_test_pass "$1"; else ktap_test_fail "$1"; fi
+	if [ $? -eq 0 ]; then ktap_test_pass "$*"; else ktap_test_fail "$*"; fi
 }
 
 bc_stat() { cat "$BC_SYSFS/stats/$1"; }
@@ -206,7 +208,8 @@ bc_disk() {
 	BC_DEV='' BC_PART='' BC_UUID='' BC_WHY=
 	[ -n "$_sig" ] && BC_UUID=$_sig-01
 	if ! command -v bcfile >/dev/null; then
-		BC_WHY="no bcfile (build the kselftests: make -C tools/testing/selftests TARGETS=bootcache)"
+		BC_WHY="no bcfile (build the kselftests:"
+		BC_WHY="$BC_WHY make -C tools/testing/selftests TARGETS=bootcache)"
 		return 1
 	fi
 	if bc_nullb_cfg; then
@@ -240,7 +243,8 @@ bc_disk() {
 			fi
 		fi
 	elif [ "$_mbps" -gt 0 ]; then
-		BC_WHY="a throttled disk needs null_blk (CONFIG_BLK_DEV_NULL_BLK, CONFIG_CONFIGFS_FS)"
+		BC_WHY="a throttled disk needs null_blk"
+		BC_WHY="$BC_WHY (CONFIG_BLK_DEV_NULL_BLK, CONFIG_CONFIGFS_FS)"
 		return 1
 	else
 		_img=$BC_TMP/$_name.img
@@ -248,7 +252,10 @@ bc_disk() {
 			BC_WHY="neither null_blk nor a free loop device (CONFIG_BLK_DEV_LOOP)"
 			return 1
 		fi
-		bcfile pattern "$_seed" 0 "${_mib}M" >"$_img" || { BC_WHY="cannot write $_img"; return 1; }
+		if ! bcfile pattern "$_seed" 0 "${_mib}M" >"$_img"; then
+			BC_WHY="cannot write $_img"
+			return 1
+		fi
 		[ -n "$_sig" ] && { bcfile mbr "$_sig" $((_mib * 2048)) |
 			dd of="$_img" bs=512 count=1 conv=notrunc 2>/dev/null; }
 		losetup -P "$BC_DEV" "$_img" || { BC_WHY="cannot bind $BC_DEV to $_img"; return 1; }
@@ -260,15 +267,22 @@ bc_disk() {
 		*) BC_PART=${BC_DEV}1 ;;
 		esac
 		blockdev --rereadpt "$BC_DEV" 2>/dev/null
-		bc_wait_for test -b "$BC_PART" || { BC_WHY="no partition $BC_PART appeared"; return 1; }
+		if ! bc_wait_for test -b "$BC_PART"; then
+			BC_WHY="no partition $BC_PART appeared"
+			return 1
+		fi
 	fi
 }
 
 # The pattern, and the MBR, onto the null_blk disk BC_DEV.
 bc_fill() {
-	bcfile pattern "$_seed" 0 "${_mib}M" >"$BC_DEV" || { BC_WHY="cannot fill $BC_DEV"; return 1; }
-	if [ -n "$_sig" ]; then
-		bcfile mbr "$_sig" $((_mib * 2048)) >"$BC_DEV" || { BC_WHY="cannot write an MBR"; return 1; }
+	if ! bcfile pattern "$_seed" 0 "${_mib}M" >"$BC_DEV"; then
+		BC_WHY="cannot fill $BC_DEV"
+		return 1
+	fi
+	if [ -n "$_sig" ] && ! bcfile mbr "$_sig" $((_mib * 2048)) >"$BC_DEV"; then
+		BC_WHY="cannot write an MBR"
+		return 1
 	fi
 	# Written back, and the page cache dropped: the tests read with O_DIRECT.
 	blockdev --flushbufs "$BC_DEV"

@@ -97,7 +97,8 @@ if [ -n "$biodisk" ]; then
 	esac
 	bc_check "the bio-based disk $biodisk is refused with EOPNOTSUPP (got '$err')"
 else
-	ktap_test_skip "the bio-based disk is refused with EOPNOTSUPP (no dm_linear or dmsetup, no brd)"
+	why="the bio-based disk is refused with EOPNOTSUPP"
+	ktap_test_skip "$why (no dm_linear or dmsetup, no brd)"
 fi
 # (Should the attach have worked, the filter holds the disk open.)
 echo 1 >"$S/detach" 2>/dev/null
@@ -134,11 +135,13 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bc_filter &&
 	echo 1 >"$S/detach"
 	[ $held -eq 1 ] && [ $ok -eq 1 ] && [ $wrc -eq 0 ] && [ $((mw1 - mw0)) -eq 1 ] &&
 		[ $((m1 - m0)) -ge 1 ] && [ "$w1" -eq "$w0" ]
-	bc_check "a write blk-throttle held across the attach is reported missed (held: $held, missed writes: $((mw1 - mw0)), offered writes: $((w1 - w0)))"
+	bc_check "a write blk-throttle held across the attach is reported missed (held: $held," \
+		"missed writes: $((mw1 - mw0)), offered writes: $((w1 - w0)))"
 	got=$(dd if="$disk" bs=65536 skip=384 count=1 iflag=direct 2>/dev/null | md5sum)
 	[ "$got" = "$(md5sum <"$T/bcf.new")" ]
 	bc_check "the held write's bytes are on the disk"
-	dd if="$T/bcf.orig" of="$disk" bs=65536 seek=384 count=1 oflag=direct conv=notrunc 2>/dev/null
+	dd if="$T/bcf.orig" of="$disk" bs=65536 seek=384 count=1 oflag=direct conv=notrunc \
+		2>/dev/null
 	rmdir $cg/bc_filter 2>/dev/null
 	rm -f "$T/bcf.orig" "$T/bcf.new"
 else
@@ -175,7 +178,8 @@ if [ -n "$lo" ] && [ -b "$lo" ]; then
 		lrc=$?
 		[ $lrc -eq 0 ] && [ $(($(counter media_changed) - c0)) -eq 2 ] && ! has_filter &&
 			[ "$(lo_md5)" = "$(expected_md5 4)" ]
-		bc_check "LOOP_CHANGE_FD detaches the filter as a media change; reads get the new file's bytes"
+		bc_check "LOOP_CHANGE_FD detaches the filter as a media change;" \
+			"reads get the new file's bytes"
 	else
 		ktap_test_skip "LOOP_CHANGE_FD detaches the filter (no loop_change_fd)"
 	fi
@@ -185,8 +189,10 @@ if [ -n "$lo" ] && [ -b "$lo" ]; then
 	losetup -d "$lo"
 	rm -f "$T/bcf.a.img" "$T/bcf.b.img"
 else
-	for t in "binding a loop device detaches its filter" "the same disk takes a filter again" \
-		"LOOP_CHANGE_FD detaches the filter" "a media change is not reported as a deletion"; do
+	for t in "binding a loop device detaches its filter" \
+		"the same disk takes a filter again" \
+		"LOOP_CHANGE_FD detaches the filter" \
+		"a media change is not reported as a deletion"; do
 		ktap_test_skip "$t (no loop devices: CONFIG_BLK_DEV_LOOP)"
 	done
 fi
@@ -213,19 +219,22 @@ if [ -b "$cd" ] && [ $# -eq 2 ] && [ -f "${BOOTCACHE_TEST_CD2_SUMS:-}" ] &&
 	bc_host change "$BOOTCACHE_TEST_CD_DRIVE" "$2" >/dev/null || ok=0
 	bc_wait_for cd_ready || ok=0
 	[ $ok -eq 1 ] && [ $(($(counter media_changed) - c0)) -eq 1 ] &&
-		! grep -qx "$cddev" $S/disk && [ "$(cd_md5)" = "$(sed -n 's/^1 //p' "$BOOTCACHE_TEST_CD2_SUMS")" ]
+		! grep -qx "$cddev" $S/disk &&
+		[ "$(cd_md5)" = "$(sed -n 's/^1 //p' "$BOOTCACHE_TEST_CD2_SUMS")" ]
 	bc_check "another disc in $cdname detaches its filter as a media change"
 	echo 1 >"$S/detach"
 	bc_host eject "$BOOTCACHE_TEST_CD_DRIVE" >/dev/null
 	bc_host change "$BOOTCACHE_TEST_CD_DRIVE" "$1" >/dev/null
 	bc_wait_for cd_ready
 else
-	ktap_test_skip "another disc in the CD drive detaches its filter (no CD drive or no host channel)"
+	why="another disc in the CD drive detaches its filter"
+	ktap_test_skip "$why (no CD drive or no host channel)"
 fi
 
 # A disk that goes away: a null_blk device made through configfs.
 cfg=/sys/kernel/config/nullb
-[ -d /sys/kernel/config ] && ! grep -q configfs /proc/mounts && mount -t configfs none /sys/kernel/config
+[ -d /sys/kernel/config ] && ! grep -q configfs /proc/mounts &&
+	mount -t configfs none /sys/kernel/config
 if [ -d "$cfg" ]; then
 	mkdir "$cfg/bc_gone"
 	echo 1 >"$cfg/bc_gone/memory_backed"

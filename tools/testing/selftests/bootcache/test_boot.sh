@@ -53,8 +53,12 @@ klog() { grep -c "$1" "$T"/boot-dmesg; }
 # cd_is SUMS N: the CD drive's first N MiB are those of the disc of SUMS.
 cd_is() {
 	for m in $(seq 0 $(($2 - 1))); do
-		x=$(dd if="$BOOTCACHE_TEST_CD" bs=1048576 skip="$m" count=1 iflag=direct 2>/dev/null | bc_md5)
-		[ "$x" = "$(sed -n "s/^$m //p" "$1")" ] || { ktap_print_msg "MiB $m differs"; return 1; }
+		x=$(dd if="$BOOTCACHE_TEST_CD" bs=1048576 skip="$m" count=1 iflag=direct \
+			2>/dev/null | bc_md5)
+		if [ "$x" != "$(sed -n "s/^$m //p" "$1")" ]; then
+			ktap_print_msg "MiB $m differs"
+			return 1
+		fi
 	done
 }
 
@@ -64,7 +68,8 @@ auto)
 	sums=$BOOTCACHE_TEST_SLOW_SUMS
 	bc_plan 6
 	[ "$(cat $S/boot)" = auto ] && [ "$(cat $S/embedded)" -gt 0 ]
-	bc_check "the kernel was booted with bootcache=auto and a built-in playlist ($(cat $S/embedded) bytes)"
+	bc_check "the kernel was booted with bootcache=auto and a built-in playlist" \
+		"($(cat $S/embedded) bytes)"
 	bc_state_is active && [ "$(cat $S/recording)" = 0 ] &&
 		[ "$(cat $S/wait_limit_ms)" = 45000 ]
 	bc_check "caching started by itself, without a history, with wait=45000"
@@ -73,7 +78,10 @@ auto)
 	ok=0
 	for m in 0 1 2 3; do
 		got=$(bc_mib_md5 "${slow}1" $m)
-		[ "$got" = "$(sed -n "s/^$((m + 1)) //p" "$sums")" ] || { ok=1; ktap_print_msg "MiB $m differs"; }
+		if [ "$got" != "$(sed -n "s/^$((m + 1)) //p" "$sums")" ]; then
+			ok=1
+			ktap_print_msg "MiB $m differs"
+		fi
 	done
 	[ $ok -eq 0 ]
 	bc_check "the data read is the image's, byte for byte"
@@ -102,11 +110,13 @@ record)
 	bc_check "the history reads out: $(sed -n 2p "$T"/h.txt)"
 	# The ext4 superblock, 1 KiB in, is read to mount root, before any
 	# userspace runs: a read entry below 4 KiB on volume 0.
-	awk 'NF == 7 && $1 ~ /^[0-9]+$/ && $4 ~ /R/ && $5 == 0 && $6 < 4096 { n++ } END { exit !n }' "$T"/h.txt
+	awk 'NF == 7 && $1 ~ /^[0-9]+$/ && $4 ~ /R/ && $5 == 0 && $6 < 4096 { n++ }
+		END { exit !n }' "$T"/h.txt
 	bc_check "the kernel's own reads to mount root are in it"
 	# Making a playlist from a history is the tool's work.
 	if command -v bootcache >/dev/null; then
-		bootcache convert "$T"/h -o "$T"/pl >/dev/null && bootcache print "$T"/pl >"$T"/pl.txt &&
+		bootcache convert "$T"/h -o "$T"/pl >/dev/null &&
+			bootcache print "$T"/pl >"$T"/pl.txt &&
 			grep -q "^ *0  root " "$T"/pl.txt
 		bc_check "its playlist names the root volume"
 	else
@@ -128,7 +138,8 @@ off)
 badplaylist)
 	bc_plan 3
 	[ "$(klog 'bootcache: built-in playlist refused: ')" -eq 1 ]
-	bc_check "one clear line: $(grep 'built-in playlist refused' "$T"/boot-dmesg | sed 's/^\[[^]]*\] //')"
+	bc_check "one clear line:" \
+		"$(grep 'built-in playlist refused' "$T"/boot-dmesg | sed 's/^\[[^]]*\] //')"
 	bc_state_is idle && [ "$(cat $S/embedded)" -gt 0 ]
 	bc_check "nothing runs, and the rest of bootcache works"
 	bcfile make-playlist -o "$T"/pl -e "$BOOTCACHE_TEST_PARTUUID:0:1M" &&
@@ -137,8 +148,9 @@ badplaylist)
 	;;
 badparam)
 	bc_plan 3
+	bad_wait="bootcache=: wait= wants milliseconds up to 600000, not 'abc'; ignored"
 	[ "$(klog "bootcache=: unknown mode 'bogus'; ignored")" -eq 1 ] &&
-		[ "$(klog "bootcache=: wait= wants milliseconds up to 600000, not 'abc'; ignored")" -eq 1 ] &&
+		[ "$(klog "$bad_wait")" -eq 1 ] &&
 		[ "$(klog "bootcache=: unknown option 'zzz'; ignored")" -eq 1 ]
 	bc_check "each part not understood is reported once"
 	bc_state_is idle && [ "$(cat $S/boot)" = default ] && [ "$(cat $S/wait_limit_ms)" = 10000 ]
@@ -154,7 +166,8 @@ cdchange)
 	bc_load_and_start "$T"/pc &&
 		bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
 	x=$(dd if="$cd" bs=1048576 count=1 iflag=direct 2>/dev/null | md5)
-	[ "$x" = "$(sed -n 's/^0 //p' "$BOOTCACHE_TEST_CD_SUMS")" ] && [ "$(bc_stat hit_bytes)" -gt 0 ]
+	[ "$x" = "$(sed -n 's/^0 //p' "$BOOTCACHE_TEST_CD_SUMS")" ] &&
+		[ "$(bc_stat hit_bytes)" -gt 0 ]
 	bc_check "the first disc is read from the cache ($(bc_stat hit_bytes) bytes hit)"
 	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
 	bc_wait_for sh -c "[ \"\$(cat $S/reason)\" = medium-changed ]"
@@ -171,9 +184,13 @@ cdmedium)
 	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
 	bc_state_is active && [ "$(cat $S/boot)" = auto ] &&
 		[ "$(cat $S/stats/readahead_bytes)" -ge 4194304 ]
-	bc_check "the built-in playlist's disc was found and read ahead ($(cat $S/stats/readahead_bytes) bytes): $(grep -o 'volume 0 appeared\|started: [0-9]* bytes on 1 disk' "$T"/boot-dmesg | head -n 1)"
+	bc_check "the built-in playlist's disc was found and read ahead" \
+		"($(cat $S/stats/readahead_bytes) bytes):" \
+		"$(grep -o 'volume 0 appeared\|started: [0-9]* bytes on 1 disk' "$T"/boot-dmesg |
+			head -n 1)"
 	cd_is "$BOOTCACHE_TEST_CD_SUMS" 4 && [ "$(bc_stat hit_bytes)" -ge 4194304 ]
-	bc_check "the disc's first 4 MiB are the image's, byte for byte, from the cache ($(bc_stat hit_bytes) bytes hit)"
+	bc_check "the disc's first 4 MiB are the image's, byte for byte, from the cache" \
+		"($(bc_stat hit_bytes) bytes hit)"
 	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
 	bc_wait_for sh -c "[ \"\$(cat $S/reason)\" = medium-changed ]"
 	bc_check "the new disc ended the session: reason $(cat $S/reason)"
@@ -189,20 +206,26 @@ cdlive)
 	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge $want ]"
 	bc_state_is active && [ "$(bc_stat readahead_bytes)" -ge "$want" ] &&
 		grep -q "$BOOTCACHE_TEST_CD_ID" "$T"/boot-dmesg
-	bc_check "the live ISO ($BOOTCACHE_TEST_CD_ID) was found and its playlist read ahead ($(bc_stat readahead_bytes) of $want bytes)"
+	bc_check "the live ISO ($BOOTCACHE_TEST_CD_ID) was found and its playlist read ahead" \
+		"($(bc_stat readahead_bytes) of $want bytes)"
 	bad=0 n=0
 	for x in $BOOTCACHE_TEST_CD_EXTENTS; do
-		off=$(echo "$x" | cut -d: -f1) len=$(echo "$x" | cut -d: -f2) sum=$(echo "$x" | cut -d: -f3)
+		off=$(echo "$x" | cut -d: -f1) len=$(echo "$x" | cut -d: -f2) \
+			sum=$(echo "$x" | cut -d: -f3)
 		# Direct reads of up to 1 MiB from a page-aligned buffer (busybox
 		# dd falls back to buffered reads, and the page cache's read-ahead
 		# past the extent, when a small buffer is not aligned for O_DIRECT).
 		got=$(dd if="$BOOTCACHE_TEST_CD" bs=1048576 skip="$off" count="$len" \
 			iflag=skip_bytes,count_bytes,direct 2>/dev/null | bc_md5)
-		[ "$got" = "$sum" ] || { bad=$((bad + 1)); ktap_print_msg "extent $off+$len differs"; }
+		if [ "$got" != "$sum" ]; then
+			bad=$((bad + 1))
+			ktap_print_msg "extent $off+$len differs"
+		fi
 		n=$((n + 1))
 	done
 	[ $bad -eq 0 ] && [ "$(bc_stat hit_bytes)" -ge "$want" ]
-	bc_check "its $n extents are the ISO's bytes, byte for byte, from the cache ($(bc_stat hit_bytes) bytes hit)"
+	bc_check "its $n extents are the ISO's bytes, byte for byte, from the cache" \
+		"($(bc_stat hit_bytes) bytes hit)"
 	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd1.img" >/dev/null
 	bc_wait_for sh -c "[ \"\$(cat $S/reason)\" = medium-changed ]"
 	bc_check "another disc ended the session: reason $(cat $S/reason)"
@@ -218,12 +241,15 @@ cdother)
 	n=$(dmesg | grep -c "$line")
 	[ "$n" = 1 ] && dmesg | grep "$line" | grep -q "$BOOTCACHE_TEST_CD_ID"
 	bc_check "one line ($n): $(dmesg | grep "$line" | head -n 1 | sed 's/^\[[^]]*\] //')"
-	cd_is "$BOOTCACHE_TEST_CD2_SUMS" 2 && [ "$(bc_stat readahead_bytes)" = 0 ] && [ "$(bc_stat hit_bytes)" = 0 ]
-	bc_check "the boot went on uncached: the disc in the drive is read as it is ($(bc_stat readahead_bytes) bytes read ahead, $(bc_stat hit_bytes) hit)"
+	cd_is "$BOOTCACHE_TEST_CD2_SUMS" 2 && [ "$(bc_stat readahead_bytes)" = 0 ] &&
+		[ "$(bc_stat hit_bytes)" = 0 ]
+	bc_check "the boot went on uncached: the disc in the drive is read as it is" \
+		"($(bc_stat readahead_bytes) bytes read ahead, $(bc_stat hit_bytes) hit)"
 	bc_host "change $BOOTCACHE_TEST_CD_DRIVE cd0.img" >/dev/null
 	bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 4194304 ]"
 	cd_is "$BOOTCACHE_TEST_CD_SUMS" 4 && [ "$(bc_stat hit_bytes)" -ge 4194304 ]
-	bc_check "the playlist's own disc, put in later, is found and cached ($(bc_stat hit_bytes) bytes hit, the image's bytes)"
+	bc_check "the playlist's own disc, put in later, is found and cached" \
+		"($(bc_stat hit_bytes) bytes hit, the image's bytes)"
 	;;
 zoned | dmroot)
 	bc_plan 3
@@ -249,7 +275,8 @@ zoned | dmroot)
 		[ "$(cat /sys/block/nullb0/queue/zoned)" = host-managed ]
 		bc_check "the disk is zoned ($(cat /sys/block/nullb0/queue/zoned))"
 	else
-		[ "$(dd if=/dev/$dev bs=1048576 count=1 iflag=direct 2>/dev/null | bc_md5)" = "$want" ]
+		x=$(dd if=/dev/$dev bs=1048576 count=1 iflag=direct 2>/dev/null | bc_md5)
+		[ "$x" = "$want" ]
 		bc_check "the device-mapper disk reads right"
 	fi
 	;;

@@ -21,7 +21,8 @@ mib_md5() { bc_mib_md5 "$part" "$1"; }
 # compares them, byte for byte, with the disk's content; both multiples of 512.
 range_ok() {
 	[ $(($1 % $2)) -eq 0 ] || return 1
-	dd if="$part" of="$T/r" bs="$2" skip=$(($1 / $2)) count=1 iflag=direct 2>/dev/null || return 1
+	dd if="$part" of="$T/r" bs="$2" skip=$(($1 / $2)) count=1 iflag=direct 2>/dev/null ||
+		return 1
 	[ "$(bc_md5 <"$T/r")" = "$(bc_want 3 $((1048576 + $1)) "$2")" ]
 }
 wait_readahead() {
@@ -92,8 +93,10 @@ bc_check "a 512-byte read inside a page is a hit, correct"
 
 # A write to cached, unread blocks: later reads see the new bytes.
 dd if=/dev/urandom of="$T/new" bs=4096 count=4 2>/dev/null
-dd if="$T/new" of="$part" bs=4096 seek=$(((4 * 1048576 + 65536) / 4096)) count=4 oflag=direct 2>/dev/null
-x=$(dd if="$part" bs=16384 skip=$(((4 * 1048576 + 65536) / 16384)) count=1 iflag=direct 2>/dev/null | bc_md5)
+dd if="$T/new" of="$part" bs=4096 seek=$(((4 * 1048576 + 65536) / 4096)) count=4 oflag=direct \
+	2>/dev/null
+x=$(dd if="$part" bs=16384 skip=$(((4 * 1048576 + 65536) / 16384)) count=1 iflag=direct \
+	2>/dev/null | bc_md5)
 [ "$x" = "$(bc_md5 <"$T/new")" ] && [ "$(bc_stat invalidated_bytes)" -ge 16384 ]
 bc_check "a write to cached blocks is never hidden by the cache"
 
@@ -108,11 +111,13 @@ echo stop >"$S/control"
 bc_check "stop ends recording"
 cat "$S/history" >"$T/h" 2>/dev/null && bcfile print-history "$T/h" >"$T/h.txt"
 bc_check "the history reads back and is valid"
-grep -q "$uuid" "$T/h.txt" && awk '$1 ~ /^[0-9]+$/ && NF == 7 && $4 == "T" { n++ } END { exit !n }' "$T/h.txt"
+grep -q "$uuid" "$T/h.txt" &&
+	awk '$1 ~ /^[0-9]+$/ && NF == 7 && $4 == "T" { n++ } END { exit !n }' "$T/h.txt"
 bc_check "the history names the partition and holds the tag"
 # bcfile's reading of the history is the tool's, where there is one.
 if command -v bootcache >/dev/null; then
-	bootcache validate --format history "$T/h" >/dev/null && bootcache print "$T/h" >"$T/h.tool" &&
+	bootcache validate --format history "$T/h" >/dev/null &&
+		bootcache print "$T/h" >"$T/h.tool" &&
 		cmp -s "$T/h.txt" "$T/h.tool"
 	bc_check "bcfile prints the history as the bootcache tool does"
 else

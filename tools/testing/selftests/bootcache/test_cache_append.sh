@@ -34,7 +34,8 @@ bc_check "a playlist written while caching is appended"
 
 [ "$(bc_stat playlist_bytes)" -eq $((5 * 1048576)) ] &&
 	[ "$(bc_stat missing_volume_bytes)" -eq 1048576 ]
-bc_check "only what the cache lacked is added: $(bc_stat playlist_bytes) bytes, $(bc_stat missing_volume_bytes) missing"
+bc_check "only what the cache lacked is added: $(bc_stat playlist_bytes) bytes," \
+	"$(bc_stat missing_volume_bytes) missing"
 
 bcfile make-playlist -o "$T"/pc -e "cafe0002-01:1M:1M"
 cat "$T/pc" >"$S/playlist" && [ "$(bc_stat playlist_appends)" -eq 2 ] &&

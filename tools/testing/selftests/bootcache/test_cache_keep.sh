@@ -39,7 +39,8 @@ bc_check "read again, it is a hit again with the same bytes (rehit_bytes $(bc_st
 # MiB 0 of the partition is MiB 1 of the disk.
 h=$(bc_stat hit_bytes)
 x=$(bc_mib_md5 "$BC_DEV" 1)
-[ "$x" = "$(want_md5 0)" ] && stat_grew hit_bytes "$h" $MIB && [ "$(bc_stat rehit_bytes)" -eq $((2 * MIB)) ]
+[ "$x" = "$(want_md5 0)" ] && stat_grew hit_bytes "$h" $MIB &&
+	[ "$(bc_stat rehit_bytes)" -eq $((2 * MIB)) ]
 bc_check "read through the whole disk, it is a hit a third time"
 
 m=$(bc_stat misses)
@@ -55,7 +56,8 @@ x=$(mib_md5 1)
 [ "$x" = "$(want_md5 1)" ]
 bc_check "the other kept MiB is a hit with the disk's bytes"
 dd if=/dev/urandom of="$T/w" bs=4096 count=4 2>/dev/null
-dd if="$T/w" of="$part" bs=4096 seek=$(((MIB + 65536) / 4096)) count=4 oflag=direct conv=notrunc 2>/dev/null
+dd if="$T/w" of="$part" bs=4096 seek=$(((MIB + 65536) / 4096)) count=4 oflag=direct conv=notrunc \
+	2>/dev/null
 bcfile pattern 5 $((2 * MIB)) $MIB >"$T/want"
 dd if="$T/w" of="$T/want" bs=4096 seek=16 conv=notrunc 2>/dev/null
 m=$(bc_stat misses) mb=$(bc_stat miss_bytes) p=$(bc_stat partial_miss_bytes)

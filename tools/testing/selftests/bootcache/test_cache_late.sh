@@ -31,7 +31,8 @@ case $spare in *[0-9]) spart=${spare}p1 ;; *) spart=${spare}1 ;; esac
 bc_wait_for test -b "$spart"
 bc_check "the partition appears"
 
-bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 2097152 ] && [ \$(cat $S/stats/missing_volume_bytes) -eq 0 ]"
+bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge 2097152 ] &&
+	[ \$(cat $S/stats/missing_volume_bytes) -eq 0 ]"
 bc_check "the new volume joins: $(bc_stat readahead_bytes) bytes read ahead"
 
 h0=$(bc_stat hit_bytes)

@@ -23,7 +23,8 @@ echo tag >"$S/control"
 rd 16384 8192
 echo stop >"$S/control"
 cat "$S/history" >"$T/h"
-got=$(bcfile print-history "$T/h" | awk '$1 ~ /^[0-9]+$/ && NF == 7 {printf "%s %s %s %s;", $4, $5, $6, $7}')
+got=$(bcfile print-history "$T/h" |
+	awk '$1 ~ /^[0-9]+$/ && NF == 7 {printf "%s %s %s %s;", $4, $5, $6, $7}')
 want="R 0 0 4096;W 0 8192 4096;T - 0 0;R 0 16384 8192;"
 [ "$got" = "$want" ]
 bc_check "the history holds exactly read, write, tag, read in order"
@@ -63,8 +64,10 @@ bc_wait_for bc_state_is idle && [ "$(cat $S/reason)" = memory ] &&
 	[ "$(bc_stat jettison_memory)" -eq 1 ] && [ "$(bc_stat cache_bytes)" -eq 0 ]
 bc_check "memory pressure frees the cache and jettisons it"
 after=$(memfree)
-ktap_print_msg "MemFree: ${before} kB before start, ${during} kB with the cache, ${after} kB after jettison"
+ktap_print_msg "MemFree: ${before} kB before start, ${during} kB with the cache," \
+	"${after} kB after jettison"
 [ "$(bc_stat cache_peak_bytes)" -ge 16777216 ] && [ "$(bc_stat cache_bytes)" -eq 0 ]
-bc_check "every cache page is freed (peak $(bc_stat cache_peak_bytes) bytes, now $(bc_stat cache_bytes))"
+bc_check "every cache page is freed" \
+	"(peak $(bc_stat cache_peak_bytes) bytes, now $(bc_stat cache_bytes))"
 
 bc_end

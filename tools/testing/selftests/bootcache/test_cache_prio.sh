@@ -26,7 +26,8 @@ part=$BC_PART
 uuid=$BC_UUID
 sched=/sys/block/${BC_DEV#/dev/}/queue/scheduler
 command -v readtime >/dev/null || bc_skip_all "no readtime helper"
-grep -qw mq-deadline "$sched" 2>/dev/null || bc_skip_all "no mq-deadline scheduler (CONFIG_MQ_IOSCHED_DEADLINE)"
+grep -qw mq-deadline "$sched" 2>/dev/null ||
+	bc_skip_all "no mq-deadline scheduler (CONFIG_MQ_IOSCHED_DEADLINE)"
 bc_plan 2
 
 MIB=1048576

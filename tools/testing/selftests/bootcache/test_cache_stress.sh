@@ -48,7 +48,8 @@ worker() {
 		# Every other round, overwrite the block with fresh bytes.
 		if [ $(((x / 16) % 2)) -eq 0 ]; then
 			head -c 4096 /dev/urandom >"$W/$n/data"
-			dd if="$W/$n/data" of="$part" bs=4096 seek="$b" count=1 oflag=direct 2>/dev/null
+			dd if="$W/$n/data" of="$part" bs=4096 seek="$b" count=1 oflag=direct \
+				2>/dev/null
 			md5sum <"$W/$n/data" | cut -d' ' -f1 >"$W/$n/$b"
 			writes=$((writes + 1))
 		fi
@@ -78,7 +79,8 @@ for n in 0 1 2 3; do
 	reads=$((reads + r)) writes=$((writes + w)) bad=$((bad + b))
 done
 [ -f "$W"/mismatch ] && head -5 "$W"/mismatch | while read -r l; do ktap_print_msg "$l"; done
-ktap_print_msg "$reads reads, $writes writes, $starts cache starts, $hits reads served from the cache, $parked parked"
+ktap_print_msg "$reads reads, $writes writes, $starts cache starts," \
+	"$hits reads served from the cache, $parked parked"
 
 [ $bad -eq 0 ] && [ $reads -gt 0 ]
 bc_check "no read returned stale or wrong bytes ($bad mismatches in $reads reads)"

@@ -58,7 +58,8 @@ if [ -w /proc/thread-self/fail-nth ]; then
 		bc_state_is idle || ok=0
 	done
 	[ $ok -eq 1 ] && [ $parked -eq 6 ]
-	bc_check "parked reads get the disk's bytes when a jettison's allocations fail ($parked of 6 parked)"
+	bc_check "parked reads get the disk's bytes when a jettison's allocations fail" \
+		"($parked of 6 parked)"
 else
 	ktap_test_skip "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)"
 fi
@@ -75,7 +76,8 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bctrust &&
 	dd if=/dev/urandom of="$T"/tw bs=65536 count=1 2>/dev/null
 	echo "$mm wbps=4096" >$cg/bctrust/io.max
 	sh -c "echo \$\$ >$cg/bctrust/cgroup.procs &&
-		exec dd if=$T/tw of=$ppart bs=65536 seek=$((20 * 16)) count=1 oflag=direct 2>/dev/null" &
+		exec dd if=$T/tw of=$ppart bs=65536 seek=$((20 * 16)) count=1 \
+			oflag=direct 2>/dev/null" &
 	writer=$!
 	sleep 1
 	bcfile make-playlist -o "$T"/pt -e "$puuid:20M:1M"
@@ -84,11 +86,14 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bctrust &&
 	wait $writer
 	wrc=$?
 	x=$(dd if="$ppart" bs=65536 skip=$((20 * 16)) count=1 iflag=direct 2>/dev/null | md5)
-	[ $wrc -eq 0 ] && [ "$x" = "$(md5 <"$T"/tw)" ] && [ "$(mib_md5 "$ppart" 21)" = "$(want_md5 11 21)" ]
-	bc_check "a write throttled across the attach is never hidden (invalidated $(bc_stat invalidated_bytes) bytes)"
+	[ $wrc -eq 0 ] && [ "$x" = "$(md5 <"$T"/tw)" ] &&
+		[ "$(mib_md5 "$ppart" 21)" = "$(want_md5 11 21)" ]
+	bc_check "a write throttled across the attach is never hidden" \
+		"(invalidated $(bc_stat invalidated_bytes) bytes)"
 	quiet_jettison
 	# The disk's own bytes back, for the tests after this one.
-	dd if="$T"/tw.orig of="$ppart" bs=65536 seek=$((20 * 16)) count=1 oflag=direct conv=notrunc 2>/dev/null
+	dd if="$T"/tw.orig of="$ppart" bs=65536 seek=$((20 * 16)) count=1 oflag=direct \
+		conv=notrunc 2>/dev/null
 
 	# 3. The same, but session 1's filter passed the write before
 	# blk-throttle took it, and it is held across a jettison and the next
@@ -116,10 +121,15 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bctrust &&
 	wait $writer
 	wrc=$?
 	x=$(dd if="$ppart" bs=65536 skip=$blk count=1 iflag=direct 2>/dev/null | md5)
-	[ $ok -eq 1 ] && [ $seen -eq 1 ] && [ $held -eq 1 ] && [ $wrc -eq 0 ] && [ "$x" = "$(md5 <"$T"/tw)" ]
-	bc_check "a write session 1 passed, throttled across a jettison and the next start, is never hidden (seen by session 1: $seen, held: $held, session 2 invalidated $(bc_stat invalidated_bytes) bytes, served $(bc_stat hits) reads)"
+	[ $ok -eq 1 ] && [ $seen -eq 1 ] && [ $held -eq 1 ] && [ $wrc -eq 0 ] &&
+		[ "$x" = "$(md5 <"$T"/tw)" ]
+	bc_check "a write session 1 passed, throttled across a jettison and the next start," \
+		"is never hidden (seen by session 1: $seen, held: $held," \
+		"session 2 invalidated $(bc_stat invalidated_bytes) bytes," \
+		"served $(bc_stat hits) reads)"
 	quiet_jettison
-	dd if="$T"/tw.orig of="$ppart" bs=65536 seek=$blk count=1 oflag=direct conv=notrunc 2>/dev/null
+	dd if="$T"/tw.orig of="$ppart" bs=65536 seek=$blk count=1 oflag=direct conv=notrunc \
+		2>/dev/null
 	rmdir $cg/bctrust 2>/dev/null
 else
 	ktap_test_skip "no cgroup v2 io controller (CONFIG_BLK_CGROUP, CONFIG_BLK_DEV_THROTTLING)"
@@ -156,7 +166,8 @@ if command -v loop_change_fd >/dev/null && { [ -b /dev/loop0 ] || [ -e /dev/loop
 		[ "$a0" = "$want_a0" ] && [ $crc -eq 0 ] && [ "$b1" = "$want_b1" ]
 		bc_check "after the loop device's medium changed, reads get the new medium's bytes"
 		{ [ "$a0" = "$want_a0" ] && [ "$b1" = "$want_b1" ]; } ||
-			ktap_print_msg "old medium $a0 (want $want_a0), change $crc, new $b1 (want $want_b1)"
+			ktap_print_msg "old medium $a0 (want $want_a0), change $crc," \
+				"new $b1 (want $want_b1)"
 		bc_wait_for bc_state_is idle && [ "$(cat $S/reason)" = medium-changed ]
 		bc_check "the session ended with reason medium-changed ($(cat $S/reason))"
 		quiet_jettison
@@ -182,7 +193,8 @@ writer() {
 	while [ ! -e "$T"/trust.stop ]; do
 		blk=$((w * 64 + (i % 16) * 4))
 		dd if=/dev/urandom of="$T/wb.$w" bs=4096 count=1 2>/dev/null
-		dd if="$T/wb.$w" of="$ppart" bs=4096 seek="$blk" count=1 oflag=direct conv=notrunc 2>/dev/null ||
+		dd if="$T/wb.$w" of="$ppart" bs=4096 seek="$blk" count=1 oflag=direct \
+			conv=notrunc 2>/dev/null ||
 			echo "writer $w: write of block $blk failed" >>"$T"/trust.bad
 		got=$(dd if="$ppart" bs=4096 skip=$blk count=1 iflag=direct 2>/dev/null | md5)
 		[ "$got" = "$(md5 <"$T/wb.$w")" ] ||
@@ -217,7 +229,8 @@ touch "$T"/trust.stop
 wait
 writes=$(written)
 [ ! -s "$T"/trust.bad ] && [ $cycles -ge 5 ] && [ "$writes" -ge 20 ]
-bc_check "$cycles start/jettison cycles under $writes verified writes on $(nproc) CPUs: no stale read"
+bc_check "$cycles start/jettison cycles under $writes verified writes on $(nproc) CPUs:" \
+	"no stale read"
 [ -s "$T"/trust.bad ] && head -n 5 "$T"/trust.bad | while read -r l; do ktap_print_msg "$l"; done
 dd if="$T"/first4m of="$ppart" bs=1048576 count=4 oflag=direct conv=notrunc 2>/dev/null
 
@@ -261,7 +274,8 @@ if [ -b "${hdisk}1" ] && [ -n "$huuid" ] && [ -n "$drive" ] && [ -b "${hsdisk}1"
 	done
 	# Eight reads of 256 KiB at 128 KiB/s: the attach waits some 16 s.
 	for k in 1 2 3 4 5 6 7 8; do
-		dd if="${hdisk}1" of=/dev/null bs=262144 skip=$((k * 4)) count=1 iflag=direct 2>/dev/null &
+		dd if="${hdisk}1" of=/dev/null bs=262144 skip=$((k * 4)) count=1 iflag=direct \
+			2>/dev/null &
 	done
 	sleep 1
 	# Reads in the disk's queue (not its first one, which may be done).
@@ -293,11 +307,15 @@ if [ -b "${hdisk}1" ] && [ -n "$huuid" ] && [ -n "$drive" ] && [ -b "${hsdisk}1"
 	fi
 	[ ! -s "$T"/throttle.out ] && [ "$(cat "$T"/parked.md5)" = "$(host_want "$hssums" 55)" ] &&
 		[ $ms -lt 3000 ] && [ "$inflight" -ge 2 ] && [ $busy -eq 1 ]
-	bc_check "a parked read was let go after $ms ms (limit 300 ms) while an append's attach still waited for $inflight throttled reads (it took $(($(cat "$T"/append.end) - t_append)) ms)"
+	bc_check "a parked read was let go after $ms ms (limit 300 ms) while an append's attach" \
+		"still waited for $inflight throttled reads" \
+		"(it took $(($(cat "$T"/append.end) - t_append)) ms)"
 	quiet_jettison
 	echo 10000 >"$S/wait_limit_ms"
 else
-	ktap_test_skip "a slow attach needs disks the host throttles while the test runs (vmtest.sh: BOOTCACHE_TEST_PDISK and BOOTCACHE_TEST_SLOW, their QEMU drives, bc_host)"
+	why="a slow attach needs disks the host throttles while the test runs"
+	why="$why (vmtest.sh: BOOTCACHE_TEST_PDISK and BOOTCACHE_TEST_SLOW,"
+	ktap_test_skip "$why their QEMU drives, bc_host)"
 fi
 
 # 7. The largest history log the format allows is allocated (it is too
@@ -328,10 +346,12 @@ if [ -f "$scan/scan" ]; then
 	echo "0 0 256" >"$scan/scan"
 	after=$(bc_stat cache_bytes)
 	gave=$((held - after))
-	[ "$held" -ge $((32 * 1048576)) ] && [ $gave -ge 1048576 ] && [ $gave -le $((2 * 1048576)) ] &&
-		bc_state_is active && [ "$(bc_stat jettison_memory)" -eq 0 ] &&
+	[ "$held" -ge $((32 * 1048576)) ] && [ $gave -ge 1048576 ] &&
+		[ $gave -le $((2 * 1048576)) ] && bc_state_is active &&
+		[ "$(bc_stat jettison_memory)" -eq 0 ] &&
 		[ "$(mib_md5 "$ppart" 24)" = "$(want_md5 11 24)" ] && [ "$(bc_stat hits)" -ge 1 ]
-	bc_check "a reclaim scan of 256 pages took $gave of $held bytes and the cache went on serving"
+	bc_check "a reclaim scan of 256 pages took $gave of $held bytes" \
+		"and the cache went on serving"
 else
 	ktap_test_skip "no shrinker debugfs file (CONFIG_SHRINKER_DEBUG)"
 fi
@@ -347,10 +367,12 @@ if command -v memhog >/dev/null; then
 	for m in 24 30 40 55; do
 		[ "$(mib_md5 "$ppart" $m)" = "$(want_md5 11 $m)" ] || ok=0
 	done
-	[ "$(dmesg | grep -c "invoked oom-killer")" -eq "$ooms" ] && [ $hog -eq 0 ] && [ $ok -eq 1 ] &&
+	[ "$(dmesg | grep -c "invoked oom-killer")" -eq "$ooms" ] && [ $hog -eq 0 ] &&
+		[ $ok -eq 1 ] &&
 		grep -q "holding $((free + 12)) MiB" "$T"/hog.out &&
 		[ "$held" -ge $((16 * 1048576)) ] && [ "$after" -lt "$held" ]
-	bc_check "under a memory hog ($(cat "$T"/hog.out) of $((free + 12)) asked) the cache gave back $((held - after)) of $held bytes, no OOM kill"
+	bc_check "under a memory hog ($(cat "$T"/hog.out) of $((free + 12)) asked)" \
+		"the cache gave back $((held - after)) of $held bytes, no OOM kill"
 	quiet_jettison
 else
 	ktap_test_skip "no memhog"

@@ -22,13 +22,17 @@ mib_md5() { bc_mib_md5 "$part" "$1"; }
 bcfile make-playlist -o "$T"/pw -e "$uuid:0:6M"
 bc_load_and_start "$T"/pw
 x=$(mib_md5 5)
-[ "$x" = "$(want_md5 5)" ] && [ "$(bc_stat parked)" -ge 1 ] && [ "$(bc_stat parked_hits)" -ge 1 ]
-bc_check "a read ahead of read-ahead waits and gets the right bytes (parked $(bc_stat parked), served $(bc_stat parked_hits))"
+[ "$x" = "$(want_md5 5)" ] && [ "$(bc_stat parked)" -ge 1 ] &&
+	[ "$(bc_stat parked_hits)" -ge 1 ]
+bc_check "a read ahead of read-ahead waits and gets the right bytes" \
+	"(parked $(bc_stat parked), served $(bc_stat parked_hits))"
 # What it waited for came by demand read-aheads, before the walk got there:
 # the walk had not read all 6 MiB when the read was served.
 ra=$(bc_stat readahead_bytes)
-[ "$(bc_stat demand_bios)" -ge 1 ] && [ "$(bc_stat hit_bytes)" -eq 1048576 ] && [ "$ra" -lt $((6 * 1048576)) ]
-bc_check "demand read-aheads fetched it first (demand_bios $(bc_stat demand_bios), $ra bytes read ahead by then, waited $(($(bc_stat parked_wait_ns) / 1000000)) ms)"
+[ "$(bc_stat demand_bios)" -ge 1 ] && [ "$(bc_stat hit_bytes)" -eq 1048576 ] &&
+	[ "$ra" -lt $((6 * 1048576)) ]
+bc_check "demand read-aheads fetched it first (demand_bios $(bc_stat demand_bios)," \
+	"$ra bytes read ahead by then, waited $(($(bc_stat parked_wait_ns) / 1000000)) ms)"
 [ "$(bc_stat parked_wait_ns)" -gt 0 ] && [ "$(bc_stat parked_timeouts)" -eq 0 ]
 bc_check "the wait is counted ($(($(bc_stat parked_wait_ns) / 1000000)) ms) and did not time out"
 echo stop >"$S/control"
@@ -43,12 +47,15 @@ bcfile make-playlist -o "$T"/pt -e "$uuid:8M:6M"
 bc_load_and_start "$T"/pt
 x=$(mib_md5 13)
 [ "$x" = "$(want_md5 13)" ] && [ "$(bc_stat parked_timeouts)" -ge 1 ]
-bc_check "past the wait limit a read goes to the disk and gets the right bytes (timeouts $(bc_stat parked_timeouts))"
+bc_check "past the wait limit a read goes to the disk and gets the right bytes" \
+	"(timeouts $(bc_stat parked_timeouts))"
 
 # A write into blocks still being read ahead, then a read of them.
 dd if=/dev/urandom of="$T/w" bs=4096 count=2 2>/dev/null
-dd if="$T/w" of="$part" bs=4096 seek=$(((12 * 1048576 + 8192) / 4096)) count=2 oflag=direct 2>/dev/null
-x=$(dd if="$part" bs=8192 skip=$(((12 * 1048576 + 8192) / 8192)) count=1 iflag=direct 2>/dev/null | bc_md5)
+dd if="$T/w" of="$part" bs=4096 seek=$(((12 * 1048576 + 8192) / 4096)) count=2 oflag=direct \
+	2>/dev/null
+x=$(dd if="$part" bs=8192 skip=$(((12 * 1048576 + 8192) / 8192)) count=1 iflag=direct \
+	2>/dev/null | bc_md5)
 [ "$x" = "$(bc_md5 <"$T/w")" ]
 bc_check "a write during read-ahead is never hidden by the cache"
 x=$(mib_md5 11)
