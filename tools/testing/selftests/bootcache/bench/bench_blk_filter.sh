@@ -53,10 +53,13 @@ done
 ktap_print_msg "bench: rounds (IOPS): none:$none; other disk:$other; this disk:$this"
 none=$(echo $none | median) other=$(echo $other | median) this=$(echo $this | median)
 
-ktap_print_msg "bench: random 4 KiB O_DIRECT reads on /dev/$a (null_blk, memory backed), median of $ROUNDS runs of $SECS s"
+ktap_print_msg "bench: random 4 KiB O_DIRECT reads on /dev/$a (null_blk, memory backed)," \
+	"median of $ROUNDS runs of $SECS s"
 ktap_print_msg "bench: no filter anywhere:      $none IOPS"
-ktap_print_msg "bench: filter on another disk: $other IOPS ($(awk "BEGIN{printf \"%.3f\", $other/$none}") x)"
-ktap_print_msg "bench: filter on this disk:    $this IOPS ($(awk "BEGIN{printf \"%.3f\", $this/$none}") x)"
+ktap_print_msg "bench: filter on another disk: $other IOPS" \
+	"($(awk "BEGIN{printf \"%.3f\", $other/$none}") x)"
+ktap_print_msg "bench: filter on this disk:    $this IOPS" \
+	"($(awk "BEGIN{printf \"%.3f\", $this/$none}") x)"
 echo 0 >"$cfg/bench_a/power"
 echo 0 >"$cfg/bench_b/power"
 rmdir "$cfg/bench_a" "$cfg/bench_b"

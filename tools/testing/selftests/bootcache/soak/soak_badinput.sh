@@ -18,7 +18,8 @@ part=${BOOTCACHE_TEST_PDISK}1
 uuid=$BOOTCACHE_TEST_PARTUUID
 suuid=$BOOTCACHE_TEST_SLOW_PARTUUID
 bootcache make-playlist -o $W/a -e "$uuid:0:1M" -e "$uuid:2M:2M" -e "$uuid:5M:1M:1" \
-	-e "$uuid:8M:4M:2:low" -e "$suuid:0:1M" -e "$suuid:4M:512K:1" -e "cafe0bad-01:0:1M" >/dev/null
+	-e "$uuid:8M:4M:2:low" -e "$suuid:0:1M" -e "$suuid:4M:512K:1" \
+	-e "cafe0bad-01:0:1M" >/dev/null
 bootcache make-playlist -o $W/b -e "$uuid:16M:4M" >/dev/null
 # Nothing may change by itself between two snapshots: recording would stop
 # at its time limit in a session that outlives it (0: never).
@@ -59,10 +60,13 @@ mutant() {
 		partial=$((partial + 1))
 	elif [ $valid -ne $took ]; then
 		cp $f /tmp/soak-mismatch.$mutations
-		soak_fail "the tool says valid=$valid, the kernel took=$took: /tmp/soak-mismatch.$mutations ($(bootcache validate --format playlist $f 2>&1 | head -c 150))"
+		soak_fail "the tool says valid=$valid, the kernel took=$took:" \
+			"/tmp/soak-mismatch.$mutations" \
+			"($(bootcache validate --format playlist $f 2>&1 | head -c 150))"
 	fi
 	[ $took -eq 1 ] && accepted=$((accepted + 1)) || refused=$((refused + 1))
-	[ "$before" = "$(soak_snapshot)" ] || soak_fail "a playlist write changed the state: $before -> $(soak_snapshot)"
+	[ "$before" = "$(soak_snapshot)" ] ||
+		soak_fail "a playlist write changed the state: $before -> $(soak_snapshot)"
 }
 
 # Several writers at once, of mutants, random bytes and the valid playlist.
@@ -86,9 +90,17 @@ writers() {
 # Control words that must be refused (tag and jettison while idle, too).
 bad_word() {
 	case $(soak_rand 14) in
-	0) printf 'sta\n' ;; 1) printf 'startt\n' ;; 2) printf 'START\n' ;; 3) printf 'start start\n' ;;
-	4) printf 'stop2\n' ;; 5) printf 'tagg\n' ;; 6) printf 'jettisonn\n' ;; 7) printf 'st art\n' ;;
-	8) printf '\001start\n' ;; 9) printf '\n' ;; 10) printf 'start\000x\n' ;;
+	0) printf 'sta\n' ;;
+	1) printf 'startt\n' ;;
+	2) printf 'START\n' ;;
+	3) printf 'start start\n' ;;
+	4) printf 'stop2\n' ;;
+	5) printf 'tagg\n' ;;
+	6) printf 'jettisonn\n' ;;
+	7) printf 'st art\n' ;;
+	8) printf '\001start\n' ;;
+	9) printf '\n' ;;
+	10) printf 'start\000x\n' ;;
 	11) head -c $((1 + $(soak_rand 64))) /dev/urandom | tr -d '\n' ;;
 	12) head -c 5000 /dev/zero | tr '\0' 's' ;;
 	13) if bc_state_is idle; then printf 'jettison\n'; else printf 'recordx\n'; fi ;;
@@ -103,7 +115,8 @@ words_round() {
 		if dd if=$W/w of=$S/control bs=8192 2>/dev/null; then
 			soak_fail "control took $(od -An -c $W/w | head -c 80)"
 		fi
-		[ "$before" = "$(soak_snapshot)" ] || soak_fail "a refused control word changed the state"
+		[ "$before" = "$(soak_snapshot)" ] ||
+			soak_fail "a refused control word changed the state"
 		words=$((words + 1)) i=$((i + 1))
 	done
 }
@@ -119,14 +132,16 @@ tunables_round() {
 		miss_limit) hi=18446744073709551616 ;;
 		*) hi=$(($3 + 1)) ;;
 		esac
-		for v in "$lo" "$hi" -1 99999999999999999999999 abc 12abc 1e3 1.5 --1 "$(printf '\001')" "$hi$hi"; do
+		for v in "$lo" "$hi" -1 99999999999999999999999 abc 12abc 1e3 1.5 --1 \
+			"$(printf '\001')" "$hi$hi"; do
 			before=$(soak_snapshot)
 			if echo "$v" >$S/$1 2>/dev/null; then
 				soak_fail "$1 took '$v'"
 				echo "$old" >$S/$1
 			fi
 			[ "$(cat $S/$1)" = "$old" ] && [ "$before" = "$(soak_snapshot)" ] ||
-				soak_fail "$1: refused '$v' changed something: $before -> $(soak_snapshot)"
+				soak_fail "$1: refused '$v' changed something:" \
+					"$before -> $(soak_snapshot)"
 			tunables=$((tunables + 1))
 		done
 		# The bounds themselves are taken.
@@ -160,9 +175,14 @@ while soak_time_left; do
 			# announces: still arriving, so the writes are taken.
 			size=$(stat -c %s $W/m) want=$(announced $W/m)
 			if write_one $W/m && [ "$size" -ge 40 ] && [ "$size" -ge "$want" ]; then
-				soak_fail "an invalid append was taken ($(stat -c %s $W/m) bytes, header announces $(announced $W/m); tool: $(bootcache validate --format playlist $W/m 2>&1 | head -c 150))"
+				soak_fail "an invalid append was taken ($(stat -c %s $W/m) bytes," \
+					"header announces $(announced $W/m); tool:" \
+					"$(bootcache validate --format playlist $W/m 2>&1 |
+						head -c 150))"
 			fi
-			[ "$before" = "$(soak_snapshot)" ] || soak_fail "an invalid append changed the session: $before -> $(soak_snapshot)"
+			[ "$before" = "$(soak_snapshot)" ] ||
+				soak_fail "an invalid append changed the session:" \
+					"$before -> $(soak_snapshot)"
 		fi
 		i=$((i + 1))
 	done
@@ -176,7 +196,8 @@ while soak_time_left; do
 	soak_add_verify $W/v.$iters
 	soak_idle
 done
-extra=mutants-$mutations,accepted-$accepted,refused-$refused,partial-$partial,concurrent-$concurrent,words-$words,tunable-writes-$tunables
+extra=mutants-$mutations,accepted-$accepted,refused-$refused,partial-$partial
+extra=$extra,concurrent-$concurrent,words-$words,tunable-writes-$tunables
 echo "$record_limit" >$S/record_limit_ms
 SOAK_EXERCISED='[ $st_hits -gt 0 ] && [ $refused -gt 0 ]'
 soak_finish

@@ -38,8 +38,8 @@ while soak_time_left; do
 		bc_host eject "$drive" >/dev/null || soak_fail "eject failed"
 		n=0 ok=0
 		while [ $n -lt 20 ]; do
-			dd if="$cd" of=/dev/null bs=4096 count=1 skip=$(soak_rand 6000) iflag=direct 2>/dev/null &&
-				ok=$((ok + 1))
+			dd if="$cd" of=/dev/null bs=4096 count=1 skip=$(soak_rand 6000) \
+				iflag=direct 2>/dev/null && ok=$((ok + 1))
 			n=$((n + 1))
 		done
 		# The first reads may still see the old medium until the drive

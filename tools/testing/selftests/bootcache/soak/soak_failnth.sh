@@ -16,7 +16,8 @@ DIR=$(dirname "$(readlink -f "$0")")
 soak_require failnth
 F=/sys/kernel/debug
 if [ ! -w /proc/thread-self/fail-nth ] || [ ! -d $F/failslab ]; then
-	ktap_skip_all "no fail-nth or failslab (CONFIG_FAULT_INJECTION, FAILSLAB, FAULT_INJECTION_DEBUG_FS)"
+	why="no fail-nth or failslab"
+	ktap_skip_all "$why (CONFIG_FAULT_INJECTION, FAILSLAB, FAULT_INJECTION_DEBUG_FS)"
 	exit "$KSFT_SKIP"
 fi
 # Fail GFP_KERNEL allocations too, page allocations of any order; quietly.
@@ -102,7 +103,8 @@ sweep() {
 		*)
 			injected=$((injected + 1))
 			if [ "$before" != "$after" ]; then
-				soak_fail "$name with allocation $n failing (${r#*rc=}) changed the state: $before -> $after"
+				soak_fail "$name with allocation $n failing (${r#*rc=})" \
+					"changed the state: $before -> $after"
 			fi ;;
 		esac
 		n=$((n + 1))
@@ -120,7 +122,8 @@ check_done() {
 	stop) [ "$(cat $S/recording)" = 0 ] || soak_fail "stop succeeded but still recording"
 		cat $S/history >/dev/null 2>&1 || soak_fail "stop succeeded but no history" ;;
 	jettison) bc_state_is idle && [ "$(bc_stat cache_bytes)" -eq 0 ] ||
-		soak_fail "jettison succeeded but state $(cat $S/state), cache_bytes $(bc_stat cache_bytes)" ;;
+		soak_fail "jettison succeeded but state $(cat $S/state)," \
+			"cache_bytes $(bc_stat cache_bytes)" ;;
 	esac
 }
 
@@ -142,6 +145,7 @@ touch $W/stop
 wait
 echo "$old_entries" >$S/history_entries
 soak_add_verify $W/v
-extra=complete-sweeps-$sweeps,incomplete-$partial,allocations-failed-$allocs,injected-$injected,tolerated-$tolerated
+extra=complete-sweeps-$sweeps,incomplete-$partial,allocations-failed-$allocs
+extra=$extra,injected-$injected,tolerated-$tolerated
 SOAK_EXERCISED='[ $injected -gt 0 ] && [ $st_parked -gt 0 ]'
 soak_finish

@@ -77,12 +77,16 @@ while soak_time_left; do
 		cat $W/b >"$S/playlist" || soak_fail "append failed"
 		soak_sleep_rand 1000
 	fi
-	[ $(soak_rand 2) -eq 0 ] && { echo stop >"$S/control" || soak_fail "stop failed"; soak_sleep_rand 1000; }
+	if [ $(soak_rand 2) -eq 0 ]; then
+		echo stop >"$S/control" || soak_fail "stop failed"
+		soak_sleep_rand 1000
+	fi
 	[ $(soak_rand 3) -eq 0 ] && echo 3 >/proc/sys/vm/drop_caches
 	if bc_state_is active; then
 		echo jettison >"$S/control" || soak_fail "jettison failed"
 	fi
-	[ "$(bc_stat cache_bytes)" -eq 0 ] || soak_fail "cache_bytes $(bc_stat cache_bytes) after jettison"
+	[ "$(bc_stat cache_bytes)" -eq 0 ] ||
+		soak_fail "cache_bytes $(bc_stat cache_bytes) after jettison"
 	[ $(soak_rand 2) -eq 0 ] && echo 1 >/proc/sys/vm/drop_caches
 done
 touch $W/stop
@@ -99,7 +103,8 @@ if [ -f $W/fio.res ]; then
 		runs=$((runs + 1)) bytes=$((bytes + b)) wrong=$((wrong + w)) bcfail=$((bcfail + e))
 	done <$W/fio.res
 	extra=fio-runs-$runs
-	[ -s $W/fio.log ] && head -n 5 $W/fio.log | while read -r l; do ktap_print_msg "fio: $l"; done
+	[ -s $W/fio.log ] && head -n 5 $W/fio.log |
+		while read -r l; do ktap_print_msg "fio: $l"; done
 fi
 SOAK_EXERCISED='[ $st_hits -gt 0 ] && [ $st_parked -gt 0 ] && [ $st_appends -gt 0 ]'
 soak_finish

@@ -131,8 +131,12 @@ soak_finish() {
 	[ $checks -eq 0 ]
 	bc_check "$SOAK_NAME: every check of state and answers held ($checks failed)"
 	[ $iters -gt 0 ] && eval "${SOAK_EXERCISED:-true}"
-	bc_check "$SOAK_NAME: $iters iterations exercised bootcache (hits $st_hits, parked $st_parked, jettisons $st_jett, read-ahead errors $st_raerr)"
-	ktap_print_msg "soak: scenario=$SOAK_NAME iterations=$iters bytes=$bytes wrong=$wrong bcfail=$bcfail checks_failed=$checks hits=$st_hits parked=$st_parked jettisons=$st_jett readahead_errors=$st_raerr appends=$st_appends${extra:+ extra=$extra}"
+	bc_check "$SOAK_NAME: $iters iterations exercised bootcache (hits $st_hits," \
+		"parked $st_parked, jettisons $st_jett, read-ahead errors $st_raerr)"
+	ktap_print_msg "soak: scenario=$SOAK_NAME iterations=$iters bytes=$bytes wrong=$wrong" \
+		"bcfail=$bcfail checks_failed=$checks hits=$st_hits parked=$st_parked" \
+		"jettisons=$st_jett readahead_errors=$st_raerr" \
+		"appends=$st_appends${extra:+ extra=$extra}"
 	bc_kmsg "soak_$SOAK_NAME end"
 	rm -rf $W
 	ktap_finished
@@ -157,7 +161,8 @@ soak_disk_by_serial() {
 # MBPS MB/s (0: unthrottled). Prints the partition's device.
 soak_nullb() {
 	cfg=/sys/kernel/config/nullb
-	[ -d /sys/kernel/config ] && ! grep -q configfs /proc/mounts && mount -t configfs none /sys/kernel/config
+	[ -d /sys/kernel/config ] && ! grep -q configfs /proc/mounts &&
+		mount -t configfs none /sys/kernel/config
 	[ -d $cfg ] || return 1
 	[ -d $cfg/$1 ] || mkdir $cfg/$1 || return 1
 	echo 64 >$cfg/$1/size
@@ -167,7 +172,10 @@ soak_nullb() {
 	dd if="$2" of=/dev/$1 bs=1048576 count=64 oflag=direct 2>/dev/null || return 1
 	dd if=/dev/zero of=$W/mbr bs=512 count=1 2>/dev/null
 	s=$3
-	printf "\\$(printf %03o 0x${s#??????})\\$(printf %03o 0x$(echo $s | cut -c5-6))\\$(printf %03o 0x$(echo $s | cut -c3-4))\\$(printf %03o 0x$(echo $s | cut -c1-2))" |
+	# The disk signature at byte 440, little-endian.
+	sig0=$(printf %03o 0x${s#??????}) sig1=$(printf %03o 0x$(echo $s | cut -c5-6))
+	sig2=$(printf %03o 0x$(echo $s | cut -c3-4)) sig3=$(printf %03o 0x$(echo $s | cut -c1-2))
+	printf "\\$sig0\\$sig1\\$sig2\\$sig3" |
 		dd of=$W/mbr bs=1 seek=440 conv=notrunc 2>/dev/null
 	printf '\203' | dd of=$W/mbr bs=1 seek=450 conv=notrunc 2>/dev/null
 	printf '\000\010\000\000' | dd of=$W/mbr bs=1 seek=454 conv=notrunc 2>/dev/null

@@ -38,10 +38,12 @@ while soak_time_left; do
 	wait $v1 $!
 	soak_add_verify $W/v1.$iters
 	soak_add_verify $W/v2.$iters
-	[ $iters -le 3 ] && ktap_print_msg "reason $(cat $S/reason), cache $(bc_stat cache_peak_bytes) bytes at peak"
+	[ $iters -le 3 ] && ktap_print_msg "reason $(cat $S/reason)," \
+		"cache $(bc_stat cache_peak_bytes) bytes at peak"
 	[ "$(cat $S/reason)" = memory ] && memory=$((memory + 1))
 	soak_idle
-	[ "$(bc_stat cache_bytes)" -eq 0 ] || soak_fail "cache_bytes $(bc_stat cache_bytes) when idle"
+	[ "$(bc_stat cache_bytes)" -eq 0 ] ||
+		soak_fail "cache_bytes $(bc_stat cache_bytes) when idle"
 done
 wait $hog || soak_fail "the hog failed: $(cat $W/hog)"
 ktap_print_msg "$(cat $W/hog)"

@@ -23,7 +23,8 @@ if [ -z "$err" ] || [ ! -b "${err}1" ]; then
 	exit "$KSFT_SKIP"
 fi
 euuid=$BOOTCACHE_TEST_ERR_PARTUUID
-bootcache make-playlist -o $W/e -e "$euuid:0:16M" -e "$euuid:16M:16M:1" -e "$euuid:32M:16M:2:low" >/dev/null
+bootcache make-playlist -o $W/e -e "$euuid:0:16M" -e "$euuid:16M:16M:1" \
+	-e "$euuid:32M:16M:2:low" >/dev/null
 
 # The null_blk disk: disk1's content, an MBR cafe00e1, 8 MB/s.
 nb=$(soak_nullb bcerr "$BOOTCACHE_TEST_DISK2" cafe00e1 8) || nb=
@@ -52,11 +53,13 @@ while soak_time_left; do
 	bad=
 	for k in 1 2 3; do
 		s=$((2048 + $(soak_rand 48000) + k * 1000))
-		bad="$bad $s $((s + 1)) $((s + 2)) $((s + 3)) $((s + 4)) $((s + 5)) $((s + 6)) $((s + 7))"
+		bad="$bad $s $((s + 1)) $((s + 2)) $((s + 3))"
+		bad="$bad $((s + 4)) $((s + 5)) $((s + 6)) $((s + 7))"
 		echo "+$s-$((s + 7))" >$cfg/badblocks
 	done
 	bcverify -d "$nb" -c $VMDATA/disk1.crc -p 1048576 -o 0 -l 25165824 -b 512 -B 131072 \
-		-m mixed -j 2 -t $((2 + $(soak_rand 3))) -e "$bad" -r $((iters + 100)) >$W/n.$iters 2>&1
+		-m mixed -j 2 -t $((2 + $(soak_rand 3))) -e "$bad" -r $((iters + 100)) \
+		>$W/n.$iters 2>&1
 	soak_add_verify $W/n.$iters
 	echo jettison >"$S/control" 2>/dev/null
 	for s in $bad; do echo "-$s-$s" >$cfg/badblocks; done

@@ -50,7 +50,8 @@ unplug_round() {
 	while kill -0 $rm_pid 2>/dev/null && [ $n -lt 900 ]; do sleep 0.1; n=$((n + 1)); done
 	if kill -0 $rm_pid 2>/dev/null; then
 		soak_fail "removal blocked for 90 s: $4"
-		ktap_print_msg "blocked: $(cat /proc/$rm_pid/wchan 2>/dev/null) $(cat /proc/$rm_pid/stack 2>/dev/null | head -5 | tr '\n' ' ')"
+		ktap_print_msg "blocked: $(cat /proc/$rm_pid/wchan 2>/dev/null)" \
+			"$(cat /proc/$rm_pid/stack 2>/dev/null | head -5 | tr '\n' ' ')"
 		broken=1
 		return 1
 	fi
@@ -72,7 +73,8 @@ unplug_round() {
 	soak_add_verify $W/v.$iters
 	bc_wait_for bc_state_is idle || soak_fail "still active after the disk went away"
 	[ "$(cat $S/reason)" = disk-gone ] || soak_fail "reason $(cat $S/reason), not disk-gone"
-	[ "$(bc_stat cache_bytes)" -eq 0 ] || soak_fail "cache_bytes $(bc_stat cache_bytes) after disk-gone"
+	[ "$(bc_stat cache_bytes)" -eq 0 ] ||
+		soak_fail "cache_bytes $(bc_stat cache_bytes) after disk-gone"
 	[ "$p" -gt 0 ] && parked_at_removal=$((parked_at_removal + 1))
 	eval "$5" || { soak_fail "putting the disk back failed: $5"; return 1; }
 	return 0
@@ -86,7 +88,8 @@ while soak_time_left && [ $broken -eq 0 ]; do
 	iters=$((iters + 1))
 	if [ $qemu -eq 1 ]; then
 		if bc_wait_for hot_part >/dev/null && part=$(hot_part); then
-			unplug_round $W/h "$part" $VMDATA/disk5.crc "bc_host device_del $hot_id >/dev/null" \
+			unplug_round $W/h "$part" $VMDATA/disk5.crc \
+				"bc_host device_del $hot_id >/dev/null" \
 				"bc_host device_add $hot_id >/dev/null && bc_wait_for hot_part" &&
 				qrounds=$((qrounds + 1))
 		else

@@ -32,10 +32,14 @@ TUNABLES=${BENCH_TUNABLES:-}
 
 ktap_print_header
 bc_require
-if [ ! -f "$DATA/trace.txt" ] || ! command -v replay >/dev/null || ! command -v bootcache >/dev/null; then
+if [ ! -f "$DATA/trace.txt" ] || ! command -v replay >/dev/null ||
+	! command -v bootcache >/dev/null; then
 	bc_skip_all "needs vmdata/trace.txt (make bench-trace), replay and the bootcache tool"
 fi
-case $PACE in model | think | paced) ;; *) bc_skip_all "BENCH_PACE must be model, think or paced, not '$PACE'" ;; esac
+case $PACE in
+model | think | paced) ;;
+*) bc_skip_all "BENCH_PACE must be model, think or paced, not '$PACE'" ;;
+esac
 ktap_set_plan $((RUNS * (SETS + 1)))
 bc_kmsg "bench_trace.sh starting: $RUNS runs of $((SETS + 1)) cases on $DEV"
 
@@ -65,7 +69,8 @@ replay_run() {
 	shift 2
 	if ! replay -v -g "$GAP" "$@" "$DEV" "$DATA/trace.txt" >"$T/out" 2>"$T/err"; then
 		sed 's/^/# /' "$T/err"
-		ktap_test_fail "run $run set $set: replay failed or read other bytes than the medium holds"
+		why="replay failed or read other bytes than the medium holds"
+		ktap_test_fail "run $run set $set: $why"
 		return 1
 	fi
 	grep '^read ' "$T/out" >"$T/reads"
@@ -101,9 +106,10 @@ classify() {
 			if ($6 / 1000 > mx[c]) mx[c] = $6 / 1000
 		}
 		END {
-			printf "hit=%d waited=%d miss=%d hit_ms=%.1f waited_ms=%.1f miss_ms=%.1f waited_max_ms=%.1f miss_max_ms=%.1f\n",
-				n["hit"], n["waited"], n["miss"], ms["hit"], ms["waited"], ms["miss"],
-				mx["waited"], mx["miss"]
+			printf "hit=%d waited=%d miss=%d hit_ms=%.1f waited_ms=%.1f miss_ms=%.1f ",
+				n["hit"], n["waited"], n["miss"],
+				ms["hit"], ms["waited"], ms["miss"]
+			printf "waited_max_ms=%.1f miss_max_ms=%.1f\n", mx["waited"], mx["miss"]
 		}' - "$T/reads"
 }
 
@@ -126,7 +132,8 @@ while [ "$run" -le "$RUNS" ]; do
 	while [ "$set" -le "$SETS" ]; do
 		settle
 		for t in $(echo "$TUNABLES" | tr ',' ' '); do
-			echo "${t#*=}" >"$S/${t%%=*}" || ktap_test_fail "run $run set $set: cannot set $t"
+			echo "${t#*=}" >"$S/${t%%=*}" ||
+				ktap_test_fail "run $run set $set: cannot set $t"
 		done
 		if ! bootcache start "$DATA/playlist-$set.bin" >"$T/err" 2>&1; then
 			sed 's/^/# /' "$T/err"
