@@ -189,10 +189,12 @@ with open(sys.argv[1], "rb") as f, open(sys.argv[2] + ".md5", "w") as s, \
     i = 0
     while chunk := f.read(1 << 20):
         s.write("%d %s\n" % (i, hashlib.md5(chunk).hexdigest()))
-        c.write(b"".join(struct.pack("<I", zlib.crc32(chunk[k:k + 512])) for k in range(0, 1 << 20, 512)))
+        c.write(b"".join(struct.pack("<I", zlib.crc32(chunk[k:k + 512]))
+                         for k in range(0, 1 << 20, 512)))
         if i < 12:
             for k in range(0, 1 << 20, 512):
-                t.write("%d %s\n" % ((i << 11) + k // 512, hashlib.md5(chunk[k:k + 512]).hexdigest()))
+                md5 = hashlib.md5(chunk[k:k + 512]).hexdigest()
+                t.write("%d %s\n" % ((i << 11) + k // 512, md5))
         i += 1
 EOF
 }
@@ -242,7 +244,8 @@ done
 # (QEMU blkdebug), one every 3 MiB from MiB 2 on, at varying offsets.
 ERR_SECTORS=$(for k in $(seq 2 3 62); do echo $((k * 2048 + k * 389 % 2048)); done | tr '\n' ' ')
 for s in $ERR_SECTORS; do
-	printf '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "%d"\nonce = "off"\n\n' "$s"
+	printf '[inject-error]\nevent = "read_aio"\nerrno = "5"\n'
+	printf 'sector = "%d"\nonce = "off"\n\n' "$s"
 done >"$OUT/blkdebug.conf"
 # Host programs (-T) with their shared libraries and the dynamic loader.
 for prog in $HOST_PROGS; do
@@ -316,7 +319,11 @@ echo "  VM       booting $KERNEL (time limit ${TIMEOUT} s)"
 rm -f "$CONSOLE" "$KTAP" "$OUT/qmp.sock" "$OUT/hostchan.sock"
 # The host's side of bc_host: carries out the guest's requests on QEMU's
 # monitor. It connects once QEMU has made the sockets.
-HOT_DRIVE="if=none,id=hotdrv,file=$OUT/disk5.img,format=raw,snapshot=on,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100"
+# The throttle of the slow disks, and the failing disk's drive.
+SLOW_THROTTLE="throttling.bps-total=$SLOW_BPS,throttling.iops-total=100"
+ERR_DRIVE="if=none,id=errdrv,file=blkdebug:$OUT/blkdebug.conf:$OUT/disk4.img,format=raw"
+ERR_DRIVE="$ERR_DRIVE,snapshot=on,throttling.bps-total=$((SLOW_BPS * 2)),throttling.iops-total=200"
+HOT_DRIVE="if=none,id=hotdrv,file=$OUT/disk5.img,format=raw,snapshot=on,$SLOW_THROTTLE"
 HOT_DEVICE="virtio-blk-pci,drive=hotdrv,id=hotdisk,addr=0x11,serial=hotdisk"
 python3 "$SELF_DIR/vm/hostchan.py" "$OUT/qmp.sock" "$OUT/hostchan.sock" "$OUT" "$OUT/hostchan.log" \
 	--hotplug "hotdisk=$HOT_DRIVE|$HOT_DEVICE" &
@@ -329,13 +336,14 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
 	-append "console=ttyS0 panic=-1 $bootargs${NO_KUNIT:+ kunit.enable=0} $APPEND" \
 	-serial "file:$CONSOLE" -serial "file:$KTAP" \
 	-qmp "unix:$OUT/qmp.sock,server=on,wait=off" \
-	-chardev "socket,id=hostchan,path=$OUT/hostchan.sock,server=on,wait=off" -serial chardev:hostchan \
+	-chardev "socket,id=hostchan,path=$OUT/hostchan.sock,server=on,wait=off" \
+	-serial chardev:hostchan \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-drive "file=$OUT/disk0.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk1.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$OUT/disk2.img,if=virtio,format=raw,snapshot=on" \
-	-drive "file=$OUT/disk3.img,if=virtio,format=raw,snapshot=on$SLOW_RO,throttling.bps-total=$SLOW_BPS,throttling.iops-total=100" \
-	-drive "if=none,id=errdrv,file=blkdebug:$OUT/blkdebug.conf:$OUT/disk4.img,format=raw,snapshot=on,throttling.bps-total=$((SLOW_BPS * 2)),throttling.iops-total=200" \
+	-drive "file=$OUT/disk3.img,if=virtio,format=raw,snapshot=on$SLOW_RO,$SLOW_THROTTLE" \
+	-drive "$ERR_DRIVE" \
 	-device virtio-blk-pci,drive=errdrv,id=errdisk,addr=0x10,serial=errdisk \
 	-drive "$HOT_DRIVE" -device "$HOT_DEVICE" \
 	-drive "if=none,id=cd0,media=cdrom,file=$OUT/$CD_FIRST,format=raw,readonly=on$CD0_OPTS" \
@@ -362,7 +370,8 @@ esac
 # had less concurrency than it claims.
 if [ "$SMP" -gt 1 ] && { [ $rc -eq 1 ] || [ $rc -eq 3 ]; } &&
 	! grep -Eq "smp: Brought up [0-9]+ nodes?, $SMP CPUs" "$CONSOLE"; then
-	extra+=("the guest did not bring up $SMP CPUs ($(grep -m1 -o 'smp: Brought up.*' "$CONSOLE" || echo 'no SMP'))")
+	brought=$(grep -m1 -o 'smp: Brought up.*' "$CONSOLE" || echo 'no SMP')
+	extra+=("the guest did not bring up $SMP CPUs ($brought)")
 fi
 
 args=(--console "$CONSOLE" --kselftest "$KTAP" --guest-verdict "$verdict")
