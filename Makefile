@@ -138,7 +138,7 @@ host-test:
 
 # The kselftests and their VM harness (bash and POSIX sh) must be clean.
 shellcheck:
-	@cd $(SELFTESTS) && shellcheck -x -f gcc *.sh vmtest.sh vm/init bench/trace/*.sh
+	@cd $(SELFTESTS) && shellcheck -x -f gcc *.sh vmtest.sh vm/init bench/*.sh bench/trace/*.sh
 	@shellcheck -x -f gcc mk/bench-trace.sh
 	@echo "  CHECKED  shellcheck: $(SELFTESTS)"
 

@@ -62,7 +62,8 @@ if [ ! -f "$LINUX/.git/bootcache-base" ] ||
 	cp -a "$OUT/pristine" "$LINUX"
 	rm -f "$LINUX/.unpacked" "$LINUX/.bootcache-version"
 	git -C "$LINUX" init -q -b series || die "git init failed"
-	{ git -C "$LINUX" add -A && git -C "$LINUX" commit -q -m "Linux $(make -s -C "$LINUX" kernelversion)"; } ||
+	# -f: Debian's linux-source .gitignore ignores everything at the top.
+	{ git -C "$LINUX" add -A -f && git -C "$LINUX" commit -q -m "Linux $(make -s -C "$LINUX" kernelversion)"; } ||
 		die "could not commit the pristine tree"
 	git -C "$LINUX" tag base
 	cp "$OUT/pristine/.bootcache-version" "$LINUX/.git/bootcache-base"

@@ -32,12 +32,12 @@ mknull() {
 a=$(mknull bench_a)
 b=$(mknull bench_b)
 # Fill the disk once so reads hit allocated memory.
-dd if=/dev/zero of=/dev/$a bs=1048576 count=128 oflag=direct 2>/dev/null
+dd if=/dev/zero of="/dev/$a" bs=1048576 count=128 oflag=direct 2>/dev/null
 
-run() { randread /dev/$a "$SECS"; }
-median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+run() { randread "/dev/$a" "$SECS"; }
+median() { tr ' ' '\n' | sort -n | awk 'NF {v[++n] = $1} END {print v[int((n + 1) / 2)]}'; }
 run >/dev/null # warm up
-none= other= this=
+none='' other='' this=''
 # Interleave the three cases so drift in the emulator hits them alike.
 i=0
 while [ $i -lt "$ROUNDS" ]; do
@@ -51,7 +51,7 @@ while [ $i -lt "$ROUNDS" ]; do
 	i=$((i + 1))
 done
 ktap_print_msg "bench: rounds (IOPS): none:$none; other disk:$other; this disk:$this"
-none=$(echo $none | median) other=$(echo $other | median) this=$(echo $this | median)
+none=$(echo "$none" | median) other=$(echo "$other" | median) this=$(echo "$this" | median)
 
 ktap_print_msg "bench: random 4 KiB O_DIRECT reads on /dev/$a (null_blk, memory backed)," \
 	"median of $ROUNDS runs of $SECS s"
