@@ -161,7 +161,7 @@ for p in "${patches[@]}"; do
 done
 
 # The series gives the tree make tree lays out.
-same=no
+same="not checked: the series stopped at patch $n"
 if [ "$n" -eq "$total" ]; then
 	mk/tree.sh prepare "$OUT" >/dev/null || die "make tree failed"
 	manifest=$OUT/linux/.bootcache-files
