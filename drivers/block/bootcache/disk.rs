@@ -140,6 +140,11 @@ pub(crate) struct Settled {
 }
 
 impl Settled {
+    /// Adds a served bio, to be ended by [`Settled::finish`].
+    pub(crate) fn end_later(&mut self, bio: Bio) {
+        self.end.push(bio);
+    }
+
     /// Ends and resubmits the bios. Process context: resubmitting may sleep.
     pub(crate) fn finish(self) {
         let Settled { end, pass } = self;

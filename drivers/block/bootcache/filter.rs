@@ -9,7 +9,8 @@
 //! [`crate::readahead`]); any other read goes to the disk. A write
 //! invalidates the sectors it overlaps, then goes to the disk. Every bio is
 //! counted, and recorded in the history while recording; the time spent here
-//! is counted in `stats/cpu_ns`.
+//! is counted in `stats/cpu_ns`, up to the point where the bios it served or
+//! released are ended or passed on (their owners' work, not bootcache's).
 //!
 //! A hit is decided, and its sectors consumed, under the disk's lock; the
 //! data of the pages it empties is copied into the bio after the lock is
@@ -37,8 +38,15 @@ impl Filter for DiskFilter {
     type Data = Arc<Disk>;
 
     fn submit_bio(disk: ArcBorrow<'_, Disk>, bio: Bio) -> Verdict {
-        let _cpu = CpuTime::start(&disk.session.stats);
-        submit(disk, bio)
+        let cpu = CpuTime::start(&disk.session.stats);
+        let mut after = Settled::default();
+        let verdict = submit(disk, bio, &mut after);
+        // Not bootcache's own work: ending a served read runs its owner's
+        // completion, and passing parked reads on may sleep for a place in
+        // the device's queue.
+        drop(cpu);
+        after.finish();
+        verdict
     }
 
     fn missed_bio(disk: ArcBorrow<'_, Disk>, bio: &BioRef) {
@@ -55,8 +63,9 @@ impl Filter for DiskFilter {
     }
 }
 
-/// A bio submitted to a cached disk: see the module's documentation.
-fn submit(disk: ArcBorrow<'_, Disk>, mut bio: Bio) -> Verdict {
+/// A bio submitted to a cached disk: see the module's documentation. The
+/// bios to end or pass on once the filter's work is done go to `after`.
+fn submit(disk: ArcBorrow<'_, Disk>, mut bio: Bio, after: &mut Settled) -> Verdict {
     let stats = &disk.session.stats;
     let op = bio.op();
     let start = bio.sector() * 512;
@@ -66,20 +75,15 @@ fn submit(disk: ArcBorrow<'_, Disk>, mut bio: Bio) -> Verdict {
         disk.record(&bio, format::ENTRY_WRITE);
         if len > 0 {
             let nowait = bio.is_nowait();
-            let settled = {
-                let mut inner = disk.inner.lock();
-                let lost = inner.cache.invalidate(start, len);
-                stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
-                // Parked reads of those blocks now go to the disk, but
-                // not from a submitter that must not sleep: for it the
-                // releaser passes them at its next visit.
-                if nowait {
-                    Settled::default()
-                } else {
-                    disk.settle(&mut inner)
-                }
-            };
-            settled.finish();
+            let mut inner = disk.inner.lock();
+            let lost = inner.cache.invalidate(start, len);
+            stats.invalidated_bytes.fetch_add(lost, Ordering::Relaxed);
+            // Parked reads of those blocks now go to the disk, but not
+            // from a submitter that must not sleep: for it the releaser
+            // passes them at its next visit.
+            if !nowait {
+                *after = disk.settle(&mut inner);
+            }
         }
         return Verdict::Pass(bio);
     }
@@ -105,7 +109,7 @@ fn submit(disk: ArcBorrow<'_, Disk>, mut bio: Bio) -> Verdict {
             drop(inner);
             copy_released(&mut bio, released);
             disk.count_hit(&bio, 0, rehit, disk.session.now_ns(), current_pid());
-            bio.end(Ok(()));
+            after.end_later(bio);
             return Verdict::Consumed;
         }
     }
