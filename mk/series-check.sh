@@ -89,7 +89,11 @@ warnings() {
 # incremental base).
 if [ ! -f "$WORK/base-warnings" ] ||
 	! cmp -s "$WORK/base-warnings.version" "$OUT/pristine/.bootcache-version"; then
-	say BASE "building the pristine tree's test config ($LOGS/base.build)"
+	say BASE "building the pristine tree's test config from scratch ($LOGS/base.build)"
+	# From scratch: an incremental build would leave out the warnings of
+	# the files it does not recompile.
+	rm -rf "$BUILD"
+	mkdir -p "$BUILD"
 	# shellcheck disable=SC2086 # KMAKE_ARGS is a list of make variables.
 	{ KCONFIG_UNDEFINED_OK=1 mk/kconfig.sh "$LINUX" "$BUILD" "$FRAGMENTS" &&
 		make -C "$LINUX" O="$BUILD" $KMAKE_ARGS -j"$JOBS" bzImage; } >"$LOGS/base.build" 2>&1 ||
