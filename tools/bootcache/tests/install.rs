@@ -50,6 +50,9 @@ fn mode(p: &Path) -> u32 {
     fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
+/// The scripts are not executable in the tree (checkpatch refuses an
+/// executable source file outside a `scripts/` directory); install.sh
+/// installs them with mode 755, which install_puts_every_file_in_place checks.
 #[test]
 fn scripts_are_posix_sh() {
     let shells: Vec<&str> = ["sh", "dash", "posh"]
@@ -59,7 +62,6 @@ fn scripts_are_posix_sh() {
     for s in SCRIPTS {
         let text = fs::read_to_string(src(s)).unwrap();
         assert!(text.starts_with("#!/bin/sh\n"), "{s}: not a /bin/sh script");
-        assert_eq!(mode(&src(s)) & 0o111, 0o111, "{s}: not executable");
         for shell in &shells {
             let out = Command::new(shell).arg("-n").arg(src(s)).output().unwrap();
             assert!(
