@@ -49,7 +49,7 @@ KMAKE = $(MAKE) -C $(KSRC) O=$(abspath $(KBUILD)) $(KMAKE_ARGS) -j$(JOBS)
 
 .PHONY: help setup tree apply config kernel clippy rustfmtcheck checkpatch \
 	configs-check host-test shellcheck vm vm-debug boot-test test bench-filter bench-trace demo \
-	cpu-factor fuzz soak series series-check clean distclean
+	cpu-factor fuzz soak series series-check deb-tool clean distclean
 
 help:
 	@echo 'bootcache targets:'
@@ -62,6 +62,7 @@ help:
 	@echo '  make vm              boot the test kernel in QEMU and run KUnit and the kselftests'
 	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak, fault injection)'
 	@echo '  make boot-test       boot scenarios: bootcache=off|record|auto, built-in playlists'
+	@echo '  make deb-tool        the tool as a Debian package in $(OUT)/deb, checked with lintian'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make series          the patch series for the mailing lists, in $(OUT)/series (SIGNOFF="Name <email>")'
 	@echo '  make series-check    git am the series on 6.12: build after each patch, checkpatch, VM run; one table'
@@ -136,10 +137,11 @@ configs-check: tree
 host-test:
 	@mk/host-test.sh
 
-# The kselftests and their VM harness (bash and POSIX sh) must be clean.
+# The kselftests and their VM harness (bash and POSIX sh) must be clean, and
+# so must the Debian package's scripts.
 shellcheck:
 	@cd $(SELFTESTS) && shellcheck -x -f gcc *.sh vmtest.sh vm/init bench/trace/*.sh
-	@shellcheck -x -f gcc mk/bench-trace.sh
+	@shellcheck -x -f gcc mk/bench-trace.sh mk/deb.sh mk/deb/postinst mk/deb/prerm mk/deb/postrm
 	@echo "  CHECKED  shellcheck: $(SELFTESTS)"
 
 vm: kernel
@@ -197,6 +199,12 @@ fuzz:
 SOAK_MINUTES ?= 30
 soak: setup
 	@OUT=$(OUT) MAKE="$(MAKE)" SOAK_MINUTES=$(SOAK_MINUTES) SOAK_SCENARIOS="$(SOAK_SCENARIOS)" mk/soak.sh
+
+# The tool as a Debian package, in $(OUT)/deb (mk/deb.sh: the release binary,
+# what install.sh installs, man pages and shell completions, maintainer
+# scripts; checked with lintian).
+deb-tool: setup
+	@OUT=$(OUT) mk/deb.sh
 
 clean:
 	rm -rf $(OUT)/build $(OUT)/vm $(OUT)/results
