@@ -175,7 +175,9 @@ run "dpkg -r bootcache" dpkg -r bootcache
 check "bootcache is removed, its conffile kept" status_is "deinstall ok config-files"
 check "no unit link or deb-systemd-helper state is left" no_links
 check "only the conffile and the saved files are left" leftovers_are \
-	"./etc/default/bootcache ./var/lib/bootcache ./var/lib/bootcache/playlist.initramfs "
+	"./etc/default/bootcache ./var/lib/bootcache "
+check "/var/lib/bootcache holds what the hook saved" \
+	test "$(ls -A "$ROOT/var/lib/bootcache")" = playlist.initramfs
 check "the initramfs was rebuilt without bootcache" initrd_lacks
 
 # --- 6. Install again, with apt this time. ---
