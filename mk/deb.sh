@@ -24,7 +24,9 @@
 #
 # The version is the tool's (Cargo.toml) plus the commit's date and hash
 # (0.1.0+git20261130.654fe25-1; "+dirty" when the tree has uncommitted
-# changes). The maintainer is DEBFULLNAME and DEBEMAIL, or git's user.name
+# changes). SOURCE_DATE_EPOCH is the commit's time (the man pages' and the
+# changelog's date; dpkg-deb clamps the files' times to it), so a rebuild of
+# the same tree makes the same bytes (checked: two builds, one sha256). The maintainer is DEBFULLNAME and DEBEMAIL, or git's user.name
 # and user.email. Builds go to $OUT/build/deb/tool (cargo's target
 # directory) and $OUT/build/deb/stage (the tree), which nothing else uses.
 
