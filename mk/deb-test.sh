@@ -125,7 +125,9 @@ else
 fi
 say CHROOT "$ROOT (a copy of $base)"
 rm -rf "$ROOT"
-cp -a "$base" "$ROOT"
+mkdir -p "$ROOT"
+# base/. : the tree's content, also when base is a symbolic link to it.
+cp -a "$base/." "$ROOT/"
 mkdir -p "$ROOT/tmp/deb"
 cp "$tool_deb" "$kernel_deb" "$ROOT/tmp/deb/"
 tool=/tmp/deb/${tool_deb##*/}
