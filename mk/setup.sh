@@ -51,6 +51,9 @@ PACKAGES=(
 	# make shellcheck (and mk/host-test.sh): the kselftests' and VM
 	# harness's shell scripts must be shellcheck clean.
 	shellcheck
+	# make deb: dpkg-dev (dpkg-buildpackage, dpkg-shlibdeps), debhelper (the
+	# kernel's bindeb-pkg runs dh_* tools), binutils (strip), lintian.
+	dpkg-dev debhelper binutils lintian
 )
 
 say() { printf 'setup: %s\n' "$*"; }

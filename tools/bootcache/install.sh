@@ -15,10 +15,18 @@
 #   /etc/default/bootcache                                settings (kept if present)
 #   /var/lib/bootcache/                                   saved files
 #   /usr/share/doc/bootcache/README.md
+#   /usr/share/man/man8/bootcache.8, bootcache-COMMAND.8  man pages
+#   /usr/share/bash-completion/completions/bootcache      completions (bash,
+#   /usr/share/zsh/vendor-completions/_bootcache          zsh, fish: Debian's
+#   /usr/share/fish/vendor_completions.d/bootcache.fish   places)
 #
 # The binary is BOOTCACHE_BIN if set, else target/release/bootcache, built with
-# `cargo build --release` if it is missing. Nothing is enabled or started; the
-# commands to do so are printed at the end.
+# `cargo build --release` if it is missing. The man pages and completions are
+# made from the command line's definition by examples/gen-docs.rs: they are
+# taken from BOOTCACHE_DOCS=DIR if set (gen-docs's output), else generated into
+# target/docs with `cargo run --release --example gen-docs`. Nothing is enabled
+# or started; the commands to do so are printed at the end. mk/deb.sh makes the
+# Debian package from what this script installs.
 
 set -eu
 
@@ -28,7 +36,8 @@ usage()
 usage: $0 DESTDIR
 
 Installs bootcache under DESTDIR; give / to install on this machine.
-Environment: BOOTCACHE_BIN=FILE installs that binary instead of building one.
+Environment: BOOTCACHE_BIN=FILE installs that binary instead of building one;
+BOOTCACHE_DOCS=DIR installs the man pages and completions gen-docs wrote there.
 USAGE
 }
 
@@ -50,6 +59,15 @@ if [ -z "$bin" ]; then
 fi
 [ -x "$bin" ] || { echo "$0: $bin: not an executable" >&2; exit 1; }
 
+docs=${BOOTCACHE_DOCS:-}
+if [ -z "$docs" ]; then
+	docs=$src/target/docs
+	echo "generating the man pages and completions in $docs"
+	rm -rf "$docs"
+	(cd "$src" && cargo run --release --quiet --example gen-docs -- "$docs")
+fi
+[ -f "$docs/bootcache.8" ] || { echo "$0: $docs: no bootcache.8 (not gen-docs output)" >&2; exit 1; }
+
 # put MODE SOURCE TARGET: copies SOURCE to DESTDIR/TARGET with MODE.
 put()
 {
@@ -70,6 +88,12 @@ put 755 "$src/initramfs-tools/hooks/bootcache" /usr/share/initramfs-tools/hooks/
 put 755 "$src/initramfs-tools/scripts/init-top/bootcache" \
 	/usr/share/initramfs-tools/scripts/init-top/bootcache
 put 644 "$src/README.md" /usr/share/doc/bootcache/README.md
+for m in "$docs"/*.8; do
+	put 644 "$m" "/usr/share/man/man8/${m##*/}"
+done
+put 644 "$docs/bootcache.bash" /usr/share/bash-completion/completions/bootcache
+put 644 "$docs/_bootcache" /usr/share/zsh/vendor-completions/_bootcache
+put 644 "$docs/bootcache.fish" /usr/share/fish/vendor_completions.d/bootcache.fish
 if [ -e "$dest/etc/default/bootcache" ]; then
 	echo "kept $dest/etc/default/bootcache"
 else

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The boot cycle's files: the shell scripts parse as POSIX sh, `install.sh` puts every
-//! file in place, the generator and the initramfs hook do what they say, and the units
-//! pass `systemd-analyze verify` when the host has it.
+//! file in place, the man pages and completions cover every command, the generator and
+//! the initramfs hook do what they say, and the units pass `systemd-analyze verify` when
+//! the host has it.
 
 mod testenv;
+
+// The man page and completion generator `install.sh` runs, called here directly.
+#[allow(dead_code)]
+#[path = "../examples/gen-docs.rs"]
+mod gen_docs;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -86,16 +92,71 @@ fn scripts_are_posix_sh() {
         .success());
 }
 
+/// The visible commands, as `bootcache --help` lists them.
+fn commands() -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_bootcache"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    help.split("Commands:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn gen_docs_covers_every_command() {
+    let t = TestEnv::new("gen-docs");
+    let docs = t.path("docs");
+    gen_docs::run(&docs).unwrap();
+    let cmds = commands();
+    assert!(cmds.len() > 10, "{cmds:?}");
+    let top = fs::read_to_string(docs.join("bootcache.8")).unwrap();
+    assert!(top.starts_with(".ie "), "not roff");
+    assert!(top.contains("\n.TH bootcache 8 "), "not section 8");
+    let bash = fs::read_to_string(docs.join("bootcache.bash")).unwrap();
+    let zsh = fs::read_to_string(docs.join("_bootcache")).unwrap();
+    let fish = fs::read_to_string(docs.join("bootcache.fish")).unwrap();
+    assert!(zsh.starts_with("#compdef bootcache"));
+    for c in &cmds {
+        let page = fs::read_to_string(docs.join(format!("bootcache-{c}.8")))
+            .unwrap_or_else(|e| panic!("bootcache-{c}.8: {e}"));
+        assert!(page.contains(&format!(".TH bootcache-{c} 8 ")), "{c}");
+        // Roff escapes the hyphens of the list.
+        let listed = format!("bootcache-{c}(8)").replace('-', "\\-");
+        assert!(top.contains(&listed), "bootcache.8 lacks {c}");
+        for (shell, text) in [("bash", &bash), ("zsh", &zsh), ("fish", &fish)] {
+            assert!(text.contains(c.as_str()), "{shell} completion lacks {c}");
+        }
+    }
+    // Hidden commands have neither a page nor a completion.
+    assert!(!docs.join("bootcache-gen-history.8").exists());
+    for (shell, text) in [("bash", &bash), ("zsh", &zsh), ("fish", &fish)] {
+        assert!(
+            !text.contains("gen-history"),
+            "{shell} completion offers gen-history"
+        );
+    }
+    // One page per command, the top page, three completions: nothing else.
+    assert_eq!(fs::read_dir(&docs).unwrap().count(), cmds.len() + 4);
+}
+
 #[test]
 fn install_puts_every_file_in_place() {
     let t = TestEnv::new("install");
     let dest = t.path("root");
     let bin = Path::new(env!("CARGO_BIN_EXE_bootcache"));
+    let docs = t.path("docs");
+    gen_docs::run(&docs).unwrap();
     let script = src("install.sh");
-    let out = sh(
-        &[script.to_str().unwrap(), dest.to_str().unwrap()],
-        &[("BOOTCACHE_BIN", bin)],
-    );
+    let env = [("BOOTCACHE_BIN", bin), ("BOOTCACHE_DOCS", docs.as_path())];
+    let out = sh(&[script.to_str().unwrap(), dest.to_str().unwrap()], &env);
     assert!(
         out.status.success(),
         "{}",
@@ -133,6 +194,29 @@ fn install_puts_every_file_in_place() {
     for (u, path) in UNITS.iter().zip(&units) {
         want.push((path, src(&format!("systemd/{u}")), 0o644));
     }
+    let mut man = Vec::new();
+    for e in fs::read_dir(&docs).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".8") {
+            man.push((format!("usr/share/man/man8/{name}"), docs.join(name)));
+        }
+    }
+    for (path, from) in &man {
+        want.push((path, from.clone(), 0o644));
+    }
+    for (path, name) in [
+        (
+            "usr/share/bash-completion/completions/bootcache",
+            "bootcache.bash",
+        ),
+        ("usr/share/zsh/vendor-completions/_bootcache", "_bootcache"),
+        (
+            "usr/share/fish/vendor_completions.d/bootcache.fish",
+            "bootcache.fish",
+        ),
+    ] {
+        want.push((path, docs.join(name), 0o644));
+    }
     for (rel, from, m) in &want {
         let p = dest.join(rel);
         assert_eq!(fs::read(&p).unwrap(), fs::read(from).unwrap(), "{rel}");
@@ -159,10 +243,7 @@ fn install_puts_every_file_in_place() {
         "BOOTCACHE_SAVE_DELAY=5min\n",
     )
     .unwrap();
-    let out = sh(
-        &[script.to_str().unwrap(), dest.to_str().unwrap()],
-        &[("BOOTCACHE_BIN", bin)],
-    );
+    let out = sh(&[script.to_str().unwrap(), dest.to_str().unwrap()], &env);
     assert!(out.status.success());
     assert_eq!(
         fs::read_to_string(dest.join("etc/default/bootcache")).unwrap(),
