@@ -12,8 +12,14 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-gcc -O2 -Wall -Werror -idirafter "$TOP/include/uapi" -o "$W/bcfile" \
-	"$TOP/tools/testing/selftests/bootcache/bcfile.c"
+# bcfile.c includes "../kselftest.h" for __printf, as kselftests do. The
+# kernel tree is not there yet when the host tests run, so the compiler
+# finds, through -iquote, a stand-in that defines that one macro as
+# kselftest.h does.
+mkdir -p "$W/ksft/dir"
+echo '#define __printf(a, b) __attribute__((format(printf, a, b)))' >"$W/ksft/kselftest.h"
+gcc -O2 -Wall -Wextra -Werror -idirafter "$TOP/include/uapi" -iquote "$W/ksft/dir" \
+	-o "$W/bcfile" "$TOP/tools/testing/selftests/bootcache/bcfile.c"
 tool=${BOOTCACHE_TOOL:-}
 if [ -z "$tool" ]; then
 	# The target directory cargo test of mk/host-test.sh builds in.

@@ -66,7 +66,10 @@ if [ -z "$docs" ]; then
 	rm -rf "$docs"
 	(cd "$src" && cargo run --release --quiet --example gen-docs -- "$docs")
 fi
-[ -f "$docs/bootcache.8" ] || { echo "$0: $docs: no bootcache.8 (not gen-docs output)" >&2; exit 1; }
+if [ ! -f "$docs/bootcache.8" ]; then
+	echo "$0: $docs: no bootcache.8 (not gen-docs output)" >&2
+	exit 1
+fi
 
 # put MODE SOURCE TARGET: copies SOURCE to DESTDIR/TARGET with MODE.
 put()

@@ -424,13 +424,19 @@ pub fn svg(history: &History<'_>, playlist: Option<&Playlist<'_>>, title: &str) 
     }
     let _ = writeln!(
         s,
-        r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">time since recording started (s)</text>"#,
+        concat!(
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">"#,
+            "time since recording started (s)</text>"
+        ),
         LEFT + PLOT_W / 2,
         bottom + 38
     );
     let _ = writeln!(
         s,
-        r#"<text x="20" y="{y}" text-anchor="middle" font-size="12" transform="rotate(-90 20 {y})">offset in volume (MiB)</text>"#,
+        concat!(
+            r#"<text x="20" y="{y}" text-anchor="middle" font-size="12" "#,
+            r#"transform="rotate(-90 20 {y})">offset in volume (MiB)</text>"#
+        ),
         y = TOP + plot_h / 2
     );
     let _ = writeln!(s, "</g>");
@@ -523,7 +529,12 @@ pub fn svg(history: &History<'_>, playlist: Option<&Playlist<'_>>, title: &str) 
     if let Some(p) = playlist {
         let _ = write!(
             s,
-            r##"<rect x="{lx}" y="{ly}" width="12" height="12" fill="#6baed6" fill-opacity="0.3"/>"##
+            concat!(
+                r#"<rect x="{lx}" y="{ly}" width="12" height="12" "#,
+                r##"fill="#6baed6" fill-opacity="0.3"/>"##
+            ),
+            lx = lx,
+            ly = ly
         );
         let _ = writeln!(
             s,

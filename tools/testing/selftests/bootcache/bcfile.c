@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <assert.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +49,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/bootcache.h>
+
+#include "../kselftest.h"
 
 #define HDR_SIZE	40
 #define VOL_SIZE	40
@@ -72,7 +73,7 @@ static_assert(sizeof(struct bootcache_history_entry) == ENT_SIZE, "entry");
 
 static const char *prog = "bcfile";
 
-static noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static noreturn void die(const char *fmt, ...) __printf(1, 2);
 static noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -455,15 +456,15 @@ static void format_volume(const uint8_t type, const uint8_t *id, char *out, size
 		snprintf(out, size, "root");
 		break;
 	case BOOTCACHE_VOLUME_MBR:
-		snprintf(out, size, "%08" PRIx32 "-%02x", get32(id, 0), id[4]);
+		snprintf(out, size, "%08x-%02x", get32(id, 0), id[4]);
 		break;
 	case BOOTCACHE_VOLUME_ISO9660: {
 		char d[24];
 
 		/* A valid id's date has 16 digits at most. */
-		snprintf(d, sizeof(d), "%016" PRIu64, get64(id, 0));
+		snprintf(d, sizeof(d), "%016llu", (unsigned long long)get64(id, 0));
 		snprintf(out, size,
-			 ISO9660_PREFIX "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s:%08" PRIx32,
+			 ISO9660_PREFIX "%.4s-%.2s-%.2s-%.2s-%.2s-%.2s-%.2s:%08x",
 			 d, d + 4, d + 6, d + 8, d + 10, d + 12, d + 14, get32(id, 8));
 		break;
 	}
@@ -961,18 +962,19 @@ static int cmd_print_history(int argc, char **argv)
 	vol = f.b + HDR_SIZE;
 	ent = vol + nv * VOL_SIZE;
 	/* As commands.rs print() prints a history. */
-	printf("history version %d flags 0x%" PRIx32 "%s checksum 0x%08" PRIx32 "\n",
+	printf("history version %d flags 0x%x%s checksum 0x%08x\n",
 	       BOOTCACHE_FORMAT_VERSION, flags,
 	       flags & BOOTCACHE_HISTORY_TRUNCATED ? " (truncated)" : "", get32(f.b, H_CHECKSUM));
-	printf("%" PRIu32 " volumes, %" PRIu32 " entries, %" PRIu32 " tags, %" PRIu64
-	       " bytes read\n\n", nv, ne, get32(f.b, H_EXTRA), get64(f.b, H_BYTES));
+	printf("%u volumes, %u entries, %u tags, %llu bytes read\n\n", nv, ne, get32(f.b, H_EXTRA),
+	       (unsigned long long)get64(f.b, H_BYTES));
 	printf("%3s  %-39s  %5s  %7s  %14s\n", "VOL", "ID", "BLOCK", "ENTRIES", "READ BYTES");
 	for (uint32_t i = 0; i < nv; i++) {
 		const uint8_t *v = vol + i * VOL_SIZE;
 
 		format_volume(v[V_ID_TYPE], v + V_ID, id, sizeof(id));
-		printf("%3" PRIu32 "  %-39s  %5" PRIu32 "  %7" PRIu32 "  %14" PRIu64 "\n", i, id,
-		       get32(v, V_BLOCK_SIZE), get32(v, V_RECORD_COUNT), get64(v, V_BYTES));
+		printf("%3u  %-39s  %5u  %7u  %14llu\n", i, id,
+		       get32(v, V_BLOCK_SIZE), get32(v, V_RECORD_COUNT),
+		       (unsigned long long)get64(v, V_BYTES));
 	}
 	printf("\n%7s  %14s  %7s  %5s  %3s  %16s  %12s\n",
 	       "ENTRY", "TIME_NS", "PID", "FLAGS", "VOL", "OFFSET", "LENGTH");
@@ -995,9 +997,10 @@ static int cmd_print_history(int argc, char **argv)
 		fs[n] = 0;
 		if (!(fl & BOOTCACHE_ENTRY_TAG))
 			snprintf(vs, sizeof(vs), "%u", get16(p, E_VOLUME));
-		printf("%7" PRIu32 "  %14" PRIu64 "  %7" PRIu32 "  %5s  %3s  %16" PRIu64
-		       "  %12" PRIu64 "\n", i, get64(p, E_TIMESTAMP), get32(p, E_PID), fs, vs,
-		       get64(p, E_OFFSET), get64(p, E_LENGTH));
+		printf("%7u  %14llu  %7u  %5s  %3s  %16llu  %12llu\n", i,
+		       (unsigned long long)get64(p, E_TIMESTAMP), get32(p, E_PID), fs, vs,
+		       (unsigned long long)get64(p, E_OFFSET),
+		       (unsigned long long)get64(p, E_LENGTH));
 	}
 	return 0;
 }
@@ -1039,8 +1042,8 @@ static int cmd_pattern(int argc, char **argv)
 
 		for (int i = 0; i < 4096; i += 8)
 			put64(block, i, splitmix64(seed << 48 ^ (start + i)));
-		snprintf((char *)block, 64, "bootcache seed %" PRIu64 " block %" PRIu64 "\n",
-			 seed, blk);
+		snprintf((char *)block, 64, "bootcache seed %llu block %llu\n",
+			 (unsigned long long)seed, (unsigned long long)blk);
 		/* snprintf's NUL ends the label. */
 		if (fwrite(block + from, 1, n, stdout) != n)
 			die("pattern: %s", strerror(errno));
@@ -1059,7 +1062,8 @@ static int cmd_mbr(int argc, char **argv)
 		die("usage: mbr SIGNATURE SECTORS (SIGNATURE: 8 hex digits)");
 	sectors = number(argv[2], "sectors");
 	if (sectors <= 2048 || sectors - 2048 > UINT32_MAX)
-		die("mbr: %" PRIu64 " sectors do not hold a partition from sector 2048", sectors);
+		die("mbr: %llu sectors do not hold a partition from sector 2048",
+		    (unsigned long long)sectors);
 	put32(mbr, 440, sig);
 	mbr[446 + 4] = 0x83;		/* Linux */
 	put32(mbr, 446 + 8, 2048);	/* first LBA */
@@ -1087,7 +1091,7 @@ static int cmd_pvd(int argc, char **argv)
 		die("usage: pvd LABEL DATE BLOCKS (LABEL: 32 characters at most, DATE: 16 digits)");
 	blocks = number(argv[3], "blocks");
 	if (blocks > UINT32_MAX)
-		die("pvd: %" PRIu64 " blocks are too many", blocks);
+		die("pvd: %llu blocks are too many", (unsigned long long)blocks);
 	memcpy(d, "\001CD001\001", 7);
 	memset(d + 8, ' ', 32);					/* system identifier */
 	memset(d + PVD_LABEL, ' ', 32);
