@@ -63,7 +63,7 @@ help:
 	@echo '  make vm-debug        the same with the debug kernel (lockdep, KASAN, kmemleak, fault injection)'
 	@echo '  make boot-test       boot scenarios: bootcache=off|record|auto, built-in playlists'
 	@echo '  make deb             Debian packages in $(OUT)/deb: the tool (make deb-tool, checked with lintian)'
-	@echo '                       and the boot kernel (make deb-kernel; build tree $(OUT)/build/deb/linux)'
+	@echo '                       and the boot kernel (make deb-kernel; build tree $(OUT)/build/boot)'
 	@echo '  make deb-test        install, upgrade, remove and purge them in a Debian 12 chroot (root)'
 	@echo '  make apply KERNEL=/path/to/linux-6.12   put bootcache into your own 6.12 tree'
 	@echo '  make series          the patch series for the mailing lists, in $(OUT)/series (SIGNOFF="Name <email>")'
@@ -206,20 +206,17 @@ soak: setup
 # what install.sh installs, man pages and shell completions, maintainer
 # scripts; checked with lintian) and the patched kernel's.
 DEB_OUT    := $(OUT)/deb
-# The kernel package: the demo's boot configuration, in a build tree of its
-# own (bindeb-pkg writes the .debs next to the object tree, so the object
-# tree is a subdirectory). Only linux-image-* is kept: the build also makes
-# a linux-libc-dev, which would replace Debian's own (libc6-dev needs it).
-# The packages' maintainer is DEBFULLNAME and DEBEMAIL, or git's user (else
-# mkdebian writes root@HOSTNAME, which lintian calls an error). How long it
-# takes, on 2026-11-30 on the 2-core development machine: from scratch
-# 9181 s (2 h 33 min) of wall time, of which the build was stopped 42 min
-# while another job's measurements booted, and shared the cores with
-# other kernel builds the rest of the time (the README's demo figures give
-# 18 min 50 s for the boot kernel from scratch); after a change to tools/
-# only, 56 s.
-DEB_KBUILD := $(OUT)/build/deb
-DEB_KOBJ   := $(DEB_KBUILD)/linux
+# The kernel package: the demo's boot configuration, built by bindeb-pkg in
+# the boot kernel's own tree ($(OUT)/build/boot, as make kernel FLAVOR=boot),
+# so that the kernel make demo boots is the package's, and a tree already
+# built only relinks (bindeb-pkg gives it its own build number). bindeb-pkg
+# writes the .debs next to the object tree, in $(OUT)/build. Only
+# linux-image-* is kept: the build also makes a linux-libc-dev, which would
+# replace Debian's own (libc6-dev needs it). The packages' maintainer is
+# DEBFULLNAME and DEBEMAIL, or git's user (else mkdebian writes
+# root@HOSTNAME, which lintian calls an error).
+DEB_KBUILD := $(OUT)/build
+DEB_KOBJ   := $(OUT)/build/boot
 
 deb: deb-tool deb-kernel
 	@ls -1 $(DEB_OUT)/*.deb | sed 's/^/  DEB      /'
@@ -229,14 +226,14 @@ deb-tool: setup
 
 deb-kernel: tree
 	@mk/kconfig.sh $(KSRC) $(DEB_KOBJ) $(FRAGMENTS_boot)
-	@echo "  BUILD    Linux $$(sed -n 's/^kernel //p' $(OUT)/kernel-version) (boot) as Debian packages in $(DEB_KBUILD)"
+	@echo "  BUILD    Linux $$(sed -n 's/^kernel //p' $(OUT)/kernel-version) (boot) as Debian packages in $(DEB_KOBJ)"
 	@rm -f $(DEB_KBUILD)/*.deb $(DEB_KBUILD)/*.buildinfo $(DEB_KBUILD)/*.changes
 	@start=$$(date +%s); \
 	DEBFULLNAME="$${DEBFULLNAME:-$$(git config user.name)}" \
 	DEBEMAIL="$${DEBEMAIL:-$$(git config user.email)}" \
 	$(MAKE) -C $(KSRC) O=$(abspath $(DEB_KOBJ)) $(KMAKE_ARGS) -j$(JOBS) bindeb-pkg \
-		>$(DEB_KBUILD)/bindeb-pkg.log 2>&1 || \
-		{ tail -n 40 $(DEB_KBUILD)/bindeb-pkg.log >&2; exit 1; }; \
+		>$(DEB_KOBJ)/bindeb-pkg.log 2>&1 || \
+		{ tail -n 40 $(DEB_KOBJ)/bindeb-pkg.log >&2; exit 1; }; \
 	mkdir -p $(DEB_OUT) && rm -f $(DEB_OUT)/linux-image-*.deb && \
 	mv $(DEB_KBUILD)/linux-image-*.deb $(DEB_OUT)/ && \
 	echo "  BUILT    $$(cd $(DEB_OUT) && ls linux-image-*.deb) in $$(( $$(date +%s) - start )) s"

@@ -20,12 +20,16 @@
 #       multi-user, apt-daily*.timer disabled (they never run at boot anyway).
 #   guest_files ROOT
 #       bootcache-demo-done.service and its script (below).
-#   guest_initramfs ROOT RELEASE CONFIG [MODULES_BUILTIN]
+#   guest_initramfs_conf ROOT
 #       initramfs-tools for the demo kernel (CONFIG_MODULES off, everything
 #       built in): COMPRESS=gzip (the kernel has CONFIG_RD_GZIP),
 #       MODULES=list with no modules listed (there is nothing to load, and
 #       MODULES=dep would look for the root device's driver in the chroot's
-#       /sys), RESUME=none (no swap); /lib/modules/RELEASE with
+#       /sys), RESUME=none (no swap). What mk/demo-image.sh sets before it
+#       installs the kernel package.
+#   guest_initramfs ROOT RELEASE CONFIG [MODULES_BUILTIN]
+#       An initramfs without a kernel package (the live ISO's):
+#       guest_initramfs_conf, then /lib/modules/RELEASE with
 #       modules.order and modules.builtin for depmod (MODULES_BUILTIN, the
 #       kernel build's list, when given: then `modprobe squashfs` and the
 #       like succeed for built-in drivers; else empty), /boot/config-RELEASE
@@ -353,12 +357,16 @@ EOF
 }
 
 
-guest_initramfs() {
-	local root=$1 release=$2 kconfig=$3 builtin=${4:-} log=$1.initramfs.log conf f
-	conf=$root/etc/initramfs-tools/initramfs.conf
+guest_initramfs_conf() {
+	local root=$1 conf=$1/etc/initramfs-tools/initramfs.conf
 	[ -f "$conf" ] || die "no $conf: is initramfs-tools in the package list?"
 	sed -i -e 's/^COMPRESS=.*/COMPRESS=gzip/' -e 's/^MODULES=.*/MODULES=list/' "$conf"
 	echo RESUME=none >"$root/etc/initramfs-tools/conf.d/resume"
+}
+
+guest_initramfs() {
+	local root=$1 release=$2 kconfig=$3 builtin=${4:-} log=$1.initramfs.log f
+	guest_initramfs_conf "$root"
 	mkdir -p "$root/lib/modules/$release"
 	for f in modules.order modules.builtin modules.builtin.modinfo; do
 		: >"$root/lib/modules/$release/$f"

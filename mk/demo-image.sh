@@ -13,11 +13,10 @@
 # installed Debian does, so that the tool's initramfs hook and init-top
 # script start read-ahead before the root file system is mounted.
 #
-# Environment: DEMO_KERNEL_RELEASE (required: the demo kernel's release,
-# out/build/boot/include/config/kernel.release; the initramfs is made for
-# it and it is part of the image's key), DEMO_KERNEL_CONFIG (that kernel's
-# .config, copied to /boot/config-RELEASE, where mkinitramfs checks that
-# the kernel can unpack its compression), DEMO_IMAGE_MIB (1024).
+# Environment: DEMO_DEBS (required: the directory make deb wrote, with one
+# bootcache_*.deb and one linux-image-*.deb; they are part of the image's
+# key), DEMO_KERNEL_RELEASE (required: the demo kernel's release, which
+# must be the kernel package's), DEMO_IMAGE_MIB (1024).
 #
 # What the image adds to a plain `debootstrap --variant=minbase` system:
 #   - systemd-sysv, udev, e2fsprogs, dbus, procps (what a minimal installed
@@ -26,15 +25,19 @@
 #     the same machine, so no boot is a "first boot" but the settling one),
 #     /etc/fstab naming the root by PARTUUID, default target multi-user;
 #   - apt-daily*.timer disabled (they never run at boot anyway);
-#   - initramfs-tools (with busybox, as apt's Recommends would bring):
-#     COMPRESS=gzip (the kernel has CONFIG_RD_GZIP), MODULES=list with no
-#     modules listed (the kernel has CONFIG_MODULES off: there is nothing to
-#     load, and MODULES=dep would look for the root device's driver in the
-#     chroot's /sys), RESUME=none (no swap); /lib/modules/RELEASE with empty
-#     modules.order and modules.builtin for depmod, /boot/config-RELEASE,
-#     and `update-initramfs -c -k RELEASE` run in a chroot of the tree
-#     before mkfs, so /boot/initrd.img-RELEASE exists. Its bootcache hook
-#     finds no saved playlist yet: the first initramfs holds the tool only;
+#   - initramfs-tools (with busybox, as apt's Recommends would bring),
+#     configured before any kernel is installed: COMPRESS=gzip (the kernel
+#     has CONFIG_RD_GZIP), MODULES=list with no modules listed (the kernel
+#     has CONFIG_MODULES off: there is nothing to load, and MODULES=dep
+#     would look for the root device's driver in the chroot's /sys),
+#     RESUME=none (no swap);
+#   - the packages of make deb, installed as a user installs them (README,
+#     "Install on Debian"): `dpkg -i` of the kernel package and the
+#     bootcache package in a chroot of the tree. The kernel's postinst makes
+#     /boot/initrd.img-RELEASE (initramfs-tools' /etc/kernel/postinst.d
+#     hook); bootcache's enables bootcache-start.service and
+#     bootcache-stop.timer. The bootcache hook finds no saved playlist yet:
+#     the first initramfs holds the tool only;
 #   - /etc/default/bootcache with BOOTCACHE_SAVE_DELAY=0 (the default is
 #     30s): bootcache-stop.service stops recording, saves the history and
 #     playlist and rebuilds the initramfs as soon as multi-user.target is
@@ -45,20 +48,12 @@
 #     instant, writes the result lines to the second serial port (or the
 #     console), waits for bootcache-stop.service (bounded, reported), ends
 #     the bootcache session and powers the machine off;
-#   - the bootcache tool, built static from tools/bootcache, and whatever
-#     tools/bootcache/install.sh DESTDIR installs (its systemd units, with
-#     BOOTCACHE_BIN pointing at the static binary); then the boot cycle's
-#     units (bootcache-start.service, bootcache-stop.timer) are enabled.
-#     When install.sh does not exist the step is skipped with a message; the
-#     image is rebuilt once it appears (it is one of the inputs below).
 #
 # The image is rebuilt only when an input changes: this script (which holds
 # the package list) and mk/demo-guest.sh (the guest's files), DEMO_TARGET,
-# tools/bootcache/install.sh and
-# what it installs (systemd/*, etc/default/*, initramfs-tools/; not the
-# README), and the static tool binary. The debootstrap
-# tree itself is cached separately (OUTDIR/rootfs-base) and redone only when
-# the package list changes. Needs root (debootstrap, chroot).
+# and the two packages. The debootstrap tree itself is cached separately
+# (OUTDIR/rootfs-base) and redone only when the package list changes. Needs
+# root (debootstrap, chroot).
 #
 # The guest's result lines and the shared parts of the guest (debootstrap,
 # the tool, the marker unit, the initramfs): mk/demo-guest.sh.
@@ -72,19 +67,28 @@ IMAGE_MIB=${DEMO_IMAGE_MIB:-1024}
 # MBR disk signature; the partition's PARTUUID is SIGNATURE-01.
 DISK_SIGNATURE=b00cde00
 PARTUUID=$DISK_SIGNATURE-01
-TOOL=$TOP/tools/bootcache
 KRELEASE=${DEMO_KERNEL_RELEASE:-}
-KCONFIG=${DEMO_KERNEL_CONFIG:-}
+DEBS=${DEMO_DEBS:-}
 
 say() { printf '  %-8s %s\n' "$1" "$2"; }
 die() { printf 'mk/demo-image: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap and chroot): run it with sudo"
-for c in debootstrap mkfs.ext4 sfdisk debugfs sha256sum cargo; do
+for c in debootstrap mkfs.ext4 sfdisk debugfs sha256sum dpkg-deb; do
 	command -v "$c" >/dev/null || die "$c is missing (run 'make setup')"
 done
 [ -n "$KRELEASE" ] || die "DEMO_KERNEL_RELEASE is not set (the demo kernel's release: the initramfs is made for it)"
-[ -z "$KCONFIG" ] || [ -f "$KCONFIG" ] || die "DEMO_KERNEL_CONFIG=$KCONFIG does not exist"
+[ -n "$DEBS" ] || die "DEMO_DEBS is not set (the directory make deb wrote the packages to)"
+shopt -s nullglob
+debs=("$DEBS"/bootcache_*.deb)
+[ ${#debs[@]} -eq 1 ] || die "not one $DEBS/bootcache_*.deb but ${#debs[@]}: run 'make deb'"
+tool_deb=${debs[0]}
+debs=("$DEBS"/linux-image-*.deb)
+[ ${#debs[@]} -eq 1 ] || die "not one $DEBS/linux-image-*.deb but ${#debs[@]}: run 'make deb'"
+kernel_deb=${debs[0]}
+shopt -u nullglob
+[ "$(dpkg-deb -f "$kernel_deb" Package)" = "linux-image-$KRELEASE" ] ||
+	die "${kernel_deb##*/} is not linux-image-$KRELEASE"
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 IMG=$OUTDIR/debian.img
@@ -96,20 +100,12 @@ IMG=$OUTDIR/debian.img
 base=$OUTDIR/rootfs-base
 base_key=$(debootstrap_base "$base" "$PACKAGES" "$OUTDIR/debootstrap.log")
 
-# --- 2. The static tool (cargo is incremental: cheap when unchanged). ---
-tool_bin=$(build_tool "$OUTDIR/tool-target")
-
-# --- 4. The image's key: everything that goes into it. ---
+# --- 2. The image's key: everything that goes into it. ---
 key=$(
 	{
 		sha256sum "$0" "$TOP/mk/demo-guest.sh" | cut -d' ' -f1
 		echo "$base_key $IMAGE_MIB kernel $KRELEASE target ${DEMO_TARGET:-multi-user.target}"
-		[ -z "$KCONFIG" ] || sha256sum <"$KCONFIG"
-		[ -z "$tool_bin" ] || sha256sum <"$tool_bin"
-		for f in "$TOOL/install.sh" "$TOOL"/systemd/* "$TOOL"/etc/default/* \
-			$(find "$TOOL/initramfs-tools" -type f 2>/dev/null | sort); do
-			if [ -f "$f" ]; then echo "${f#"$TOP"/}"; sha256sum <"$f"; fi
-		done
+		sha256sum "$kernel_deb" "$tool_deb"
 	} | sha256sum | cut -c1-16
 )
 if [ -f "$IMG" ] && [ "$(cat "$IMG.stamp" 2>/dev/null)" = "$key" ]; then
@@ -129,44 +125,34 @@ PARTUUID=$PARTUUID	/	ext4	errors=remount-ro	0	1
 EOF
 guest_files "$root"
 
-# The tool and its units.
-if [ -f "$TOOL/install.sh" ]; then
-	say INSTALL "tools/bootcache/install.sh $root"
-	BOOTCACHE_BIN=$tool_bin DESTDIR=$root bash "$TOOL/install.sh" "$root" \
-		>"$OUTDIR/install.log" 2>&1 ||
-		{ cat "$OUTDIR/install.log" >&2; die "tools/bootcache/install.sh failed"; }
-	# install.sh installs; the image turns the boot cycle on, as its
-	# administrator would.
-	units=
-	for u in bootcache-start.service bootcache-stop.timer; do
-		[ -f "$root/usr/lib/systemd/system/$u" ] && units="$units $u"
-	done
-	if [ -n "$units" ]; then
-		# shellcheck disable=SC2086 # a list of unit names
-		chroot "$root" systemctl enable $units >>"$OUTDIR/install.log" 2>&1 ||
-			die "systemctl enable$units failed (see $OUTDIR/install.log)"
-		say ENABLE "$units"
-	fi
-else
-	say SKIP "tools/bootcache/install.sh does not exist yet: no bootcache units in the image"
-fi
-if [ -n "$tool_bin" ] && ! ls "$root"/{usr/,usr/local/,}{bin,sbin}/bootcache >/dev/null 2>&1; then
-	install -m 755 "$tool_bin" "$root/usr/sbin/bootcache"
-fi
-mkdir -p "$root/var/lib/bootcache"
+# The packages, as a user installs them: initramfs-tools configured for this
+# kernel first, then dpkg -i of both (the kernel's postinst makes the
+# initramfs, bootcache's enables the units; the initramfs-tools trigger
+# runs once at the end).
+guest_initramfs_conf "$root"
+mkdir -p "$root/tmp/deb"
+cp "$kernel_deb" "$tool_deb" "$root/tmp/deb/"
+say DPKG "dpkg -i ${kernel_deb##*/} ${tool_deb##*/}"
+chroot "$root" dpkg -i "/tmp/deb/${kernel_deb##*/}" "/tmp/deb/${tool_deb##*/}" \
+	>"$OUTDIR/install.log" 2>&1 ||
+	{ cat "$OUTDIR/install.log" >&2; die "dpkg -i of the packages failed"; }
+rm -rf "$root/tmp/deb"
+for u in sysinit.target.wants/bootcache-start.service multi-user.target.wants/bootcache-stop.timer; do
+	[ -L "$root/etc/systemd/system/$u" ] || die "the bootcache package did not enable ${u#*/}"
+done
+[ -s "$root/boot/initrd.img-$KRELEASE" ] ||
+	die "installing the kernel package made no /boot/initrd.img-$KRELEASE (see $OUTDIR/install.log)"
+# shellcheck disable=SC2016 # dpkg-query's ${field}, not the shell's
+say DPKG "$(chroot "$root" dpkg-query -W -f '${Package} ${Version}, ' linux-image-"$KRELEASE" bootcache |
+	sed 's/, $//'); units enabled"
+say INITRD "/boot/initrd.img-$KRELEASE: $(($(stat -c %s "$root/boot/initrd.img-$KRELEASE") / 1024)) KiB"
 # The demo's save delay: 0, so recording stops at multi-user.target (the
 # figures are taken there; a history that ran on would hold reads the boot
-# to the target never made) instead of 30 s after it.
-if [ -f "$root/etc/default/bootcache" ]; then
-	sed -i 's/^BOOTCACHE_SAVE_DELAY=.*/BOOTCACHE_SAVE_DELAY=0/' "$root/etc/default/bootcache"
-	grep -q '^BOOTCACHE_SAVE_DELAY=0$' "$root/etc/default/bootcache" ||
-		echo 'BOOTCACHE_SAVE_DELAY=0' >>"$root/etc/default/bootcache"
-fi
-
-# The initramfs for the demo kernel, made in a chroot of the tree.
-say INITRD "update-initramfs -c -k $KRELEASE (COMPRESS=gzip, MODULES=list)"
-guest_initramfs "$root" "$KRELEASE" "$KCONFIG"
-say INITRD "/boot/initrd.img-$KRELEASE: $(($(stat -c %s "$root/boot/initrd.img-$KRELEASE") / 1024)) KiB"
+# to the target never made) instead of 30 s after it. An administrator's
+# edit of the conffile; the initramfs does not read it.
+sed -i 's/^BOOTCACHE_SAVE_DELAY=.*/BOOTCACHE_SAVE_DELAY=0/' "$root/etc/default/bootcache"
+grep -q '^BOOTCACHE_SAVE_DELAY=0$' "$root/etc/default/bootcache" ||
+	echo 'BOOTCACHE_SAVE_DELAY=0' >>"$root/etc/default/bootcache"
 
 # The filesystem from the tree (no mount needed), then the disk around it.
 part_mib=$((IMAGE_MIB - 1))
