@@ -9,7 +9,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::c_str;
 use kernel::sync::Arc;
 use kernel::sysfs::Attribute;
-use kernel::time::Ktime;
 
 macro_rules! stats {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
@@ -94,19 +93,25 @@ stats! {
     /// Bytes of reads sent to the disk whose sectors the cache held
     /// (`Present` or `Kept`): what serving partial hits could have saved.
     partial_miss_bytes,
-    /// Nanoseconds spent in the filter (`submit_bio`, `missed_bio`), in
-    /// read-ahead completions and in choosing read-aheads and allocating
+    /// Nanoseconds of CPU spent in the filter (`submit_bio`, `missed_bio`),
+    /// in read-ahead completions and in choosing read-aheads and allocating
     /// their pages; not in submitting them, which may sleep for a place in
-    /// the device's queue.
+    /// the device's queue. See [`CpuTime`].
     cpu_ns,
 }
 
-/// Adds the nanoseconds between its start and its drop to `cpu_ns`: the
-/// time bootcache spends in one of its entry points. A monotonic clock read
-/// at each end, and one atomic add.
+/// Adds the CPU time bootcache spends in one of its entry points, from its
+/// start to its drop, to `cpu_ns`.
+///
+/// Every entry point runs in process context: the filter in the submitter's,
+/// read-ahead's choice, allocations and completions in work items. A
+/// section there may be preempted, or sleep to allocate, so the figure is
+/// not a clock's (which would count the time other tasks ran meanwhile)
+/// but the current task's CPU time, the scheduler's own account.
 pub(crate) struct CpuTime<'a> {
     stats: &'a Stats,
-    start: Ktime,
+    /// The current task's CPU time at the start, in nanoseconds.
+    start: u64,
 }
 
 impl<'a> CpuTime<'a> {
@@ -114,16 +119,17 @@ impl<'a> CpuTime<'a> {
     pub(crate) fn start(stats: &'a Stats) -> Self {
         Self {
             stats,
-            start: Ktime::ktime_get(),
+            start: kernel::current!().sched_runtime(),
         }
     }
 }
 
 impl Drop for CpuTime<'_> {
     fn drop(&mut self) {
-        let ns = (Ktime::ktime_get() - self.start).to_ns();
-        self.stats
-            .cpu_ns
-            .fetch_add(ns.max(0) as u64, Ordering::Relaxed);
+        // The same task: a section does not change the task it runs in.
+        let ns = kernel::current!()
+            .sched_runtime()
+            .saturating_sub(self.start);
+        self.stats.cpu_ns.fetch_add(ns, Ordering::Relaxed);
     }
 }
