@@ -55,14 +55,9 @@ die() { printf 'mk/deb-test: error: %s\n' "$*" >&2; exit 1; }
 for c in debootstrap chroot dpkg-deb; do
 	command -v "$c" >/dev/null || die "$c is missing (run 'make setup')"
 done
-shopt -s nullglob
-debs=("$DEB"/bootcache_*.deb)
-[ ${#debs[@]} -eq 1 ] || die "not one $DEB/bootcache_*.deb but ${#debs[@]}: run 'make deb' first"
-tool_deb=${debs[0]}
-debs=("$DEB"/linux-image-*.deb)
-[ ${#debs[@]} -eq 1 ] || die "not one $DEB/linux-image-*.deb but ${#debs[@]}: run 'make deb' first"
-kernel_deb=${debs[0]}
-shopt -u nullglob
+# shellcheck source=mk/demo-guest.sh
+. "$TOP/mk/demo-guest.sh"
+deb_packages "$DEB"
 krelease=$(dpkg-deb -f "$kernel_deb" Package | sed 's/^linux-image-//')
 
 passed=0 failed=0
@@ -118,8 +113,6 @@ if [ -n "${DEB_TEST_BASE:-}" ]; then
 	[ -d "$DEB_TEST_BASE/var/lib/dpkg" ] || die "DEB_TEST_BASE=$DEB_TEST_BASE is not a Debian tree"
 	base=$DEB_TEST_BASE
 else
-	# shellcheck source=mk/demo-guest.sh
-	. "$TOP/mk/demo-guest.sh"
 	base=$WORK/rootfs-base
 	debootstrap_base "$base" "$PACKAGES" "$WORK/debootstrap.log" >/dev/null
 fi

@@ -14,6 +14,9 @@
 #   build_tool TARGET_DIR
 #       Builds tools/bootcache static (crt-static) into TARGET_DIR and prints
 #       the binary's path (nothing when the tool has no Cargo.toml).
+#   deb_packages DIR
+#       Sets tool_deb and kernel_deb to the one bootcache_*.deb and the one
+#       linux-image-*.deb in DIR (make deb's output), or dies.
 #   guest_system ROOT
 #       hostname, /etc/hosts, a fixed machine-id (every boot of every copy is
 #       the same machine, so no boot is a "first boot"), default target
@@ -139,6 +142,20 @@ build_tool() {
 		cat "$target/tool-build.log" >&2
 		die "building the static bootcache tool failed"
 	fi
+}
+
+deb_packages() {
+	local dir=$1 debs
+	shopt -s nullglob
+	debs=("$dir"/bootcache_*.deb)
+	[ ${#debs[@]} -eq 1 ] || die "not one $dir/bootcache_*.deb but ${#debs[@]}: run 'make deb' first"
+	# shellcheck disable=SC2034 # for the caller
+	tool_deb=${debs[0]}
+	debs=("$dir"/linux-image-*.deb)
+	[ ${#debs[@]} -eq 1 ] || die "not one $dir/linux-image-*.deb but ${#debs[@]}: run 'make deb' first"
+	# shellcheck disable=SC2034 # for the caller
+	kernel_deb=${debs[0]}
+	shopt -u nullglob
 }
 
 guest_system() {

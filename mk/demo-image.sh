@@ -79,22 +79,14 @@ for c in debootstrap mkfs.ext4 sfdisk debugfs sha256sum dpkg-deb; do
 done
 [ -n "$KRELEASE" ] || die "DEMO_KERNEL_RELEASE is not set (the demo kernel's release: the initramfs is made for it)"
 [ -n "$DEBS" ] || die "DEMO_DEBS is not set (the directory make deb wrote the packages to)"
-shopt -s nullglob
-debs=("$DEBS"/bootcache_*.deb)
-[ ${#debs[@]} -eq 1 ] || die "not one $DEBS/bootcache_*.deb but ${#debs[@]}: run 'make deb'"
-tool_deb=${debs[0]}
-debs=("$DEBS"/linux-image-*.deb)
-[ ${#debs[@]} -eq 1 ] || die "not one $DEBS/linux-image-*.deb but ${#debs[@]}: run 'make deb'"
-kernel_deb=${debs[0]}
-shopt -u nullglob
+# shellcheck source=mk/demo-guest.sh
+. "$TOP/mk/demo-guest.sh"
+deb_packages "$DEBS"
 [ "$(dpkg-deb -f "$kernel_deb" Package)" = "linux-image-$KRELEASE" ] ||
 	die "${kernel_deb##*/} is not linux-image-$KRELEASE"
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 IMG=$OUTDIR/debian.img
-
-# shellcheck source=mk/demo-guest.sh
-. "$TOP/mk/demo-guest.sh"
 
 # --- 1. The debootstrap tree, cached by its package list. ---
 base=$OUTDIR/rootfs-base

@@ -791,17 +791,16 @@ fi
 grep -E '^  (BUILT|CONFIG|UPDATE|DEB|LINTIAN) ' "$DEMO/kernel.log" || true
 release=$(cat "$OUT/build/boot/include/config/kernel.release" 2>/dev/null) ||
 	die "no $OUT/build/boot/include/config/kernel.release"
+# shellcheck source=mk/demo-guest.sh
+. mk/demo-guest.sh
 # The kernel every boot of the demo runs is the package's: its
 # /boot/vmlinuz-RELEASE is the build tree's bzImage, byte for byte.
-kernel_deb=$(find "$OUT/deb" -maxdepth 1 -name "linux-image-${release}_*.deb" | head -n 1)
-[ -n "$kernel_deb" ] || die "make deb made no linux-image-${release}_*.deb in $OUT/deb"
+deb_packages "$OUT/deb"
 dpkg-deb --fsys-tarfile "$kernel_deb" | tar -xOf - "./boot/vmlinuz-$release" | cmp -s - "$KERNEL" ||
 	die "${kernel_deb##*/}'s /boot/vmlinuz-$release is not $KERNEL"
 say KERNEL "$KERNEL is ${kernel_deb##*/}'s /boot/vmlinuz-$release"
 # The tool, static, for the host's side of the demo (convert, info, plot,
 # check-medium) and the live ISO.
-# shellcheck source=mk/demo-guest.sh
-. mk/demo-guest.sh
 build_tool "$DEMO/tool-target" >/dev/null
 [ -x "$TOOL_BIN" ] || die "building the static tool made no $TOOL_BIN"
 
