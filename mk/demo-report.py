@@ -477,20 +477,27 @@ def history_end(profdir):
                     out["duration_s"] = int(line.split()[1]) / 1e9
     except (OSError, ValueError, IndexError):
         pass
+    # The record boot whose history made the playlist (history.from, where
+    # the demo wrote it: the last of several hdd record boots).
     try:
-        with open(os.path.join(profdir, "record", "run.json")) as f:
+        with open(os.path.join(profdir, "history.from")) as f:
+            recdir = os.path.join(profdir, f.read().strip() or "record")
+    except OSError:
+        recdir = os.path.join(profdir, "record")
+    try:
+        with open(os.path.join(recdir, "run.json")) as f:
             rec = json.load(f)
         out["target_s"] = rec.get("target_s", rec.get("multi_user_s"))
         out["recording_started_s"] = rec.get("recording_started_s")
         if out["recording_started_s"] is None:
-            out["recording_started_s"] = recording_started(os.path.join(profdir, "record"))
+            out["recording_started_s"] = recording_started(recdir)
         out["record_stop"] = rec.get("record_stop")
         out["time_limit"] = rec.get("recording_time_limit")
         if out["time_limit"] is None:
             out["time_limit"] = any("bootcache: recording stopped at its time limit" in l
-                                    for l in console_lines(os.path.join(profdir, "record")))
+                                    for l in console_lines(recdir))
         out["stop_unit"] = rec.get("stop_unit")
-        out["recording_stopped_s"] = recording_stopped(os.path.join(profdir, "record"))
+        out["recording_stopped_s"] = recording_stopped(recdir)
         if None not in (out["recording_stopped_s"], out["target_s"]):
             out["stopped_after_target_s"] = round(out["recording_stopped_s"] -
                                                   out["target_s"], 3)
@@ -825,14 +832,16 @@ def report(args):
             lines.append("bootcache-stop.service: %s; the marker waited %.1f s at most" % (
                 ", ".join(sorted({x["result"] for x in su})), max(x["waited_s"] for x in su)))
         cycle = {}
-        for d in ("record", "replay-1"):
+        recs = sorted((d for d in os.listdir(profdir) if d.startswith("record-")),
+                      key=lambda d: int(d[7:]) if d[7:].isdigit() else 0)
+        for d in ["record"] + recs + ["replay-1"]:
             try:
                 with open(os.path.join(profdir, d, "cycle.txt")) as f:
                     cycle[d] = [l.rstrip("\n") for l in f if l.strip()]
             except FileNotFoundError:
                 continue
             for l in cycle[d]:
-                lines.append("after the %s boot: %s" % (d.replace("-1", " 1"), l))
+                lines.append("after the %s boot: %s" % (d.replace("-", " "), l))
         out["profiles"][prof]["cycle"] = cycle
         for ph in PHASES:
             if ph in phases and phases[ph]["failed_units"]:

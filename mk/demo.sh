@@ -160,9 +160,10 @@
 #             penalty
 #   baseline  throttled, bootcache=off (hdd: each from a fresh copy of the
 #             settled image; dvd: the ISO, read-only)
-#   record    one boot with bootcache=record (dvd:
-#             bootcache=record,volume=iso9660:UUID:LABELCRC, the disc
-#             itself); the history comes out of the image
+#   record    one boot with bootcache=record (dvd: RECORDS boots, default
+#             2, with bootcache=record,volume=iso9660:UUID:LABELCRC, the
+#             disc itself, each history converted and the playlists merged
+#             with `bootcache merge`); the history comes out of the image
 #             (/var/lib/bootcache/history, saved by the tool's units) or,
 #             when the root is read-only or not kept (a live system) or
 #             nothing was saved, from the guest's serial result channel (the
@@ -223,9 +224,10 @@
 # ("Live media"). mk/live-iso.sh makes the ISO with bootcache=off in
 # isolinux.cfg (bound, baseline), then rebuilds it (-f: the same squashfs at
 # the same place, the same PVD date and label, so the same bootcache volume)
-# with bootcache=record,volume=... for the record boot. The history comes
+# with bootcache=record,volume=... for the record boots. Each history comes
 # over the result channel (the live root is a tmpfs overlay, gone at power
-# off); `bootcache convert` makes the playlist; it is built into a second
+# off); `bootcache convert` makes a playlist of each and `bootcache merge`
+# one of them all (RECORDS=1: the one boot's); it is built into a second
 # kernel (make kernel FLAVOR=boot PLAYLIST=... in $OUT/build/boot-playlist),
 # and the ISO is rebuilt again with that kernel and bootcache=auto; `bootcache
 # check-medium PLAYLIST NEW.iso --recorded RECORD.iso` (when the tool has it)
@@ -276,7 +278,8 @@
 # bound), the verdict on each of issue 14's targets, and whether the
 # record boot's history ended at the target.
 #
-# Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (5), DEMO_TARGET
+# Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (5), RECORDS (2:
+# the live ISO's record boots, whose playlists are merged), DEMO_TARGET
 # (multi-user.target; built into the image and the ISO), TIMEOUT (600 s
 # per boot), MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments;
 # for dvd they go into the ISO's isolinux.cfg; e.g. no_timer_check, when a
@@ -296,6 +299,7 @@ cd "$TOP" || exit 1
 OUT=${OUT:-out}
 PROFILE=${PROFILE:-all}
 RUNS=${RUNS:-5}
+RECORDS=${RECORDS:-2}
 TIMEOUT=${TIMEOUT:-600}
 MEM=${MEM:-1024}
 SMP=${SMP:-2}
@@ -334,6 +338,7 @@ for p in ${PROFILE//,/ }; do
 done
 [ -n "$PROFILES" ] || die "PROFILE is empty"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, not '$RUNS'"
+[[ $RECORDS =~ ^[1-9][0-9]*$ ]] || die "RECORDS must be a positive number, not '$RECORDS'"
 { [[ $IO_SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v s="$IO_SCALE" 'BEGIN { exit !(s >= 1) }'; } ||
 	die "IO_SCALE must be a number of at least 1, not '$IO_SCALE'"
 if [ "$SEEK_SCALE" = cpu ]; then
@@ -725,16 +730,35 @@ record_and_replay() {
 		say SKIP "[$prof] replay: the record boot failed"
 		return 1
 	fi
+	# RECORDS > 1: more boots of the cycle on that disk, each replaying the
+	# playlist the boot before saved and recording the next: the replays
+	# then start from a disk a cycle boot left, with the playlist of a
+	# boot that itself followed one (the steady state), not of the first
+	# boot after the settled image.
+	local r last=$DEMO/$prof/record
+	for r in $(seq 2 "$RECORDS"); do
+		[ $embed = 1 ] && break
+		cycle_evidence "$rec" "$last" "[$prof] record $((r - 1))" || failures=$((failures + 1))
+		initrd_of "$rec" "$DEMO/$prof/initrd.record-$r"
+		if ! boot "$DEMO/$prof/record-$r" "$rec" "$KERNEL" "$dopts" "[$prof] record $r" "$REPLAY_ARGS" \
+			"$DEMO/$prof/initrd.record-$r"; then
+			failures=$((failures + 1))
+			say SKIP "[$prof] replay: record boot $r failed"
+			return 1
+		fi
+		last=$DEMO/$prof/record-$r
+	done
 	rm -f "$hist" "$pl"
 	if fetch "$rec" /var/lib/bootcache/history "$hist"; then
 		say HISTORY "[$prof] /var/lib/bootcache/history from the disk ($(stat -c %s "$hist") bytes)"
-	elif python3 "$REPORT" history "$DEMO/$prof/record" "$hist"; then
+	elif python3 "$REPORT" history "$last" "$hist"; then
 		say HISTORY "[$prof] from the guest's result channel ($(stat -c %s "$hist") bytes)"
 	else
 		say SKIP "[$prof] replay: the record boot left no history (bootcache=record and the tool's units are needed)"
 		return 1
 	fi
 	"$TOOL_BIN" info "$hist" >"$DEMO/$prof/history.info" 2>&1 || true
+	basename "$last" >"$DEMO/$prof/history.from"
 	if fetch "$rec" /var/lib/bootcache/playlist "$pl"; then
 		say PLAYLIST "[$prof] /var/lib/bootcache/playlist from the disk"
 	elif fetch "$rec" /var/lib/bootcache/playlist.initramfs "$pl"; then
@@ -760,8 +784,8 @@ record_and_replay() {
 	else
 		args=$REPLAY_ARGS
 		if [ -n "$initrd" ]; then
-			# The initramfs the record boot's stop unit rebuilt.
-			cycle_evidence "$rec" "$DEMO/$prof/record" "[$prof] record" ||
+			# The initramfs the last record boot's stop unit rebuilt.
+			cycle_evidence "$rec" "$last" "[$prof] record${r:+ $RECORDS}" ||
 				failures=$((failures + 1))
 			initrd=$DEMO/$prof/initrd.replay
 			initrd_of "$rec" "$initrd"
@@ -880,6 +904,7 @@ dvd_profile() {
 		return 1
 	fi
 	"$TOOL_BIN" info "$hist" >"$DEMO/$prof/history.info" 2>&1 || true
+	echo record >"$DEMO/$prof/history.from"
 	if "$TOOL_BIN" convert "$hist" -o "$pl" >"$DEMO/$prof/convert.log" 2>&1; then
 		say PLAYLIST "[$prof] bootcache convert $hist -o $pl"
 	else
@@ -887,6 +912,28 @@ dvd_profile() {
 		say SKIP "[$prof] replay: bootcache convert failed: $(head -c 300 "$DEMO/$prof/convert.log")"
 		return 1
 	fi
+	# RECORDS > 1: more record boots of the same disc, each history made
+	# into a playlist and merged into the first (`bootcache merge`: a
+	# block in both goes to the earlier batch), so that blocks a boot reads
+	# only sometimes (the page cache's read-ahead windows move with timing)
+	# are in the playlist too.
+	local r
+	for r in $(seq 2 "$RECORDS"); do
+		if ! boot "$DEMO/$prof/record-$r" "$LIVE/record.iso" - "$(drive_opts "$prof")" \
+			"[$prof] record $r" "bootcache=record,volume=$LIVE_VOLUME"; then
+			failures=$((failures + 1))
+			say SKIP "[$prof] record $r: the boot failed; the playlist has $((r - 1)) boots"
+			break
+		fi
+		if ! python3 "$REPORT" history "$DEMO/$prof/record-$r" "$hist-$r" ||
+			! "$TOOL_BIN" convert "$hist-$r" -o "$pl-$r" >>"$DEMO/$prof/convert.log" 2>&1 ||
+			! "$TOOL_BIN" merge "$pl" "$pl-$r" -o "$pl" >>"$DEMO/$prof/convert.log" 2>&1; then
+			failures=$((failures + 1))
+			say SKIP "[$prof] record $r: no history, or convert or merge failed ($DEMO/$prof/convert.log)"
+			break
+		fi
+		say PLAYLIST "[$prof] bootcache merge: record boot $r's playlist merged in ($(stat -c %s "$pl") bytes)"
+	done
 	"$TOOL_BIN" info "$pl" >"$DEMO/$prof/playlist.info" 2>&1 || true
 	plot "$prof" "$hist" "$pl"
 	kernel=$(embed_kernel "$pl") || {
