@@ -160,10 +160,13 @@
 #             penalty
 #   baseline  throttled, bootcache=off (hdd: each from a fresh copy of the
 #             settled image; dvd: the ISO, read-only)
-#   record    one boot with bootcache=record (dvd: RECORDS boots, default
-#             2, with bootcache=record,volume=iso9660:UUID:LABELCRC, the
-#             disc itself, each history converted and the playlists merged
-#             with `bootcache merge`); the history comes out of the image
+#   record    RECORDS boots (default 2). hdd: bootcache=record, boots of
+#             the tool's cycle in a row (the second replays the playlist
+#             the first saved and records the next); the replays start
+#             from the disk the last one left. dvd:
+#             bootcache=record,volume=iso9660:UUID:LABELCRC, the disc
+#             itself, each history converted and the playlists merged with
+#             `bootcache merge`. The history comes out of the image
 #             (/var/lib/bootcache/history, saved by the tool's units) or,
 #             when the root is read-only or not kept (a live system) or
 #             nothing was saved, from the guest's serial result channel (the
