@@ -282,7 +282,7 @@
 # record boot's history ended at the target.
 #
 # Environment: OUT (out), PROFILE (all = hdd dvd), RUNS (5), RECORDS (2:
-# the live ISO's record boots, whose playlists are merged), DEMO_TARGET
+# record boots per profile, see "record" above), DEMO_TARGET
 # (multi-user.target; built into the image and the ISO), TIMEOUT (600 s
 # per boot), MEM (1024 MiB), SMP (2), DEMO_CMDLINE (extra kernel arguments;
 # for dvd they go into the ISO's isolinux.cfg; e.g. no_timer_check, when a
