@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mk/demo.sh: `make demo [PROFILE=all|hdd|dvd|unthrottled|seek|hdd7200|
-# hdd5400|dvd-seek|usb2[,...]] [RUNS=5] [SEEK_SCALE=1|F|cpu]`.
+# hdd5400|dvd-seek|usb2[,...]] [RUNS=5] [RECORDS=2] [SEEK_SCALE=1|F|cpu]`.
 #
 # Boots a real Debian 12 with the FLAVOR=boot kernel in QEMU (TCG) from a
 # device throttled like a slow one, with and without bootcache, and prints
