@@ -728,6 +728,8 @@ record_and_replay() {
 	# behind (with the saved history and playlist, and the rebuilt
 	# initramfs) is what every replay boot starts from.
 	copy "$medium" "$rec" || die "copying $medium failed"
+	# No record boots of an earlier run with a larger RECORDS.
+	rm -rf "$DEMO/$prof"/record-* "$DEMO/$prof"/initrd.record-*
 	if ! boot "$DEMO/$prof/record" "$rec" "$KERNEL" "$dopts" "[$prof] record" "bootcache=record" "$initrd"; then
 		failures=$((failures + 1))
 		say SKIP "[$prof] replay: the record boot failed"
@@ -889,6 +891,8 @@ dvd_profile() {
 	set_phase "$prof" bound "$LIVE/off.iso" - "" bootcache=off
 	set_phase "$prof" baseline "$LIVE/off.iso" - "$(drive_opts "$prof")" bootcache=off
 
+	# No record boots of an earlier run with a larger RECORDS.
+	rm -rf "$DEMO/$prof"/record-* "$hist"-* "$pl"-*
 	live_iso record "bootcache=record,volume=$LIVE_VOLUME" "$KERNEL" "$LIVE/off.iso" ||
 		{ failures=$((failures + 1)); say SKIP "[$prof] record: rebuilding the ISO failed"; return 1; }
 	if ! boot "$DEMO/$prof/record" "$LIVE/record.iso" - "$(drive_opts "$prof")" "[$prof] record" \
