@@ -414,6 +414,17 @@ impl<P: CachePage> DiskCache<P> {
         }
     }
 
+    /// Returns the highest batch of the extents `[start, start + len)`
+    /// overlaps, if it overlaps any.
+    pub fn max_batch(&self, start: u64, len: u64) -> Option<u8> {
+        let mut max = None;
+        self.pieces(start, len, |i, _, _| {
+            let b = self.extents[i].batch;
+            max = Some(max.map_or(b, |m: u8| m.max(b)));
+        });
+        max
+    }
+
     /// Returns `true` if a sector of `[start, start + len)` is `Expected`:
     /// read-ahead has not been issued for it yet.
     pub fn has_expected(&self, start: u64, len: u64) -> bool {
@@ -717,6 +728,62 @@ impl<P: CachePage> DiskCache<P> {
         }
         self.bytes_held = 0;
         held
+    }
+}
+
+/// How far a paced read-ahead walk may go, in batches.
+///
+/// A drive that takes one command at a time is needed by the boot for more
+/// than reads (probing it, opening and closing it), and those commands wait
+/// for the read-ahead command in progress. So on such a drive the walk reads
+/// the first batch, then waits for the boot: when the boot reads from a
+/// later batch than before, the walk may read up to `lead` batches beyond
+/// it, and `lead` grows 0, 1, 3, 7, ... with each such step. A boot that is
+/// still probing its devices (reading from the first batch only) leaves the
+/// drive free; one that has begun reading its data soon has all of it read
+/// ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// The highest batch the boot has read from.
+    boot: u8,
+    /// How many batches beyond `boot` the walk may read.
+    lead: u8,
+    /// Not paced: the walk reads every batch.
+    off: bool,
+}
+
+impl Pace {
+    /// No pacing.
+    pub const OFF: Self = Self {
+        boot: 0,
+        lead: 0,
+        off: true,
+    };
+
+    /// Paced, starting with batch `first` only.
+    pub fn new(first: u8) -> Self {
+        Self {
+            boot: first,
+            lead: 0,
+            off: false,
+        }
+    }
+
+    /// Returns `true` if the walk may read batch `batch` now.
+    pub fn allows(&self, batch: u8) -> bool {
+        self.off || batch <= self.boot.saturating_add(self.lead)
+    }
+
+    /// Notes that the boot reads from batch `batch`; returns `true` if the
+    /// walk may now read further than before.
+    pub fn reach(&mut self, batch: u8) -> bool {
+        if self.off || batch <= self.boot {
+            return false;
+        }
+        let before = self.boot.saturating_add(self.lead);
+        self.boot = batch;
+        self.lead = self.lead.saturating_mul(2).saturating_add(1);
+        self.boot.saturating_add(self.lead) > before
     }
 }
 

@@ -17,7 +17,7 @@
 //! ran out, whatever the control path (which may hold the mutex across
 //! queue freezes and block device opens) is doing.
 
-use crate::cache::{self, DiskCache, NewExtent, ReadDecision, PAGE, SECTOR};
+use crate::cache::{self, DiskCache, NewExtent, Pace, ReadDecision, PAGE, SECTOR};
 use crate::compat;
 use crate::filter::{serve, DiskFilter};
 use crate::format;
@@ -68,6 +68,25 @@ pub(crate) struct DiskInner {
     /// Set when the disk is shut down: nothing more is read ahead, parked
     /// or served.
     pub(crate) stopped: bool,
+    /// How far the walk may go: paced on a disk that takes one command at
+    /// a time (see [`Pace`]), not on others.
+    pub(crate) pace: Pace,
+}
+
+impl DiskInner {
+    /// Notes that the boot reads `[start, start + len)`. On a paced disk
+    /// this lets the walk go on to the batches the read is in; returns
+    /// `true` if it may now read more than before.
+    pub(crate) fn reach(&mut self, start: u64, len: u64) -> bool {
+        // Not paced, or paced no more: nothing to look up.
+        if self.pace.allows(u8::MAX) {
+            return false;
+        }
+        match self.cache.max_batch(start, len) {
+            Some(batch) => self.pace.reach(batch),
+            None => false,
+        }
+    }
 }
 
 /// One cached disk.
@@ -235,6 +254,20 @@ impl Disk {
         let mut order = KVVec::with_capacity(count, GFP_KERNEL)?;
         sort_read_ahead(&mut order, &cache);
         let rotational = bdev.is_rotational();
+        // A drive that takes one command at a time (an optical drive, a
+        // USB stick) is paced from the first batch in read-ahead order, so
+        // that it is free for the boot's other commands, which bootcache
+        // does not see, until the boot reads on (see `Pace`, and the
+        // module's documentation in `readahead`).
+        let pace = match bdev.queue_depth() {
+            1 => Pace::new(
+                order
+                    .first()
+                    .and_then(|&i| cache.extent(i as usize))
+                    .map_or(0, |e| e.batch),
+            ),
+            _ => Pace::OFF,
+        };
         let chunk =
             (u64::from(bdev.max_sectors()) * 512).clamp(64 * 1024, 1024 * 1024) & !(PAGE - 1);
         Arc::pin_init(
@@ -254,6 +287,7 @@ impl Disk {
                     offset: 0,
                     in_flight: 0,
                     stopped: false,
+                    pace,
                 }),
                 demand <- new_work!("bootcache::Disk::demand"),
             }),

@@ -40,7 +40,13 @@ impl Filter for DiskFilter {
     fn submit_bio(disk: ArcBorrow<'_, Disk>, bio: Bio) -> Verdict {
         let cpu = CpuTime::start(&disk.session.stats);
         let mut after = Settled::default();
-        let verdict = submit(disk, bio, &mut after);
+        let mut reached = false;
+        let verdict = submit(disk, bio, &mut after, &mut reached);
+        if reached {
+            // The paced walk may go on: from a work item, as for a
+            // parked read (see below).
+            Disk::kick_demand(disk.into());
+        }
         // Not bootcache's own work: ending a served read runs its owner's
         // completion, and passing parked reads on may sleep for a place in
         // the device's queue.
@@ -64,8 +70,14 @@ impl Filter for DiskFilter {
 }
 
 /// A bio submitted to a cached disk: see the module's documentation. The
-/// bios to end or pass on once the filter's work is done go to `after`.
-fn submit(disk: ArcBorrow<'_, Disk>, mut bio: Bio, after: &mut Settled) -> Verdict {
+/// bios to end or pass on once the filter's work is done go to `after`;
+/// `reached` is set when the read lets a paced walk go on.
+fn submit(
+    disk: ArcBorrow<'_, Disk>,
+    mut bio: Bio,
+    after: &mut Settled,
+    reached: &mut bool,
+) -> Verdict {
     let stats = &disk.session.stats;
     let op = bio.op();
     let start = bio.sector() * 512;
@@ -102,6 +114,7 @@ fn submit(disk: ArcBorrow<'_, Disk>, mut bio: Bio, after: &mut Settled) -> Verdi
     let decision = if inner.stopped {
         ReadDecision::Miss
     } else {
+        *reached = inner.reach(start, len);
         inner.cache.classify_read(start, len)
     };
     if decision == ReadDecision::Hit {

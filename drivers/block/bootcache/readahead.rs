@@ -52,6 +52,19 @@
 //! can least afford; a depth of one while misses are recent would not help
 //! where the scheduler already puts misses first, and where there is no
 //! scheduler the device is fast. Neither is done.
+//!
+//! # Pacing a drive that takes one command at a time
+//!
+//! Reads are not all the boot sends to a drive. Opening, closing and probing
+//! an optical drive send it SCSI commands (TEST UNIT READY, GET
+//! CONFIGURATION, READ TOC, medium locking) that no bio filter sees; the
+//! block layer puts each ahead of the queued reads, but it still waits for
+//! the command the drive is busy with. A live system's initramfs sends
+//! dozens while it looks for its disc, so a walk that keeps the drive busy
+//! holds the initramfs back until the whole playlist is read. On a disk
+//! whose queue depth is 1 the walk is therefore paced ([`cache::Pace`]): it
+//! reads the first batch, then a batch only once the boot has read from it
+//! or, with a lead that grows as the boot moves on, from an earlier one.
 
 use crate::cache::{self, CachePage, DiskCache, PAGE, SECTOR};
 use crate::compat;
@@ -168,12 +181,16 @@ impl DiskInner {
             return None;
         }
         while let Some(&index) = self.order.get(self.pos) {
-            let (start, low_priority) = match self.cache.extent(index as usize) {
-                Some(extent) => (extent.start, extent.low_priority),
+            let (start, low_priority, batch) = match self.cache.extent(index as usize) {
+                Some(extent) => (extent.start, extent.low_priority, extent.batch),
                 None => break,
             };
             // Low-priority extents only when nothing else is going.
             if low_priority && self.in_flight > 0 {
+                return None;
+            }
+            // A paced walk waits for the boot to reach the batch.
+            if !self.pace.allows(batch) {
                 return None;
             }
             // What a demand read-ahead fetched is `Reading` or `Present`

@@ -422,6 +422,21 @@ impl BlockDevice {
         !nonrot
     }
 
+    /// Returns how many commands the disk takes at once (`blk_queue_depth()`):
+    /// 1 for a drive that serves one command at a time, as an ATAPI optical
+    /// drive or a USB mass storage device over Bulk-Only Transport do.
+    pub fn queue_depth(&self) -> u32 {
+        // SAFETY: The block device and its queue live while it is open; the
+        // two fields are only read.
+        unsafe {
+            let q = bindings::bdev_get_queue(self.as_raw());
+            match (*q).queue_depth {
+                0 => (*q).nr_requests as u32,
+                depth => depth,
+            }
+        }
+    }
+
     /// Returns `true` if the disk is zoned (host-managed or host-aware, as
     /// SMR hard disks and ZNS SSDs are; `bdev_is_zoned()`).
     ///

@@ -438,6 +438,59 @@ fn pages_are_freed_as_they_are_consumed() {
 }
 
 #[test]
+fn max_batch_is_the_highest_batch_a_range_touches() {
+    let mut c: DiskCache<HostPage> = DiskCache::new();
+    c.add(0, 8 * SECTOR, 2, false, false, 0).unwrap();
+    c.add(8 * SECTOR, 8 * SECTOR, 5, false, false, 0).unwrap();
+    c.add(32 * SECTOR, 8 * SECTOR, 1, false, false, 0).unwrap();
+    assert_eq!(c.max_batch(0, SECTOR), Some(2));
+    assert_eq!(c.max_batch(4 * SECTOR, 8 * SECTOR), Some(5));
+    assert_eq!(c.max_batch(16 * SECTOR, 8 * SECTOR), None);
+    assert_eq!(c.max_batch(20 * SECTOR, 16 * SECTOR), Some(1));
+}
+
+#[test]
+fn pace_off_allows_every_batch_and_never_advances() {
+    let mut p = cache::Pace::OFF;
+    assert!(p.allows(0) && p.allows(u8::MAX));
+    assert!(!p.reach(7));
+}
+
+#[test]
+fn pace_waits_for_the_boot_then_ramps_up() {
+    let mut p = cache::Pace::new(0);
+    // The first batch only, however long the boot reads from it.
+    assert!(p.allows(0) && !p.allows(1));
+    assert!(!p.reach(0));
+    assert!(!p.allows(1));
+    // The boot reaches batch 1: the walk may read one batch beyond it.
+    assert!(p.reach(1));
+    assert!(p.allows(2) && !p.allows(3));
+    // Then three beyond batch 2, seven beyond batch 3.
+    assert!(p.reach(2));
+    assert!(p.allows(5) && !p.allows(6));
+    assert!(p.reach(3));
+    assert!(p.allows(10) && !p.allows(11));
+    // An earlier batch changes nothing.
+    assert!(!p.reach(1));
+    assert!(p.allows(10) && !p.allows(11));
+    // The lead saturates: every batch, and no more steps.
+    for b in 4..=12 {
+        p.reach(b);
+    }
+    assert!(p.allows(u8::MAX));
+    assert!(!p.reach(200));
+}
+
+#[test]
+fn pace_starts_at_the_first_batch_in_order() {
+    let mut p = cache::Pace::new(3);
+    assert!(p.allows(3) && !p.allows(4));
+    assert!(p.reach(4));
+    assert!(p.allows(5) && !p.allows(6));
+}
+
+#[test]
 fn overlapping_volumes_keep_the_first() {
     let mut c: DiskCache<HostPage> = DiskCache::new();
     assert_eq!(
