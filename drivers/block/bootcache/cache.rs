@@ -742,22 +742,21 @@ impl<P: CachePage> DiskCache<P> {
 /// still probing its devices (reading from the first batch only) leaves the
 /// drive free; one that has begun reading its data soon has all of it read
 /// ahead.
+///
+/// Not paced is a lead that reaches the last batch already.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pace {
     /// The highest batch the boot has read from.
     boot: u8,
     /// How many batches beyond `boot` the walk may read.
     lead: u8,
-    /// Not paced: the walk reads every batch.
-    off: bool,
 }
 
 impl Pace {
     /// No pacing.
     pub const OFF: Self = Self {
         boot: 0,
-        lead: 0,
-        off: true,
+        lead: u8::MAX,
     };
 
     /// Paced, starting with batch `first` only.
@@ -765,19 +764,24 @@ impl Pace {
         Self {
             boot: first,
             lead: 0,
-            off: false,
         }
     }
 
     /// Returns `true` if the walk may read batch `batch` now.
     pub fn allows(&self, batch: u8) -> bool {
-        self.off || batch <= self.boot.saturating_add(self.lead)
+        batch <= self.boot.saturating_add(self.lead)
+    }
+
+    /// Returns `true` if the walk may read every batch: not paced, or no
+    /// longer held back.
+    pub fn is_open(&self) -> bool {
+        self.allows(u8::MAX)
     }
 
     /// Notes that the boot reads from batch `batch`; returns `true` if the
     /// walk may now read further than before.
     pub fn reach(&mut self, batch: u8) -> bool {
-        if self.off || batch <= self.boot {
+        if self.is_open() || batch <= self.boot {
             return false;
         }
         let before = self.boot.saturating_add(self.lead);

@@ -79,7 +79,7 @@ impl DiskInner {
     /// `true` if it may now read more than before.
     pub(crate) fn reach(&mut self, start: u64, len: u64) -> bool {
         // Not paced, or paced no more: nothing to look up.
-        if self.pace.allows(u8::MAX) {
+        if self.pace.is_open() {
             return false;
         }
         match self.cache.max_batch(start, len) {
