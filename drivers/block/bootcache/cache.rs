@@ -213,6 +213,53 @@ impl<P: CachePage> Extent<P> {
         Some((off, end - off))
     }
 
+    /// Returns the run of pages holding `Expected` sectors around the page
+    /// of `at` (an offset in the extent), at most `max` bytes, as (offset,
+    /// length): forward from that page as [`Extent::next_expected`] goes,
+    /// then, with what is left of `max`, backward from it. A reader that
+    /// goes backward through a region (a file system's tables, read from
+    /// their end) finds what it reads next fetched with what it waits for.
+    /// `None` if that page holds no `Expected` sector.
+    pub fn expected_around(&self, at: u64, max: u64) -> Option<(u64, u64)> {
+        let page = (at / PAGE) as usize;
+        if !self.page_has(page, SectorState::Expected) {
+            return None;
+        }
+        let (off, n) = self.next_expected(at / PAGE * PAGE, max)?;
+        let limit = (max / PAGE).max(1) as usize;
+        let mut pages = n.div_ceil(PAGE) as usize;
+        let mut first = page;
+        while first > 0 && pages < limit && self.page_has(first - 1, SectorState::Expected) {
+            first -= 1;
+            pages += 1;
+        }
+        let start = first as u64 * PAGE;
+        Some((start, off + n - start))
+    }
+
+    /// Returns the nearest run of pages holding `Expected` sectors that ends
+    /// at or before the page of `end` (an offset in the extent), at most
+    /// `max` bytes and ending where that run ends, as (offset, length):
+    /// [`Extent::next_expected`] going backward.
+    pub fn prev_expected(&self, end: u64, max: u64) -> Option<(u64, u64)> {
+        let mut page = ((end / PAGE) as usize).min(self.pages.len());
+        // One past the last page below `end` holding an Expected sector.
+        while page > 0 && !self.page_has(page - 1, SectorState::Expected) {
+            page -= 1;
+        }
+        if page == 0 {
+            return None;
+        }
+        let last = page;
+        let limit = (max / PAGE).max(1) as usize;
+        while page > 0 && last - page < limit && self.page_has(page - 1, SectorState::Expected) {
+            page -= 1;
+        }
+        let off = page as u64 * PAGE;
+        let end = (last as u64 * PAGE).min(self.len);
+        Some((off, end - off))
+    }
+
     /// Marks the `Expected` sectors of the pages of `[off, off + n)` (in the
     /// extent, as [`Extent::next_expected`] returned it) `Reading`: their
     /// read-ahead is issued.
@@ -466,10 +513,11 @@ impl<P: CachePage> DiskCache<P> {
     }
 
     /// Issues a demand read-ahead for a read of `[start, start + len)` that
-    /// waits: from the page of its first `Expected` sector on, the run of
+    /// waits: around the page of its first `Expected` sector, the run of
     /// pages holding `Expected` sectors, at most `max` bytes, within that
-    /// sector's extent. Its sectors become `Reading`. Returns it as (disk
-    /// offset, length), or `None` if no sector of the read is `Expected`.
+    /// sector's extent (forward first, see [`Extent::expected_around`]). Its
+    /// sectors become `Reading`. Returns it as (disk offset, length), or
+    /// `None` if no sector of the read is `Expected`.
     pub fn take_demand(&mut self, start: u64, len: u64, max: u64) -> Option<(u64, u64)> {
         let mut first = None;
         self.pieces(start, len, |i, off, n| {
@@ -479,7 +527,34 @@ impl<P: CachePage> DiskCache<P> {
         });
         let (i, off) = first?;
         let e = self.extents.get_mut(i)?;
-        let (off, n) = e.next_expected(off / PAGE * PAGE, max)?;
+        let (off, n) = e.expected_around(off, max)?;
+        e.mark_reading(off, n);
+        Some((e.start + off, n))
+    }
+
+    /// Issues the read-ahead that follows one that ended at `at` (a disk
+    /// offset): the next run of `Expected` sectors from the page of `at` on,
+    /// in the extent that holds `at`, at most `max` bytes. Its sectors become
+    /// `Reading`. Returns it as (disk offset, length), or `None` if that
+    /// extent has nothing left to read after `at`.
+    pub fn take_after(&mut self, at: u64, max: u64) -> Option<(u64, u64)> {
+        let i = self.extents.partition_point(|e| e.end() <= at);
+        let e = self.extents.get_mut(i).filter(|e| e.start <= at)?;
+        let (off, n) = e.next_expected(at - e.start, max)?;
+        e.mark_reading(off, n);
+        Some((e.start + off, n))
+    }
+
+    /// Issues the read-ahead that precedes one that started at `at` (a disk
+    /// offset): the nearest run of `Expected` sectors before the page of
+    /// `at`, in the extent that holds the byte before `at`, at most `max`
+    /// bytes (see [`Extent::prev_expected`]). Its sectors become `Reading`.
+    /// Returns it as (disk offset, length), or `None` if that extent has
+    /// nothing left to read before `at`.
+    pub fn take_before(&mut self, at: u64, max: u64) -> Option<(u64, u64)> {
+        let i = self.extents.partition_point(|e| e.end() < at);
+        let e = self.extents.get_mut(i).filter(|e| e.start < at)?;
+        let (off, n) = e.prev_expected(at - e.start, max)?;
         e.mark_reading(off, n);
         Some((e.start + off, n))
     }

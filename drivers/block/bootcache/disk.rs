@@ -21,7 +21,7 @@ use crate::cache::{self, DiskCache, NewExtent, Pace, ReadDecision, PAGE, SECTOR}
 use crate::compat;
 use crate::filter::{serve, DiskFilter};
 use crate::format;
-use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage};
+use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage, Follow, FOLLOW_CHUNKS};
 use crate::session::{Reason, Session};
 use crate::volume::Part;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -71,6 +71,9 @@ pub(crate) struct DiskInner {
     /// How far the walk may go: paced on a disk that takes one command at
     /// a time (see [`Pace`]), not on others.
     pub(crate) pace: Pace,
+    /// Where read-ahead goes on after the last demand read-ahead, before
+    /// the walk (see [`Disk::follow_chunks`]).
+    pub(crate) follow: Option<Follow>,
 }
 
 impl DiskInner {
@@ -106,6 +109,10 @@ pub(crate) struct Disk {
     /// The size of a read-ahead bio, in bytes: what the disk takes at once,
     /// between 64 KiB and 1 MiB.
     pub(crate) chunk: u64,
+    /// How many chunks read-ahead reads next to a demand read-ahead, ahead
+    /// of the walk: [`FOLLOW_CHUNKS`] on a disk that takes one command at a
+    /// time, 0 on others.
+    pub(crate) follow_chunks: u8,
     /// Bytes of playlist extents it caches; appends add to it.
     pub(crate) bytes: AtomicU64,
     /// Bytes of its volumes' extents that the memory cap left out.
@@ -268,6 +275,11 @@ impl Disk {
             ),
             _ => Pace::OFF,
         };
+        let follow_chunks = if bdev.queue_depth() == 1 {
+            FOLLOW_CHUNKS
+        } else {
+            0
+        };
         let chunk =
             (u64::from(bdev.max_sectors()) * 512).clamp(64 * 1024, 1024 * 1024) & !(PAGE - 1);
         Arc::pin_init(
@@ -277,6 +289,7 @@ impl Disk {
                 session,
                 max_in_flight: if rotational { 2 } else { 4 },
                 chunk,
+                follow_chunks,
                 bytes: AtomicU64::new(bytes),
                 capped,
                 inner <- new_spinlock!(DiskInner {
@@ -288,6 +301,7 @@ impl Disk {
                     in_flight: 0,
                     stopped: false,
                     pace,
+                    follow: None,
                 }),
                 demand <- new_work!("bootcache::Disk::demand"),
             }),

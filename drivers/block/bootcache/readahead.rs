@@ -14,12 +14,16 @@
 //! A read that parks on sectors the walk has not issued yet goes first: the
 //! filter queues the disk's demand work, and every pump (that work, and each
 //! completion) first issues a *demand read-ahead* for the parked read that
-//! has waited longest with sectors still `Expected`: from the page of its
-//! first such sector, up to a chunk, within its extent. Demand read-aheads
-//! may go [`DEMAND_EXTRA`] beyond `max_in_flight`; the walk passes over what
-//! they fetched. They are issued from process context, never from the
-//! submitter's: it may hold a file system's locks, and read-ahead allocates
-//! pages and may sleep to submit.
+//! has waited longest with sectors still `Expected`: the run of `Expected`
+//! sectors around the page of its first such sector, up to a chunk, within
+//! its extent. It goes forward first, then backward with what is left of
+//! the chunk, for a reader that goes backward (the demo's live system reads
+//! the tables at the end of its squashfs image mostly in descending order),
+//! which on a drive that seeks would otherwise pay two seeks for each read.
+//! Demand read-aheads may go [`DEMAND_EXTRA`] beyond `max_in_flight`; the
+//! walk passes over what they fetched. They are issued from process
+//! context, never from the submitter's: it may hold a file system's locks,
+//! and read-ahead allocates pages and may sleep to submit.
 //!
 //! # What a miss waits for
 //!
@@ -35,10 +39,14 @@
 //!   one: the scheduler dispatches it before every walk read still waiting
 //!   in the scheduler. It waits only for the reads the device holds already:
 //!   at most its queue depth of them, and never more than `max_in_flight`
-//!   walk reads, each at most a chunk (`chunk`, up to 1 MiB). An optical
-//!   drive takes one command at a time: a miss waits for one chunk at most.
-//!   mq-deadline still dispatches an idle read that has waited
-//!   `prio_aging_expire` (10 s), so the walk is never starved for good.
+//!   walk reads, each at most a chunk (`chunk`, up to 1 MiB), and for the
+//!   demand read-aheads queued before it, which are of its class. An
+//!   optical drive takes one command at a time: a miss waits for the chunk
+//!   it holds, and while demand read-aheads and the chunks that follow
+//!   them ([`FOLLOW_CHUNKS`]) go, for those queued before it: at most
+//!   `max_in_flight + DEMAND_EXTRA` chunks in all. mq-deadline still
+//!   dispatches an idle read that has waited `prio_aging_expire` (10 s),
+//!   so the walk is never starved for good.
 //! - With no scheduler (`none`: NVMe, multi-queue virtio) priorities are not
 //!   looked at and requests go to the device in order: a miss waits behind
 //!   at most `max_in_flight` walk reads of a chunk each, plus at most
@@ -141,6 +149,36 @@ pub(crate) fn sort_read_ahead(order: &mut KVVec<u32>, cache: &DiskCache<CachedPa
 /// `max_in_flight + 2` reads (6 MiB of pages) in flight.
 pub(crate) const DEMAND_EXTRA: u32 = 2;
 
+/// How many chunks read-ahead reads, on a disk that takes one command at a
+/// time, next to a demand read-ahead before the walk goes on.
+///
+/// A reader that waited reads on near where it waited (a file in order, a
+/// file system's tables often backward), and on such a disk (an optical
+/// drive) each return of the head to the walk costs a seek there and
+/// another back: with one chunk per demand, a file the boot reads ahead of
+/// the walk costs two seeks a chunk. So the chunks of the same extent that
+/// follow the demand read-ahead, then those before it, are read next
+/// ([`Follow`]). They are issued as demand read-aheads (at the boot's
+/// priority, within [`DEMAND_EXTRA`]), so the scheduler sends them to the
+/// drive before the walk's next read, one after the other; a new demand
+/// read-ahead starts a new run. Three make the boot's reads in one place
+/// four chunks (512 KiB on an ATAPI drive) before the head goes back to the
+/// walk.
+pub(crate) const FOLLOW_CHUNKS: u8 = 3;
+
+/// Where read-ahead goes on after a demand read-ahead (see
+/// [`FOLLOW_CHUNKS`]): forward from the end of what it read there, then,
+/// when the extent has nothing left after it, backward from its start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Follow {
+    /// The end of the chunks read there so far (a disk offset).
+    next: u64,
+    /// Their start.
+    prev: u64,
+    /// How many more chunks to read there.
+    left: u8,
+}
+
 /// A read-ahead to issue: a run of one extent.
 struct Run {
     /// The first byte on the disk.
@@ -154,9 +192,10 @@ struct Run {
 impl DiskInner {
     /// Chooses the next read-ahead, and marks its sectors `Reading`: first
     /// a demand read-ahead for the parked read that has waited longest with
-    /// sectors not issued yet (up to `max_in_flight + DEMAND_EXTRA` in
+    /// sectors not issued yet, then up to `follow` chunks next to the last
+    /// one ([`Follow`]; both up to `max_in_flight + DEMAND_EXTRA` in
     /// flight), then the walk's next run (up to `max_in_flight`).
-    fn choose(&mut self, max_in_flight: u32, chunk: u64) -> Option<Run> {
+    fn choose(&mut self, max_in_flight: u32, chunk: u64, follow: u8) -> Option<Run> {
         if self.in_flight < max_in_flight + DEMAND_EXTRA {
             let mut oldest: Option<(u64, u64, u64)> = None;
             for parked in self.parked.iter() {
@@ -169,6 +208,32 @@ impl DiskInner {
             }
             if let Some((_, start, len)) = oldest {
                 if let Some((start, len)) = self.cache.take_demand(start, len, chunk) {
+                    self.follow = (follow > 0).then_some(Follow {
+                        next: start + len,
+                        prev: start,
+                        left: follow,
+                    });
+                    return Some(Run {
+                        start,
+                        len,
+                        demand: true,
+                    });
+                }
+            }
+            if let Some(f) = self.follow.take() {
+                let run = match self.cache.take_after(f.next, chunk) {
+                    Some((start, len)) => Some((start, len, start + len, f.prev)),
+                    None => self
+                        .cache
+                        .take_before(f.prev, chunk)
+                        .map(|(start, len)| (start, len, f.next, start)),
+                };
+                if let Some((start, len, next, prev)) = run {
+                    self.follow = (f.left > 1).then_some(Follow {
+                        next,
+                        prev,
+                        left: f.left - 1,
+                    });
                     return Some(Run {
                         start,
                         len,
@@ -223,7 +288,8 @@ impl Disk {
                 if inner.stopped {
                     return;
                 }
-                let Some(run) = inner.choose(self.max_in_flight, self.chunk) else {
+                let (depth, chunk, follow) = (self.max_in_flight, self.chunk, self.follow_chunks);
+                let Some(run) = inner.choose(depth, chunk, follow) else {
                     return;
                 };
                 inner.in_flight += 1;

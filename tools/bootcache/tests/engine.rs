@@ -257,6 +257,10 @@ enum Op {
     Shed(usize, u64),
     /// A read of these sectors parks: a demand read-ahead for it.
     Demand(u64, u64),
+    /// The read-ahead that follows one that ended at this sector.
+    Follow(u64),
+    /// The read-ahead that precedes one that started at this sector.
+    Precede(u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -276,6 +280,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..4, 1u64..4).prop_map(|(i, n)| Op::Shed(i, n)),
         (0u64..DISK_SECTORS - 1, 1u64..24)
             .prop_map(|(s, n)| Op::Demand(s, n.min(DISK_SECTORS - s))),
+        (0u64..DISK_SECTORS).prop_map(Op::Follow),
+        (0u64..=DISK_SECTORS).prop_map(Op::Precede),
     ]
 }
 
@@ -329,6 +335,25 @@ proptest! {
                         prop_assert!(len > 0 && len <= 4 * PAGE);
                         prop_assert!(start < (s + n) * SECTOR);
                         prop_assert!(start + len > s * SECTOR);
+                    }
+                }
+                Op::Follow(s) => {
+                    if let Some((start, len)) = m.cache.take_after(s * SECTOR, 4 * PAGE) {
+                        // From its page on, within the extent that holds it.
+                        prop_assert!(start + PAGE > s * SECTOR && len > 0 && len <= 4 * PAGE);
+                        prop_assert!(m.cache.extents().iter().any(|e| e.start <= s * SECTOR
+                            && start + len <= e.end()));
+                        m.device_reads(start, len);
+                    }
+                }
+                Op::Precede(s) => {
+                    if let Some((start, len)) = m.cache.take_before(s * SECTOR, 4 * PAGE) {
+                        // Before its page, within the extent that holds
+                        // the byte before it.
+                        prop_assert!(start < s * SECTOR && len > 0 && len <= 4 * PAGE);
+                        prop_assert!(m.cache.extents().iter().any(|e| e.start <= start
+                            && e.end() >= s * SECTOR && start + len <= e.end()));
+                        m.device_reads(start, len);
                     }
                 }
             }
@@ -803,8 +828,9 @@ fn a_demand_read_ahead_goes_first_and_the_walk_skips_it() {
         m.cache.classify_read(41 * SECTOR, 2 * SECTOR),
         ReadDecision::Wait
     );
-    // Its page first (sector 40 on), up to the chunk (4 pages here).
-    assert_eq!(m.demand(41, 2), Some((40 * SECTOR, 3 * PAGE)));
+    // Its page first (sector 40 on) to the extent's end, 3 pages, then
+    // backward up to the chunk (4 pages here): pages 4 to 7.
+    assert_eq!(m.demand(41, 2), Some((32 * SECTOR, 4 * PAGE)));
     assert_eq!(
         m.cache.extent(0).unwrap().state(41 * SECTOR),
         SectorState::Reading
@@ -816,12 +842,8 @@ fn a_demand_read_ahead_goes_first_and_the_walk_skips_it() {
     // passes over what the demand read-ahead fetches.
     m.issue(0);
     m.issue(0);
-    m.issue(0);
     let runs: Vec<(u64, u64)> = m.in_flight.iter().map(|&(s, n, _)| (s, n)).collect();
-    assert_eq!(
-        runs,
-        [(40 * SECTOR, 3 * PAGE), (0, 4 * PAGE), (4 * PAGE, PAGE)]
-    );
+    assert_eq!(runs, [(32 * SECTOR, 4 * PAGE), (0, 4 * PAGE)]);
     m.complete(0);
     assert_eq!(m.read(41, 2), ReadDecision::Hit);
     // A write while the walk's read is in flight is never served.
@@ -831,6 +853,77 @@ fn a_demand_read_ahead_goes_first_and_the_walk_skips_it() {
     assert_eq!(m.read(3, 1), ReadDecision::Miss);
     assert_eq!(m.read(0, 3), ReadDecision::Hit);
     assert_eq!(m.read(32, 8), ReadDecision::Hit);
+}
+
+#[test]
+fn a_demand_read_ahead_takes_the_pages_before_a_backward_reader() {
+    // 128 sectors: 16 pages; the chunk is 4 pages. A reader goes backward
+    // from page 14, one page at a time.
+    let mut m = Model::new(&[(0, 128)]);
+    // Forward to the extent's end (pages 14 and 15), then back (12, 13).
+    assert_eq!(m.demand(112, 8), Some((12 * PAGE, 4 * PAGE)));
+    // The next page down is not fetched yet: pages 8 to 11, all backward.
+    assert_eq!(m.demand(88, 8), Some((8 * PAGE, 4 * PAGE)));
+    // A read in the middle of what is left, pages 0 to 7: forward first, up
+    // to what is issued already, then back.
+    assert_eq!(m.demand(40, 8), Some((4 * PAGE, 4 * PAGE)));
+    assert_eq!(m.demand(24, 8), Some((0, 4 * PAGE)));
+    assert_eq!(m.demand(0, 128), None);
+    // Every page once, and the data the disk's.
+    for _ in 0..4 {
+        m.complete(0);
+    }
+    assert_eq!(m.read(0, 128), ReadDecision::Hit);
+}
+
+#[test]
+fn read_ahead_follows_a_demand_read_ahead_within_its_extent() {
+    // Two extents: 32 sectors (4 pages) at 0, 64 (8 pages) at 64.
+    let mut m = Model::new(&[(0, 32), (64, 64)]);
+    // A demand read-ahead in the second extent, then what follows it.
+    assert_eq!(m.demand(64, 8), Some((64 * SECTOR, 4 * PAGE)));
+    let at = 64 * SECTOR + 4 * PAGE;
+    assert_eq!(m.cache.take_after(at, 2 * PAGE), Some((at, 2 * PAGE)));
+    // Past what is issued already, to the extent's end; never into the
+    // next extent, nor from a place no extent holds.
+    assert_eq!(
+        m.cache.take_after(at, 4 * PAGE),
+        Some((at + 2 * PAGE, 2 * PAGE))
+    );
+    assert_eq!(m.cache.take_after(at, 4 * PAGE), None);
+    assert_eq!(m.cache.take_after(32 * SECTOR, 4 * PAGE), None);
+    assert_eq!(
+        m.cache.take_after(16 * SECTOR, PAGE),
+        Some((2 * PAGE, PAGE))
+    );
+    assert_eq!(m.cache.take_after(128 * SECTOR, PAGE), None);
+}
+
+#[test]
+fn read_ahead_goes_back_from_a_demand_read_ahead_within_its_extent() {
+    // Two extents: 32 sectors (4 pages) at 0, 64 (8 pages) at 64. A reader
+    // going backward waits at the second extent's last page.
+    let mut m = Model::new(&[(0, 32), (64, 64)]);
+    let ext = 64 * SECTOR;
+    assert_eq!(m.demand(120, 8), Some((ext + 4 * PAGE, 4 * PAGE)));
+    // Backward from where it started, a chunk (2 pages here) at a time,
+    // never into the extent before.
+    assert_eq!(
+        m.cache.take_before(ext + 4 * PAGE, 2 * PAGE),
+        Some((ext + 2 * PAGE, 2 * PAGE))
+    );
+    assert_eq!(
+        m.cache.take_before(ext + 2 * PAGE, 2 * PAGE),
+        Some((ext, 2 * PAGE))
+    );
+    assert_eq!(m.cache.take_before(ext, 2 * PAGE), None);
+    // Nothing from between the extents; from the end of the first one, then
+    // over what is issued already, to the nearest run below.
+    assert_eq!(m.cache.take_before(6 * PAGE, 4 * PAGE), None);
+    assert_eq!(m.cache.take_before(4 * PAGE, PAGE), Some((3 * PAGE, PAGE)));
+    assert_eq!(m.cache.take_before(4 * PAGE, 4 * PAGE), Some((0, 3 * PAGE)));
+    assert_eq!(m.cache.take_before(4 * PAGE, 4 * PAGE), None);
+    assert_eq!(m.cache.take_before(0, PAGE), None);
 }
 
 #[test]
