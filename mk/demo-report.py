@@ -387,6 +387,7 @@ def derived(run):
         "cache_end_bytes": get("cache_bytes", e),
         "bootcache_cpu_s": cpu_ns / 1e9 if cpu_ns is not None else None,
         "bootcache_cpu_share": (cpu_ns / 1e9 / cpu_s) if cpu_ns is not None and cpu_s else None,
+        "bootcache_cpu_max_s": get("cpu_max_ns") / 1e9 if get("cpu_max_ns") is not None else None,
     }
 
 
@@ -395,7 +396,7 @@ FIGURES = ("target_s", "wall_target_s", "snapshot_lag_s", "disk_reads", "disk_bu
            "misses", "hit_bytes", "miss_bytes", "hit_ratio_bytes", "hit_ratio_requests",
            "unused_readahead_bytes", "rehit_bytes", "partial_miss_bytes", "demand_bios",
            "parked", "parked_timeouts", "parked_wait_s", "cache_peak_bytes", "cache_end_bytes",
-           "bootcache_cpu_s", "bootcache_cpu_share")
+           "bootcache_cpu_s", "bootcache_cpu_share", "bootcache_cpu_max_s")
 
 
 def agg(values):
@@ -695,9 +696,11 @@ def detail_lines(phases):
             lines.append("%s: partial_miss_bytes %s MiB, demand_bios %s" % (
                 PHASE_NAMES[ph], m("partial_miss_bytes", MIB), m("demand_bios", digits=0)))
         if s.get("bootcache_cpu_s") is not None:
-            lines.append("%s: bootcache CPU %s s (stats/cpu_ns) of the guest's %s s, %s" % (
+            lines.append("%s: bootcache CPU %s s (stats/cpu_ns) of the guest's %s s, %s%s" % (
                 PHASE_NAMES[ph], m("bootcache_cpu_s", digits=3), m("guest_cpu_s"),
-                m("bootcache_cpu_share", 0.01, 2, " %")))
+                m("bootcache_cpu_share", 0.01, 2, " %"),
+                "; longest section %s s (cpu_max_ns)" % m("bootcache_cpu_max_s", digits=3)
+                if s.get("bootcache_cpu_max_s") is not None else ""))
         else:
             lines.append("%s: bootcache CPU: not measured (no stats/cpu_ns in this kernel); "
                          "guest CPU %s s" % (PHASE_NAMES[ph], m("guest_cpu_s")))

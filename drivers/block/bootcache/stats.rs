@@ -98,16 +98,25 @@ stats! {
     /// their pages; not in submitting them, which may sleep for a place in
     /// the device's queue. See [`CpuTime`].
     cpu_ns,
+    /// The longest of the sections `cpu_ns` adds up, in nanoseconds: one
+    /// far above the others was charged for something else as well (see
+    /// [`CpuTime`]).
+    cpu_max_ns,
 }
 
 /// Adds the CPU time bootcache spends in one of its entry points, from its
-/// start to its drop, to `cpu_ns`.
+/// start to its drop, to `cpu_ns` (and keeps the longest in `cpu_max_ns`).
 ///
 /// Every entry point runs in process context: the filter in the submitter's,
 /// read-ahead's choice, allocations and completions in work items. A
 /// section there may be preempted, or sleep to allocate, so the figure is
 /// not a clock's (which would count the time other tasks ran meanwhile)
-/// but the current task's CPU time, the scheduler's own account.
+/// but the current task's CPU time, the scheduler's own account. That
+/// account also charges the running task for interrupts that arrive (unless
+/// `CONFIG_IRQ_TIME_ACCOUNTING` is set) and, in a virtual machine with no
+/// steal time accounting (an emulator's), for time its virtual CPU did not
+/// run; `cpu_max_ns`, the longest section, shows when one section took such
+/// a charge.
 pub(crate) struct CpuTime<'a> {
     stats: &'a Stats,
     /// The current task's CPU time at the start, in nanoseconds.
@@ -131,5 +140,6 @@ impl Drop for CpuTime<'_> {
             .sched_runtime()
             .saturating_sub(self.start);
         self.stats.cpu_ns.fetch_add(ns, Ordering::Relaxed);
+        self.stats.cpu_max_ns.fetch_max(ns, Ordering::Relaxed);
     }
 }

@@ -22,7 +22,7 @@ pub const GROUPS: [&str; 7] = [
 ];
 
 /// The counters the driver had when this was written, in the driver's order.
-const KNOWN: [&str; 31] = [
+const KNOWN: [&str; 32] = [
     "playlist_bytes",
     "playlist_appends",
     "missing_volume_bytes",
@@ -54,6 +54,7 @@ const KNOWN: [&str; 31] = [
     "demand_bios",
     "partial_miss_bytes",
     "cpu_ns",
+    "cpu_max_ns",
 ];
 
 /// The group of a counter, by its name.
