@@ -60,6 +60,21 @@ def result_lines(rundir):
     return out
 
 
+def host_steal(rundir):
+    """The share of the host's CPU time that its own host took (steal) while
+    the boot ran to its target, from host-cpu (mk/demo.sh: the host's
+    /proc/stat steal and total at QEMU's start and at the marker's first
+    line); None if unknown. This machine may itself be a virtual machine:
+    steal there slows the emulated boot for reasons bootcache has no part
+    in."""
+    try:
+        with open(os.path.join(rundir, "host-cpu")) as f:
+            s0, t0, s1, t1 = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return None
+    return round((s1 - s0) / (t1 - t0), 4) if t1 > t0 else None
+
+
 def parse_run(rundir, wall, qemu_rc, marker_wall=None):
     run = {
         "wall_s": round(float(wall), 2),
@@ -200,6 +215,7 @@ def parse_run(rundir, wall, qemu_rc, marker_wall=None):
             run["initrd"] = f.read().split()[0]
     except (OSError, IndexError):
         pass
+    run["host_steal_share"] = host_steal(rundir)
     with open(os.path.join(rundir, "run.json"), "w") as f:
         json.dump(run, f, indent=1)
     if run["target_s"] is None:
@@ -388,6 +404,7 @@ def derived(run):
         "bootcache_cpu_s": cpu_ns / 1e9 if cpu_ns is not None else None,
         "bootcache_cpu_share": (cpu_ns / 1e9 / cpu_s) if cpu_ns is not None and cpu_s else None,
         "bootcache_cpu_max_s": get("cpu_max_ns") / 1e9 if get("cpu_max_ns") is not None else None,
+        "host_steal_share": run.get("host_steal_share"),
     }
 
 
@@ -396,7 +413,7 @@ FIGURES = ("target_s", "wall_target_s", "snapshot_lag_s", "disk_reads", "disk_bu
            "misses", "hit_bytes", "miss_bytes", "hit_ratio_bytes", "hit_ratio_requests",
            "unused_readahead_bytes", "rehit_bytes", "partial_miss_bytes", "demand_bios",
            "parked", "parked_timeouts", "parked_wait_s", "cache_peak_bytes", "cache_end_bytes",
-           "bootcache_cpu_s", "bootcache_cpu_share", "bootcache_cpu_max_s")
+           "bootcache_cpu_s", "bootcache_cpu_share", "bootcache_cpu_max_s", "host_steal_share")
 
 
 def agg(values):
@@ -659,6 +676,33 @@ def phase_rows(phases):
     return rows
 
 
+# A boot during which the host took more than this share of its CPU is
+# named in the report: its time says more about the host than about the boot.
+STEAL_NOTE = 0.03
+
+
+def steal_lines(phases):
+    """The host's steal while the boots ran (see host_steal), per phase, and
+    the boots above STEAL_NOTE; nothing where it was not recorded."""
+    per, loud = [], []
+    for ph in PHASES:
+        if ph not in phases:
+            continue
+        runs = [r for r in phases[ph]["runs"] if not r.get("failed")]
+        vals = [r.get("host_steal_share") for r in runs]
+        if any(v is None for v in vals) or not vals:
+            continue
+        per.append("%s %s" % (PHASE_NAMES[ph], fmt_range(agg(vals), 0.01, 1, " %")))
+        loud += ["%s %d (%.1f %%, %.2f s)" % (PHASE_NAMES[ph], r.get("run", 0), 100 * v,
+                                             r.get("target_s") or 0.0)
+                 for r, v in zip(runs, vals) if v > STEAL_NOTE]
+    if not per:
+        return []
+    return ["the host's steal while the boots ran to the target: " + "; ".join(per) +
+            ("; over %d %%: %s" % (100 * STEAL_NOTE, ", ".join(loud)) if loud else
+             "; no boot over %d %%" % (100 * STEAL_NOTE))]
+
+
 def detail_lines(phases):
     """What the table has no room for: per phase with bootcache on."""
     lines = []
@@ -812,6 +856,7 @@ def report(args):
         if lag:
             lines.append("the snapshot came %s s after the target (all boots)" %
                          fmt_range(lag))
+        lines += steal_lines(phases)
         lines += detail_lines(phases) + comparison_lines(cmp)
         if hist.get("after_target_s") is not None:
             lines.append("record boot: the history's last entry is %+.2f s from the target "

@@ -423,9 +423,18 @@ seekdisk_stop() {
 	[ -s "$1/seekdisk.txt" ] || printf '  %-8s %s: seekdisk left no summary\n' BOOT "$1"
 }
 
+# host_cpu: this machine's CPU time taken by its own host (steal) and in all,
+# in clock ticks, from /proc/stat (user to steal; guest time is inside user).
+# A boot's host-cpu file holds both at QEMU's start and at the target, for the
+# report's steal figure (demo-report.py host_steal).
+host_cpu() {
+	awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat
+}
+
 # boot DIR IMAGE KERNEL DRIVE_OPTS LABEL KERNEL_ARGS [INITRD]: one boot, logs
 # in DIR (console.log: the console; result.log: the marker's lines; run.json:
-# what they say; initrd: which initramfs, if any). Prints the time to
+# what they say; initrd: which initramfs, if any; host-cpu: see host_cpu).
+# Prints the time to
 # multi-user; fails with a message when the boot does not finish in time or
 # reports nothing. KERNEL "-": IMAGE is a live ISO, booted from a DVD drive
 # through its own boot loader (its kernel command line is in the ISO; ARGS
@@ -470,6 +479,8 @@ boot() {
 			-drive "file=$file,if=virtio,format=raw${dopts:+,$dopts}")
 	fi
 	echo "$cmdline" >"$dir/cmdline"
+	local cpu0 cpu1=
+	cpu0=$(host_cpu)
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
 		-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
@@ -483,6 +494,7 @@ boot() {
 		# time to multi-user (polled every 0.2 s until then).
 		if [ -z "$marker" ] && grep -q '^BOOTCACHE-DEMO: start' "$dir/result.log" 2>/dev/null; then
 			marker=$(echo "$(date +%s.%N) - $start" | bc)
+			cpu1=$(host_cpu)
 		fi
 		if [ -n "$qmp" ] && [ -z "$switched" ] &&
 			grep -aq -e 'initrd\.img\.\.\. *ok' -e 'Linux version' "$dir/console.log" 2>/dev/null; then
@@ -522,6 +534,7 @@ boot() {
 	done
 	QEMU_PID=
 	seekdisk_stop "$dir"
+	[ -z "$cpu1" ] || echo "$cpu0 $cpu1" >"$dir/host-cpu"
 	local wall
 	wall=$(echo "$(date +%s.%N) - $start" | bc)
 	[ -t 1 ] && printf '\r\033[K'
