@@ -434,9 +434,8 @@ host_cpu() {
 # boot DIR IMAGE KERNEL DRIVE_OPTS LABEL KERNEL_ARGS [INITRD]: one boot, logs
 # in DIR (console.log: the console; result.log: the marker's lines; run.json:
 # what they say; initrd: which initramfs, if any; host-cpu: see host_cpu).
-# Prints the time to
-# multi-user; fails with a message when the boot does not finish in time or
-# reports nothing. KERNEL "-": IMAGE is a live ISO, booted from a DVD drive
+# Prints the time to multi-user; fails with a message when the boot does not
+# finish in time or reports nothing. KERNEL "-": IMAGE is a live ISO, booted from a DVD drive
 # through its own boot loader (its kernel command line is in the ISO; ARGS
 # only names it).
 boot() {
