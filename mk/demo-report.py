@@ -369,6 +369,7 @@ def derived(run):
     if len(cpu) >= 8:
         cpu_s = (cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]) / (run.get("clk_tck") or 100)
     cpu_ns = get("cpu_ns")
+    cpu_max_ns = get("cpu_max_ns")
     unused = None
     if rb is not None and hb is not None:
         # hit_bytes counts a block served twice twice; rehit_bytes (where
@@ -403,7 +404,7 @@ def derived(run):
         "cache_end_bytes": get("cache_bytes", e),
         "bootcache_cpu_s": cpu_ns / 1e9 if cpu_ns is not None else None,
         "bootcache_cpu_share": (cpu_ns / 1e9 / cpu_s) if cpu_ns is not None and cpu_s else None,
-        "bootcache_cpu_max_s": get("cpu_max_ns") / 1e9 if get("cpu_max_ns") is not None else None,
+        "bootcache_cpu_max_s": cpu_max_ns / 1e9 if cpu_max_ns is not None else None,
         "host_steal_share": run.get("host_steal_share"),
     }
 

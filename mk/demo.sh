@@ -435,9 +435,9 @@ host_cpu() {
 # in DIR (console.log: the console; result.log: the marker's lines; run.json:
 # what they say; initrd: which initramfs, if any; host-cpu: see host_cpu).
 # Prints the time to multi-user; fails with a message when the boot does not
-# finish in time or reports nothing. KERNEL "-": IMAGE is a live ISO, booted from a DVD drive
-# through its own boot loader (its kernel command line is in the ISO; ARGS
-# only names it).
+# finish in time or reports nothing. KERNEL "-": IMAGE is a live ISO, booted
+# from a DVD drive through its own boot loader (its kernel command line is in
+# the ISO; ARGS only names it).
 boot() {
 	local dir=$1 img=$2 kernel=$3 dopts=$4 label=$5 args=$6 initrd=${7:-} pid start now rc t
 	local marker=

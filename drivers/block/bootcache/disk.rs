@@ -264,21 +264,17 @@ impl Disk {
         // A drive that takes one command at a time (an optical drive, a
         // USB stick) is paced from the first batch in read-ahead order, so
         // that it is free for the boot's other commands, which bootcache
-        // does not see, until the boot reads on (see `Pace`, and the
-        // module's documentation in `readahead`).
-        let pace = match bdev.queue_depth() {
-            1 => Pace::new(
-                order
-                    .first()
-                    .and_then(|&i| cache.extent(i as usize))
-                    .map_or(0, |e| e.batch),
-            ),
-            _ => Pace::OFF,
-        };
-        let follow_chunks = if bdev.queue_depth() == 1 {
-            FOLLOW_CHUNKS
+        // does not see, until the boot reads on, and reads next to a
+        // demand read-ahead before the walk goes on (see `Pace`,
+        // `FOLLOW_CHUNKS`, and the module's documentation in `readahead`).
+        let (pace, follow_chunks) = if bdev.queue_depth() == 1 {
+            let first = order
+                .first()
+                .and_then(|&i| cache.extent(i as usize))
+                .map_or(0, |e| e.batch);
+            (Pace::new(first), FOLLOW_CHUNKS)
         } else {
-            0
+            (Pace::OFF, 0)
         };
         let chunk =
             (u64::from(bdev.max_sectors()) * 512).clamp(64 * 1024, 1024 * 1024) & !(PAGE - 1);
