@@ -811,12 +811,13 @@ impl<P: CachePage> DiskCache<P> {
 /// A drive that takes one command at a time is needed by the boot for more
 /// than reads (probing it, opening and closing it), and those commands wait
 /// for the read-ahead command in progress. So on such a drive the walk reads
-/// the first batch, then waits for the boot: when the boot reads from a
-/// later batch than before, the walk may read up to `lead` batches beyond
-/// it, and `lead` grows 0, 1, 3, 7, ... with each such step. A boot that is
-/// still probing its devices (reading from the first batch only) leaves the
-/// drive free; one that has begun reading its data soon has all of it read
-/// ahead.
+/// the first batch at full speed, then follows the boot: when the boot reads
+/// from a later batch than before, the walk may read up to `lead` batches
+/// beyond it at full speed, and `lead` grows 0, 1, 3, 7, ... with each such
+/// step. Beyond that the walk reads one small command at a time (the
+/// driver's read-ahead decides how small), so that a boot still probing its
+/// devices (reading from the first batch only) waits little for the drive,
+/// and one that has begun reading its data soon has all of it read ahead.
 ///
 /// Not paced is a lead that reaches the last batch already.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
