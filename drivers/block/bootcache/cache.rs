@@ -806,7 +806,7 @@ impl<P: CachePage> DiskCache<P> {
     }
 }
 
-/// How far a paced read-ahead walk may go, in batches.
+/// How far a paced read-ahead walk may go at full speed, in batches.
 ///
 /// A drive that takes one command at a time is needed by the boot for more
 /// than reads (probing it, opening and closing it), and those commands wait

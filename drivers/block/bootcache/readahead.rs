@@ -209,7 +209,9 @@ impl DiskInner {
     /// a demand read-ahead for the parked read that has waited longest with
     /// sectors not issued yet, then up to `follow` chunks next to the last
     /// one ([`Follow`]; both up to `max_in_flight + DEMAND_EXTRA` in
-    /// flight), then the walk's next run (up to `max_in_flight`).
+    /// flight), then the walk's next run (up to `max_in_flight`; beyond
+    /// the batches a paced walk may read at full speed, one [`HELD_CHUNK`]
+    /// with nothing else in flight).
     fn choose(&mut self, max_in_flight: u32, chunk: u64, follow: u8) -> Option<Run> {
         if self.in_flight < max_in_flight + DEMAND_EXTRA {
             let mut oldest: Option<(u64, u64, u64)> = None;
