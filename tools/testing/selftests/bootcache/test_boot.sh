@@ -53,8 +53,7 @@ klog() { grep -c "$1" "$T"/boot-dmesg; }
 # cd_is SUMS N: the CD drive's first N MiB are those of the disc of SUMS.
 cd_is() {
 	for m in $(seq 0 $(($2 - 1))); do
-		x=$(dd if="$BOOTCACHE_TEST_CD" bs=1048576 skip="$m" count=1 iflag=direct \
-			2>/dev/null | bc_md5)
+		x=$(bc_mib_md5 "$BOOTCACHE_TEST_CD" "$m")
 		if [ "$x" != "$(sed -n "s/^$m //p" "$1")" ]; then
 			ktap_print_msg "MiB $m differs"
 			return 1

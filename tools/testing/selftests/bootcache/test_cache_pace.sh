@@ -25,8 +25,7 @@ bc_plan 4
 MIB=1048576
 # mib_is N: MiB N of the disc is the image's.
 mib_is() {
-	x=$(dd if="$cd" bs=$MIB skip="$1" count=1 iflag=direct 2>/dev/null | bc_md5)
-	[ "$x" = "$(sed -n "s/^$1 //p" "$BOOTCACHE_TEST_CD_SUMS")" ]
+	[ "$(bc_mib_md5 "$cd" "$1")" = "$(sed -n "s/^$1 //p" "$BOOTCACHE_TEST_CD_SUMS")" ]
 }
 
 # Batch 0: MiB 0. Batch 1: MiB 2 and 3, which nothing reads until the end.
