@@ -106,6 +106,7 @@ scenario() {
 	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
 }
 scenario auto "$W/bzImage.auto" "bootcache=auto,wait=45000" -O
+scenario autorecord "$W/bzImage.auto" "bootcache=auto,record" -O
 scenario record "$PLAIN" "bootcache=record" -r
 scenario off "$PLAIN" "bootcache=off"
 scenario badplaylist "$W/bzImage.bad" ""

@@ -7,6 +7,11 @@
 #   auto        a kernel with a built-in playlist, bootcache=auto, the throttled
 #               disk read-only: caching started before userspace, and reads
 #               are served from the cache byte for byte;
+#   autorecord  the same kernel with bootcache=auto,record: it caches and
+#               records at once, as a tune boot of a live medium does
+#               (Documentation/admin-guide/bootcache.rst, "Live media"):
+#               reads are served byte for byte, and the history holds them
+#               as hits, ready to be made into the next playlist;
 #   record      bootcache=record, no initramfs (root on /dev/vde): the kernel's
 #               own reads to mount root are in the history, whose playlist
 #               names the root volume;
@@ -61,10 +66,22 @@ cd_is() {
 	done
 }
 
+# slow_is: the first 4 MiB of the slow disk's partition are the image's.
+slow_is() {
+	ok=0
+	for m in 0 1 2 3; do
+		got=$(bc_mib_md5 "${BOOTCACHE_TEST_SLOW}1" $m)
+		if [ "$got" != "$(sed -n "s/^$((m + 1)) //p" "$BOOTCACHE_TEST_SLOW_SUMS")" ]; then
+			ok=1
+			ktap_print_msg "MiB $m differs"
+		fi
+	done
+	return $ok
+}
+
 case $scenario in
 auto)
 	slow=$BOOTCACHE_TEST_SLOW
-	sums=$BOOTCACHE_TEST_SLOW_SUMS
 	bc_plan 6
 	[ "$(cat $S/boot)" = auto ] && [ "$(cat $S/embedded)" -gt 0 ]
 	bc_check "the kernel was booted with bootcache=auto and a built-in playlist" \
@@ -74,15 +91,7 @@ auto)
 	bc_check "caching started by itself, without a history, with wait=45000"
 	! echo x 2>/dev/null >>"${slow}1" && [ "$(cat "/sys/block/${slow#/dev/}/ro")" = 1 ]
 	bc_check "the medium is read-only"
-	ok=0
-	for m in 0 1 2 3; do
-		got=$(bc_mib_md5 "${slow}1" $m)
-		if [ "$got" != "$(sed -n "s/^$((m + 1)) //p" "$sums")" ]; then
-			ok=1
-			ktap_print_msg "MiB $m differs"
-		fi
-	done
-	[ $ok -eq 0 ]
+	slow_is
 	bc_check "the data read is the image's, byte for byte"
 	[ "$(bc_stat hit_bytes)" -ge $((4 * 1048576)) ] &&
 		[ "$(bc_stat readahead_bytes)" -ge $((4 * 1048576)) ]
@@ -96,6 +105,35 @@ auto)
 		bc_check "bootcache status says what happened this boot"
 	else
 		ktap_test_skip "bootcache status says what happened this boot (no bootcache tool)"
+	fi
+	;;
+autorecord)
+	bc_plan 5
+	[ "$(cat $S/boot)" = auto ] && [ "$(cat $S/embedded)" -gt 0 ] &&
+		bc_state_is active && [ "$(cat $S/recording)" = 1 ]
+	bc_check "bootcache=auto,record: caching and recording started by themselves"
+	slow_is
+	bc_check "the data read is the image's, byte for byte"
+	[ "$(bc_stat hit_bytes)" -ge $((4 * 1048576)) ]
+	bc_check "it came from the cache: $(bc_stat hit_bytes) bytes hit"
+	# The playlist's 4 MiB, read from the partition (its volume 0) and
+	# served from the cache, are in the history as hits: the bytes of hit
+	# entries within them add up to 4 MiB.
+	echo stop >"$S/control" && [ "$(cat $S/recording)" = 0 ] &&
+		cat "$S/history" >"$T"/h && bcfile print-history "$T"/h >"$T"/h.txt &&
+		awk -v m=4194304 'NF == 7 && $1 ~ /^[0-9]+$/ && $4 ~ /H/ && $5 == 0 && $6 < m {
+				n += ($6 + $7 < m ? $6 + $7 : m) - $6 }
+			END { exit !(n >= m) }' "$T"/h.txt
+	bc_check "the history holds those reads as hits: $(sed -n 2p "$T"/h.txt)"
+	if command -v bootcache >/dev/null; then
+		bootcache convert "$T"/h -o "$T"/pl >/dev/null &&
+			bootcache print "$T"/pl >"$T"/pl.txt &&
+			awk -v m=4194304 'NF == 6 && $1 ~ /^[0-9]+$/ && $2 == 0 && $5 < m {
+					n += ($5 + $6 < m ? $5 + $6 : m) - $5 }
+				END { exit !(n == m) }' "$T"/pl.txt
+		bc_check "its playlist reads those 4 MiB ahead"
+	else
+		ktap_test_skip "its playlist reads those 4 MiB ahead (no bootcache tool)"
 	fi
 	;;
 record)
