@@ -163,11 +163,14 @@
 #   record    RECORDS boots (default 2). hdd: bootcache=record, boots of
 #             the tool's cycle in a row (the second replays the playlist
 #             the first saved and records the next); the replays start
-#             from the disk the last one left. dvd:
+#             from the disk the last one left. dvd: the first with
 #             bootcache=record,volume=iso9660:UUID:LABELCRC, the disc
-#             itself, each history converted and the playlists merged with
-#             `bootcache merge`. The history comes out of the image
-#             (/var/lib/bootcache/history, saved by the tool's units) or,
+#             itself; boots 2 to RECORDS are tune boots of the disc with
+#             the playlist so far built in and bootcache=auto,record, each
+#             history converted and merged into the playlist with
+#             `bootcache merge` (see dvd below). The history comes out of
+#             the image (/var/lib/bootcache/history, saved by the tool's
+#             units) or,
 #             when the root is read-only or not kept (a live system) or
 #             nothing was saved, from the guest's serial result channel (the
 #             marker unit copies /sys/kernel/bootcache/history there); the
@@ -227,12 +230,15 @@
 # ("Live media"). mk/live-iso.sh makes the ISO with bootcache=off in
 # isolinux.cfg (bound, baseline), then rebuilds it (-f: the same squashfs at
 # the same place, the same PVD date and label, so the same bootcache volume)
-# with bootcache=record,volume=... for the record boots. Each history comes
-# over the result channel (the live root is a tmpfs overlay, gone at power
-# off); `bootcache convert` makes a playlist of each and `bootcache merge`
-# one of them all (RECORDS=1: the one boot's); it is built into a second
-# kernel (make kernel FLAVOR=boot PLAYLIST=... in $OUT/build/boot-playlist),
-# and the ISO is rebuilt again with that kernel and bootcache=auto; `bootcache
+# with bootcache=record,volume=... for the first record boot. Its history
+# comes over the result channel (the live root is a tmpfs overlay, gone at
+# power off) and `bootcache convert` makes the playlist of it. Records 2 to
+# RECORDS are tune boots (step 8 of the workflow): the ISO with the
+# playlist so far built in and bootcache=auto,record, whose history, made
+# into a playlist, is merged into it with `bootcache merge`. The playlist
+# is built into a second kernel (make kernel FLAVOR=boot PLAYLIST=... in
+# $OUT/build/boot-playlist), and the ISO is rebuilt again with that kernel
+# and bootcache=auto; `bootcache
 # check-medium PLAYLIST NEW.iso --recorded RECORD.iso` (when the tool has it)
 # checks that the playlist still fits the disc. The replay boots boot that
 # ISO.
@@ -931,27 +937,37 @@ dvd_profile() {
 		say SKIP "[$prof] replay: bootcache convert failed: $(head -c 300 "$DEMO/$prof/convert.log")"
 		return 1
 	fi
-	# RECORDS > 1: more record boots of the same disc, each history made
-	# into a playlist and merged into the first (`bootcache merge`: a
-	# block in both goes to the earlier batch), so that blocks a boot reads
-	# only sometimes (the page cache's read-ahead windows move with timing)
-	# are in the playlist too.
-	local r
+	# RECORDS > 1: tune boots. A boot served from the cache reads the disc
+	# in other pieces than a cold boot does: its reads take no time, so
+	# the page cache's read-ahead windows over the squashfs grow
+	# otherwise, and a read that runs past a playlist extent's end
+	# misses. Each tune boot boots the disc with the playlist so far
+	# built in and bootcache=auto,record (step 8 of "Live media" in the
+	# admin guide); its history, hits and misses alike, is made into a
+	# playlist and merged into the one so far (`bootcache merge`: a block
+	# in both stays in the earlier batch).
+	local r tune
 	for r in $(seq 2 "$RECORDS"); do
-		if ! boot "$DEMO/$prof/record-$r" "$LIVE/record.iso" - "$(drive_opts "$prof")" \
-			"[$prof] record $r" "bootcache=record,volume=$LIVE_VOLUME"; then
+		if ! tune=$(embed_kernel "$pl") ||
+			! live_iso tune "bootcache=auto,record" "$tune" "$LIVE/off.iso"; then
 			failures=$((failures + 1))
-			say SKIP "[$prof] record $r: the boot failed; the playlist has $((r - 1)) boots"
+			say SKIP "[$prof] tune $r: building its kernel or ISO failed; the playlist has $((r - 1)) boots"
+			break
+		fi
+		if ! boot "$DEMO/$prof/record-$r" "$LIVE/tune.iso" - "$(drive_opts "$prof")" \
+			"[$prof] tune $r" "bootcache=auto,record"; then
+			failures=$((failures + 1))
+			say SKIP "[$prof] tune $r: the boot failed; the playlist has $((r - 1)) boots"
 			break
 		fi
 		if ! python3 "$REPORT" history "$DEMO/$prof/record-$r" "$hist-$r" ||
 			! "$TOOL_BIN" convert "$hist-$r" -o "$pl-$r" >>"$DEMO/$prof/convert.log" 2>&1 ||
 			! "$TOOL_BIN" merge "$pl" "$pl-$r" -o "$pl" >>"$DEMO/$prof/convert.log" 2>&1; then
 			failures=$((failures + 1))
-			say SKIP "[$prof] record $r: no history, or convert or merge failed ($DEMO/$prof/convert.log)"
+			say SKIP "[$prof] tune $r: no history, or convert or merge failed ($DEMO/$prof/convert.log)"
 			break
 		fi
-		say PLAYLIST "[$prof] bootcache merge: record boot $r's playlist merged in ($(stat -c %s "$pl") bytes)"
+		say PLAYLIST "[$prof] bootcache merge: tune boot $r's playlist merged in ($(stat -c %s "$pl") bytes)"
 	done
 	"$TOOL_BIN" info "$pl" >"$DEMO/$prof/playlist.info" 2>&1 || true
 	plot "$prof" "$hist" "$pl"
