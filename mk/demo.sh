@@ -298,7 +298,9 @@
 # hdd with the playlist embedded in the kernel instead of the initramfs
 # cycle), IO_SCALE (1), SEEK_SCALE (1; a number, or cpu for
 # $OUT/demo/cpu-factor), KERNEL_LOCK (a file: each kernel build runs under
-# `flock KERNEL_LOCK`, for a build directory shared with others).
+# `flock KERNEL_LOCK`, for a build directory shared with others),
+# DEMO_TRACE (QEMU trace events, e.g. 'ide_atapi_cmd*', logged with their
+# times into each boot's qemu.log; mk/atapi-trace.py reads the ATAPI ones).
 # Needs root (debootstrap, chroot).
 
 set -uo pipefail
@@ -489,6 +491,7 @@ boot() {
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
 		-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
+		${DEMO_TRACE:+-msg timestamp=on -trace "$DEMO_TRACE"} \
 		-serial "file:$dir/console.log" -serial "file:$dir/result.log" \
 		"${media[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
 	pid=$!
