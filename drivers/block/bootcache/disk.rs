@@ -74,10 +74,11 @@ pub(crate) struct DiskInner {
     /// Where read-ahead goes on after the last demand read-ahead, before
     /// the walk (see [`Disk::follow_chunks`]).
     pub(crate) follow: Option<Follow>,
-    /// When the held walk's command in flight was issued (session time, in
-    /// nanoseconds), and until when the walk leaves the drive to others
-    /// after the last one completed (see [`crate::readahead::HELD_CHUNK`]).
+    /// When the held walk's command in flight was issued, in session
+    /// nanoseconds (see [`crate::readahead::HELD_CHUNK`]).
     pub(crate) held_since: Option<u64>,
+    /// Until when the held walk leaves the drive to others after its last
+    /// command completed, in session nanoseconds.
     pub(crate) held_rest_until: u64,
 }
 
