@@ -854,13 +854,6 @@ impl Pace {
         self.allows(u8::MAX)
     }
 
-    /// Returns `true` while the boot has read from the first batch only:
-    /// paced, and not let further yet. A boot then is likely still probing
-    /// its devices.
-    pub fn first_only(&self) -> bool {
-        self.lead == 0
-    }
-
     /// Notes that the boot reads from batch `batch`; returns `true` if the
     /// walk may now read further than before.
     pub fn reach(&mut self, batch: u8) -> bool {

@@ -74,12 +74,6 @@ pub(crate) struct DiskInner {
     /// Where read-ahead goes on after the last demand read-ahead, before
     /// the walk (see [`Disk::follow_chunks`]).
     pub(crate) follow: Option<Follow>,
-    /// When the held walk's command in flight was issued, in session
-    /// nanoseconds (see [`crate::readahead::HELD_CHUNK`]).
-    pub(crate) held_since: Option<u64>,
-    /// Until when the held walk leaves the drive to others after its last
-    /// command completed, in session nanoseconds.
-    pub(crate) held_rest_until: u64,
 }
 
 impl DiskInner {
@@ -131,18 +125,10 @@ pub(crate) struct Disk {
     /// [`Disk::kick_demand`]).
     #[pin]
     demand: Work<Disk>,
-    /// Resumes the held walk once its rest is over (see
-    /// [`crate::readahead::HELD_CHUNK`]).
-    #[pin]
-    resume: DelayedWork<Disk, 1>,
 }
 
 impl_has_work! {
     impl HasWork<Self> for Disk { self.demand }
-}
-
-impl_has_delayed_work! {
-    impl HasDelayedWork<Disk, 1> for Disk { self.resume }
 }
 
 impl WorkItem for Disk {
@@ -150,12 +136,6 @@ impl WorkItem for Disk {
 
     fn run(this: Arc<Disk>) {
         // `pump` counts its own CPU time.
-        this.pump();
-    }
-}
-
-impl DelayedWorkItem<1> for Disk {
-    fn run(this: Arc<Disk>) {
         this.pump();
     }
 }
@@ -318,11 +298,8 @@ impl Disk {
                     stopped: false,
                     pace,
                     follow: None,
-                    held_since: None,
-                    held_rest_until: 0,
                 }),
                 demand <- new_work!("bootcache::Disk::demand"),
-                resume <- new_delayed_work!("bootcache::Disk::resume"),
             }),
             GFP_KERNEL,
         )

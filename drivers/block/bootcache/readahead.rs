@@ -75,10 +75,7 @@
 //! at full speed only once the boot has read from it or, with a lead that
 //! grows as the boot moves on, from an earlier one. Meanwhile it reads on
 //! one [`HELD_CHUNK`] at a time, so that the drive is not idle while the
-//! boot probes it, and each probe waits for a small command at most; while
-//! the boot reads from the first batch only, it leaves the drive to the boot
-//! after each for half the time the command took, so that a burst of probes
-//! goes through in one rest.
+//! boot probes it, and each probe waits for a small command at most.
 
 use crate::cache::{self, CachePage, DiskCache, PAGE, SECTOR};
 use crate::compat;
@@ -87,7 +84,6 @@ use crate::stats::{CpuTime, Stats};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{__GFP_NORETRY, __GFP_NOWARN};
 use kernel::block::bio::{self, IoPrio, ReadDone};
-use kernel::delayed_work::DelayedWork;
 use kernel::page::Page;
 use kernel::pr_warn_ratelimited;
 use kernel::prelude::*;
@@ -184,16 +180,11 @@ pub(crate) const FOLLOW_CHUNKS: u8 = 3;
 /// 13 ms for a 128 KiB chunk, and costs the drive a command's overhead
 /// (under a millisecond) per 32 KiB.
 ///
-/// While the boot has read from the first batch only, the walk rests after
-/// each such command for half the time it took (a timer's tick at least)
-/// before it issues the next. A prober sends
-/// its commands one after another, each as soon as the last one returns
-/// (`cdrom_id`, `blkid`: a dozen in a few milliseconds); without the rest
-/// the walk's next command was issued first every time, and each probe
-/// waited for a whole one. In a replay of the demo's live DVD 46 of the
-/// initramfs's 78 commands to the drive did (QEMU's `ide_atapi_cmd` trace).
-/// Once the boot reads its data the walk rests no more: resting then left
-/// the boot parked for what the walk had not read yet (2.3 s in all).
+/// A prober's next command still finds one of these in flight nearly every
+/// time (it is sent when the last one returns, after the walk's next). Resting
+/// between them was tried: the probes got through, but the walk then had
+/// less of the playlist read when the boot needed it, and the boot waited
+/// longer for that than the probes had (see the README's dvd-seek runs).
 pub(crate) const HELD_CHUNK: u64 = 32 * 1024;
 
 /// Where read-ahead goes on after a demand read-ahead (see
@@ -217,8 +208,6 @@ struct Run {
     len: u64,
     /// A demand read-ahead, for a parked read.
     demand: bool,
-    /// A command of the held walk (see [`HELD_CHUNK`]).
-    held: bool,
 }
 
 impl DiskInner {
@@ -228,9 +217,8 @@ impl DiskInner {
     /// one ([`Follow`]; both up to `max_in_flight + DEMAND_EXTRA` in
     /// flight), then the walk's next run (up to `max_in_flight`; beyond
     /// the batches a paced walk may read at full speed, one [`HELD_CHUNK`]
-    /// with nothing else in flight, once its rest after the last one is
-    /// over at `now`).
-    fn choose(&mut self, max_in_flight: u32, chunk: u64, follow: u8, now: u64) -> Option<Run> {
+    /// with nothing else in flight).
+    fn choose(&mut self, max_in_flight: u32, chunk: u64, follow: u8) -> Option<Run> {
         if self.in_flight < max_in_flight + DEMAND_EXTRA {
             let mut oldest: Option<(u64, u64, u64)> = None;
             for parked in self.parked.iter() {
@@ -252,7 +240,6 @@ impl DiskInner {
                         start,
                         len,
                         demand: true,
-                        held: false,
                     });
                 }
             }
@@ -274,7 +261,6 @@ impl DiskInner {
                         start,
                         len,
                         demand: true,
-                        held: false,
                     });
                 }
             }
@@ -292,11 +278,10 @@ impl DiskInner {
                 return None;
             }
             // A paced walk that the boot has not let into the batch yet
-            // reads on in small commands, one at a time, with rests.
-            let held = !self.pace.allows(batch);
-            let chunk = if !held {
+            // reads on in small commands, one at a time.
+            let chunk = if self.pace.allows(batch) {
                 chunk
-            } else if self.in_flight > 0 || now < self.held_rest_until {
+            } else if self.in_flight > 0 {
                 return None;
             } else {
                 chunk.min(HELD_CHUNK)
@@ -309,7 +294,6 @@ impl DiskInner {
                     start: start + off,
                     len,
                     demand: false,
-                    held,
                 });
             }
             self.pos += 1;
@@ -328,37 +312,22 @@ impl Disk {
             // Choose the next run under the lock.
             let run = {
                 let _cpu = CpuTime::start(&self.session.stats);
-                let now = self.session.now_ns();
                 let mut inner = self.inner.lock();
                 if inner.stopped {
                     return;
                 }
                 let (depth, chunk, follow) = (self.max_in_flight, self.chunk, self.follow_chunks);
-                let Some(run) = inner.choose(depth, chunk, follow, now) else {
-                    // A held walk resting with nothing in flight: nothing
-                    // else would pump when the rest is over.
-                    let rest = inner.held_rest_until.saturating_sub(now);
-                    let resume = rest > 0 && inner.in_flight == 0;
-                    drop(inner);
-                    if resume {
-                        DelayedWork::schedule(self.clone(), rest.div_ceil(1_000_000) as u32);
-                    }
+                let Some(run) = inner.choose(depth, chunk, follow) else {
                     return;
                 };
                 inner.in_flight += 1;
-                if run.held {
-                    inner.held_since = Some(now);
-                }
                 run
             };
-            if self.read_ahead(&run).is_err() {
+            if self.read_ahead(run.start, run.len, run.demand).is_err() {
                 // Could not read it ahead: those reads go to the disk.
                 let settled = {
                     let mut inner = self.inner.lock();
                     inner.in_flight -= 1;
-                    if run.held {
-                        inner.held_since = None;
-                    }
                     inner.cache.invalidate(run.start, run.len);
                     self.settle(&mut inner)
                 };
@@ -367,8 +336,7 @@ impl Disk {
         }
     }
 
-    fn read_ahead(self: &Arc<Self>, run: &Run) -> Result {
-        let (disk_off, len, demand) = (run.start, run.len, run.demand);
+    fn read_ahead(self: &Arc<Self>, disk_off: u64, len: u64, demand: bool) -> Result {
         let cpu = CpuTime::start(&self.session.stats);
         let count = len.div_ceil(PAGE) as usize;
         let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
@@ -389,7 +357,6 @@ impl Disk {
             disk: self.clone(),
             disk_off,
             len,
-            held: run.held,
         };
         // The walk reads at idle priority, so that where the I/O scheduler
         // knows priorities the boot's own reads, and demand read-aheads, go
@@ -425,8 +392,6 @@ struct ReadAhead {
     disk_off: u64,
     /// The bytes read.
     len: u64,
-    /// A command of the held walk.
-    held: bool,
 }
 
 impl ReadDone for ReadAhead {
@@ -434,17 +399,9 @@ impl ReadDone for ReadAhead {
         let disk = &self.disk;
         let stats = &disk.session.stats;
         let cpu = CpuTime::start(stats);
-        let now = disk.session.now_ns();
         let (settled, failed) = {
             let mut inner = disk.inner.lock();
             inner.in_flight -= 1;
-            // The held walk's command, while the boot may still be probing
-            // the drive: the drive is the boot's for half the time it took.
-            if self.held && inner.pace.first_only() {
-                if let Some(since) = inner.held_since.take() {
-                    inner.held_rest_until = now + now.saturating_sub(since) / 2;
-                }
-            }
             let failed = !inner.stopped && result.is_err();
             if inner.stopped {
                 // Jettisoned meanwhile: the pages just go.
