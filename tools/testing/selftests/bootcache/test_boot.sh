@@ -55,29 +55,26 @@ dmesg >"$T"/boot-dmesg
 # The number of kernel log lines matching a pattern.
 klog() { grep -c "$1" "$T"/boot-dmesg; }
 
-# cd_is SUMS N: the CD drive's first N MiB are those of the disc of SUMS.
-cd_is() {
-	for m in $(seq 0 $(($2 - 1))); do
-		x=$(bc_mib_md5 "$BOOTCACHE_TEST_CD" "$m")
-		if [ "$x" != "$(sed -n "s/^$m //p" "$1")" ]; then
-			ktap_print_msg "MiB $m differs"
-			return 1
-		fi
-	done
-}
-
-# slow_is: the first 4 MiB of the slow disk's partition are the image's.
-slow_is() {
+# mibs_are DEV SUMS N [SHIFT]: the first N MiB of DEV are the image's, whose
+# MiB K is line "K MD5" of SUMS; DEV starts SHIFT MiB into the image (a
+# partition).
+mibs_are() {
 	ok=0
-	for m in 0 1 2 3; do
-		got=$(bc_mib_md5 "${BOOTCACHE_TEST_SLOW}1" $m)
-		if [ "$got" != "$(sed -n "s/^$((m + 1)) //p" "$BOOTCACHE_TEST_SLOW_SUMS")" ]; then
+	for m in $(seq 0 $(($3 - 1))); do
+		if [ "$(bc_mib_md5 "$1" "$m")" != "$(sed -n "s/^$((m + ${4:-0})) //p" "$2")" ]; then
 			ok=1
 			ktap_print_msg "MiB $m differs"
 		fi
 	done
 	return $ok
 }
+
+# slow_is: the first 4 MiB of the slow disk's partition (1 MiB in) are the
+# image's.
+slow_is() { mibs_are "${BOOTCACHE_TEST_SLOW}1" "$BOOTCACHE_TEST_SLOW_SUMS" 4 1; }
+
+# cd_is SUMS N: the CD drive's first N MiB are those of the disc of SUMS.
+cd_is() { mibs_are "$BOOTCACHE_TEST_CD" "$1" "$2"; }
 
 case $scenario in
 auto)
