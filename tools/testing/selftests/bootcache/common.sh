@@ -74,6 +74,13 @@ bc_wait_for() {
 	done
 }
 
+# bc_bio_waits PID: the task PID sleeps in submit_bio_wait(), so its bio
+# has been submitted and has not completed. A task in state D may still be
+# on its way to the submission (opening the disk, joining a cgroup), so the
+# state alone does not say that. (/proc/PID/wchan names the function with
+# CONFIG_KALLSYMS; without it, it reads 0 and this is false.)
+bc_bio_waits() { [ "$(cat "/proc/$1/wchan" 2>/dev/null)" = submit_bio_wait ]; }
+
 # bc_load_and_start PLAYLIST: write a playlist and start the cache.
 bc_load_and_start() {
 	cat "$1" >"$BC_SYSFS/playlist" && echo start >"$BC_SYSFS/control"

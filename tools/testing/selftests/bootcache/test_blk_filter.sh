@@ -121,10 +121,10 @@ if echo +io >$cg/cgroup.subtree_control 2>/dev/null && mkdir -p $cg/bc_filter &&
 	sh -c "echo \$\$ >$cg/bc_filter/cgroup.procs &&
 		exec dd if=$T/bcf.new of=$disk bs=65536 seek=384 count=1 oflag=direct 2>/dev/null" &
 	writer=$!
-	# Held: the writer sleeps uninterruptibly, waiting for its bio, which
-	# blk-throttle keeps for 16 s (the disk would take milliseconds).
+	# Held: the writer waits for its bio, submitted before the attach,
+	# which blk-throttle keeps for 16 s (the disk would take milliseconds).
 	held=0
-	bc_wait_for grep -q '^State:.*D' /proc/$writer/status 2>/dev/null && held=1
+	bc_wait_for bc_bio_waits $writer && held=1
 	m0=$(counter missed) mw0=$(counter missed_writes) w0=$(counter writes)
 	ok=1
 	echo "$name" >"$S/attach" || ok=0
