@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Which of a boot's ATAPI commands waited for a read.
 
-Usage: mk/atapi-trace.py [--seconds S] QEMU_LOG...
+Usage: mk/atapi-trace.py [--seconds S] [--min-ms M] QEMU_LOG...
 
 Each QEMU_LOG is the qemu.log of a demo boot made with
 DEMO_TRACE='ide_atapi_cmd*' (mk/demo.sh), which logs every ATAPI packet the
@@ -11,11 +11,11 @@ kernel's; the boot loader reads by PIO) for S seconds (12), it counts the
 reads and the other commands (the drive's own: TEST UNIT READY, GET EVENT
 STATUS NOTIFICATION, READ TOC, ... from udev's cdrom_id, blkid, mount), and
 how many of the others were sent right after a read that had been in
-flight for more than 5 ms and less than 0.5 s: a command that a prober sent
-while the drive was busy with the read, and that waited for it (the drive
-takes one command at a time). A boot without read-ahead has few; a paced
-walk that issues its next command the moment the last one completes has
-many.
+flight for more than M ms (--min-ms, 5) and less than 0.5 s: a command
+that a prober sent while the drive was busy with the read, and that waited
+for it (the drive takes one command at a time). A boot without read-ahead
+has few; a paced walk that issues its next command the moment the last one
+completes has many.
 """
 
 import argparse
@@ -43,7 +43,7 @@ def packets(path):
     return out
 
 
-def summary(path, seconds):
+def summary(path, seconds, min_s):
     pk = packets(path)
     first = next((i for i, p in enumerate(pk) if p[2] == "dma"), None)
     if first is None:
@@ -60,7 +60,7 @@ def summary(path, seconds):
             continue
         others += 1
         gap = t - pk[i - 1][0]
-        if pk[i - 1][1] == READ10 and 0.005 < gap < 0.5:
+        if pk[i - 1][1] == READ10 and min_s < gap < 0.5:
             waits.append(gap)
     return ("%s: first %g s: %d reads, %d other commands, %d of them right after a read "
             "(median %.3f s, %.2f s in all)" % (
@@ -71,10 +71,11 @@ def summary(path, seconds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=12.0)
+    ap.add_argument("--min-ms", type=float, default=5.0)
     ap.add_argument("logs", nargs="+")
     args = ap.parse_args()
     for path in args.logs:
-        print(summary(path, args.seconds))
+        print(summary(path, args.seconds, args.min_ms / 1000.0))
 
 
 if __name__ == "__main__":
