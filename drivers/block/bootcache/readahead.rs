@@ -184,8 +184,8 @@ pub(crate) const FOLLOW_CHUNKS: u8 = 3;
 /// time (it is sent when the last one returns, after the walk's next). Two
 /// ways round that were measured (see the README's dvd-seek runs). Resting
 /// between the commands let the probes through, but the walk then had less
-/// of the playlist read when the boot needed it, and the boot waited longer
-/// for that than the probes had. 8 KiB commands cut each probe's wait to a
+/// of the playlist read when the boot needed it, and the boot parked for
+/// it: no faster in the end. 8 KiB commands cut each probe's wait to a
 /// quarter with the drive reading as much, but the boot was no faster
 /// beyond the runs' spread.
 pub(crate) const HELD_CHUNK: u64 = 32 * 1024;
