@@ -300,7 +300,9 @@
 # $OUT/demo/cpu-factor), KERNEL_LOCK (a file: each kernel build runs under
 # `flock KERNEL_LOCK`, for a build directory shared with others),
 # DEMO_TRACE (QEMU trace events, e.g. 'ide_atapi_cmd*', logged with their
-# times into each boot's qemu.log; mk/atapi-trace.py reads the ATAPI ones).
+# times into each boot's qemu.log; mk/atapi-trace.py reads the ATAPI ones),
+# DEMO_CPU (QEMU's -cpu; max,-erms, see mk/cpu-factor.sh for why; the
+# factor must be measured with the same model).
 # Needs root (debootstrap, chroot).
 
 set -uo pipefail
@@ -314,6 +316,7 @@ RECORDS=${RECORDS:-2}
 TIMEOUT=${TIMEOUT:-600}
 MEM=${MEM:-1024}
 SMP=${SMP:-2}
+DEMO_CPU=${DEMO_CPU:-max,-erms}
 DEMO_CMDLINE=${DEMO_CMDLINE:-}
 REPLAY_ARGS=${REPLAY_ARGS-bootcache=record}
 DEMO_TARGET=${DEMO_TARGET:-multi-user.target}
@@ -490,7 +493,7 @@ boot() {
 	cpu0=$(host_cpu)
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
-		-machine pc -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
+		-machine pc -accel tcg -cpu "$DEMO_CPU" -smp "$SMP" -m "$MEM" \
 		${DEMO_TRACE:+-msg timestamp=on -trace "$DEMO_TRACE"} \
 		-serial "file:$dir/console.log" -serial "file:$dir/result.log" \
 		"${media[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
