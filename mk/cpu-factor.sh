@@ -23,15 +23,16 @@
 #
 # The CPU model is -cpu max without ERMS (DEMO_CPU=max,-erms). With ERMS
 # the guest's kernel copies to user space and zeroes pages with `rep
-# movsb` and `rep stosb`, which TCG (QEMU 7.2) runs a byte per step:
-# measured with the demo's boot kernel on this 2-core Xeon, reads of a
-# cached file ran at 175 MiB/s in the guest against 9715 MiB/s on the
-# host, 55 times slower, while its user-space work ran 3 to 11 times
-# slower. Without ERMS the kernel copies eight bytes per step (`rep
-# movsq`), as on a CPU without the feature, and the same reads ran at
-# 1570 MiB/s, 6 times slower: the guest's kernel and user work are then
-# slowed alike, as one factor assumes. (QEMU 7.2's TCG has no FSRM, so
-# the kernel's memcpy() is the unrolled loop either way.)
+# movsb` and `rep stosb`, which TCG (QEMU 7.2) runs a byte per step. This
+# script's "read" work (reads of cached data, all kernel copying) measured
+# 42 and 46 times slower in the guest than on the host with -cpu max, on a
+# 2-core Xeon with the demo's boot kernel, while hash, sort, fork and fault
+# measured 1.4 to 17 times; with max,-erms the kernel copies eight bytes
+# per step (`rep movsq`, as on a CPU without the feature) and "read"
+# measured 10 times, "fault" 5.7 instead of 9.8. The kernel's copies are
+# then slowed about as much as the rest of the guest's work, as one factor
+# assumes. (QEMU 7.2's TCG has no FSRM, so the kernel's memcpy() is the
+# unrolled loop either way.)
 #
 # Writes the factor (one number) to $OUT/demo/cpu-factor, which mk/demo.sh
 # reads with SEEK_SCALE=cpu, and the details to $OUT/demo/cpu-factor.txt.
