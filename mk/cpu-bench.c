@@ -143,6 +143,8 @@ static int reads(long rounds)
 	memset(buf, 0x5a, len);
 	if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
 		perror("cpu-bench: memfd");
+		if (fd >= 0)
+			close(fd);
 		free(buf);
 		return -1;
 	}
