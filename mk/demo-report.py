@@ -809,9 +809,13 @@ def md_table(rows, head):
 
 def report(args):
     drives = dict(d.split("=", 1) for d in args.drive)
-    out = {"runs_per_phase": None, "definitions": DEFINITIONS, "profiles": {}}
+    out = {"runs_per_phase": None, "definitions": DEFINITIONS, "guest": args.guest,
+           "profiles": {}}
     md = ["<!-- made by mk/demo-report.py report -->", "", DEFINITIONS, ""]
     print("\n" + DEFINITIONS)
+    if args.guest:
+        md += ["The guest: %s." % args.guest, ""]
+        print("\nThe guest: %s." % args.guest)
     runs_per_phase = set()
     for prof in args.profiles.split():
         profdir = os.path.join(args.demodir, prof)
@@ -935,6 +939,7 @@ def main():
     r.add_argument("demodir")
     r.add_argument("--profiles", required=True)
     r.add_argument("--drive", action="append", default=[])
+    r.add_argument("--guest", default="", help="the guest machine, as the report names it")
     r.add_argument("-o")
     r.add_argument("--markdown")
     a = ap.parse_args()

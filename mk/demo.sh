@@ -1055,8 +1055,10 @@ drives=()
 for prof in $PROFILES; do
 	drives+=(--drive "$prof=$(drive_opts "$prof")")
 done
-python3 "$REPORT" report "$DEMO" --profiles "$PROFILES" \
-	"${drives[@]}" -o "$DEMO/report.json" --markdown "$DEMO/report.md" ||
+qemu_ver=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+python3 "$REPORT" report "$DEMO" --profiles "$PROFILES" "${drives[@]}" \
+	--guest "QEMU $qemu_ver TCG, -cpu $DEMO_CPU, $SMP vCPUs, $MEM MiB" \
+	-o "$DEMO/report.json" --markdown "$DEMO/report.md" ||
 	failures=$((failures + 1))
 total=$(($(date +%s) - demo_start))
 printf '\nmake demo: %d:%02d in all; JSON: %s; Markdown: %s; logs: %s/<profile>/<phase>-<n>/\n' \
