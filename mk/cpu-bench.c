@@ -3,19 +3,16 @@
  * cpu-bench: a fixed amount of CPU work, timed, for mk/cpu-factor.sh, which
  * runs it on the host and in a TCG guest and divides the times.
  *
- * Five kinds of work, each of about a quarter of a second on a current
+ * Four kinds of work, each of about a quarter of a second on a current
  * host, because a boot is not one kind: integer arithmetic over a buffer
  * (FNV-1a), calls and unpredictable branches (qsort with a comparison
  * function), process creation (fork, exit, wait: the kernel's page table
- * copies and copy-on-write faults, as systemd's many short processes),
- * page faults on fresh anonymous memory (the kernel zeroes each page) and
- * reads of cached file data (the kernel's copy to user space, as every
- * read() a boot makes of the page cache). Each prints its seconds on
+ * copies and copy-on-write faults, as systemd's many short processes) and
+ * page faults on fresh anonymous memory. Each prints its seconds on
  * CLOCK_MONOTONIC as soon as it is done; "total" is their sum.
  *
  *   cpu-bench [ROUNDS]    ROUNDS (default 1) multiplies every amount.
  */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,41 +124,6 @@ static int faults(long rounds)
 	return 0;
 }
 
-static int reads(long rounds)
-{
-	const size_t len = 1 << 20;
-	unsigned char *buf = malloc(len);
-	long r;
-	int fd;
-
-	if (!buf) {
-		perror("cpu-bench: malloc");
-		return -1;
-	}
-	/* A memory file: its pages are the page cache's on any machine. */
-	fd = memfd_create("cpu-bench", 0);
-	memset(buf, 0x5a, len);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
-		perror("cpu-bench: memfd");
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return -1;
-	}
-	for (r = 0; r < rounds * 2048; r++) {
-		if (pread(fd, buf, len, 0) != (ssize_t)len) {
-			perror("cpu-bench: pread");
-			close(fd);
-			free(buf);
-			return -1;
-		}
-		sink += buf[r % len];
-	}
-	close(fd);
-	free(buf);
-	return 0;
-}
-
 static const struct {
 	const char *name;
 	int (*run)(long rounds);
@@ -170,7 +132,6 @@ static const struct {
 	{ "sort", sort },
 	{ "fork", procs },
 	{ "fault", faults },
-	{ "read", reads },
 };
 
 int main(int argc, char **argv)

@@ -301,8 +301,8 @@
 # `flock KERNEL_LOCK`, for a build directory shared with others),
 # DEMO_TRACE (QEMU trace events, e.g. 'ide_atapi_cmd*', logged with their
 # times into each boot's qemu.log; mk/atapi-trace.py reads the ATAPI ones),
-# DEMO_CPU (QEMU's -cpu; max,-erms, see mk/cpu-factor.sh for why; the
-# factor must be measured with the same model).
+# DEMO_CPU (QEMU's -cpu, max; see mk/cpu-factor.sh for why not max,-erms;
+# the factor must be measured with the same model).
 # Needs root (debootstrap, chroot).
 
 set -uo pipefail
@@ -316,7 +316,7 @@ RECORDS=${RECORDS:-2}
 TIMEOUT=${TIMEOUT:-600}
 MEM=${MEM:-1024}
 SMP=${SMP:-2}
-DEMO_CPU=${DEMO_CPU:-max,-erms}
+DEMO_CPU=${DEMO_CPU:-max}
 DEMO_CMDLINE=${DEMO_CMDLINE:-}
 REPLAY_ARGS=${REPLAY_ARGS-bootcache=record}
 DEMO_TARGET=${DEMO_TARGET:-multi-user.target}
