@@ -8,10 +8,10 @@
 # while a modelled or throttled disk runs at a real disk's speed, so a boot
 # in the demo hides more of its I/O behind CPU work than on real hardware.
 # This measures the factor: mk/cpu-bench.c (hashing, sorting, fork and page
-# faults; a static binary built with the host's gcc) runs RUNS times on the host and RUNS times in a guest booted as
-# mk/demo.sh boots its machine (qemu-system-x86_64 -machine pc -accel tcg
-# -cpu DEMO_CPU -smp SMP -m MEM; the
-# test kernel and an initramfs of busybox and the benchmark), and the
+# faults; a static binary built with the host's gcc) runs RUNS times on the
+# host and RUNS times in a guest booted as mk/demo.sh boots its machine
+# (qemu-system-x86_64 -machine pc -accel tcg -cpu DEMO_CPU -smp SMP -m MEM;
+# the test kernel and an initramfs of busybox and the benchmark), and the
 # factor is the guest's total time over the host's, each the fastest of its
 # runs (the least disturbed by other load on the host: RUNS in the guest,
 # RUNS on the host before them and RUNS after). Per kind of work too.
@@ -22,8 +22,9 @@
 #
 # The CPU model is DEMO_CPU, -cpu max by default, as in mk/demo.sh. Its
 # ERMS makes the guest's kernel copy to user space with `rep movsb`, which
-# TCG (QEMU 7.2) runs a byte per step: a loop of 1 MiB preads of a memfd
-# ran 42 to 46 times slower in the guest than on the host. A boot is not
+# TCG (QEMU 7.2) runs a byte per step: a loop of 1 MiB preads of a memfd,
+# tried as a fifth kind of work and dropped, ran 42 to 46 times slower in
+# the guest than on the host. A boot is not
 # mostly such copies, and leaving ERMS out made it slower, not faster: the
 # demo's live ISO reached multi-user.target after 27.3 s of guest CPU with
 # max and 34.2 s with max,-erms (medians, 2026-12-02), while that pread
