@@ -651,6 +651,9 @@ run_one() {
 	# The first replay boot's disk: what the cycle left for a next boot.
 	if [ "$ph" = replay ] && [ "$i" = 1 ] && [ -n "$initrd" ]; then
 		cycle_evidence "$DEMO/run.img" "$DEMO/$prof/$ph-$i" "[$prof] $ph 1" || true
+	elif [ "$ph" = replay ]; then
+		# Every replay's history, for mk/miss-report.py.
+		fetch "$DEMO/run.img" /var/lib/bootcache/history "$DEMO/$prof/$ph-$i/history" || true
 	fi
 	rm -f "$DEMO/run.img"
 	return $rc

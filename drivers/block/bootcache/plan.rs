@@ -49,6 +49,38 @@ impl Plan {
         })
     }
 
+    /// Adds, for each GPT or MBR partition volume, the whole disk that holds
+    /// it ([`format::VolumeId::disk`]) if the plan lacks it, with no extents
+    /// and up to [`format::MAX_VOLUMES`]: a recording session then records
+    /// the reads made through the disk's own device too (the partition
+    /// table, udev's probes), and the next playlist reads them ahead.
+    pub(crate) fn add_disk_volumes(&mut self) -> Result {
+        let mut i = 0;
+        while i < self.volumes.len() {
+            let v = self.volumes[i];
+            i += 1;
+            let Some(disk) = v.id.disk() else {
+                continue;
+            };
+            if self.volumes.len() >= format::MAX_VOLUMES as usize {
+                break;
+            }
+            if self.volumes.iter().any(|w| w.id == disk) {
+                continue;
+            }
+            self.volumes.push(
+                format::Volume {
+                    id: disk,
+                    record_count: 0,
+                    bytes: 0,
+                    block_size: v.block_size,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Returns the extents of volume `vi`.
     pub(crate) fn volume_extents(&self, vi: u32) -> &[format::Extent] {
         let a = self.extents.partition_point(|x| u32::from(x.volume) < vi);

@@ -311,16 +311,20 @@ impl Control {
     }
 
     /// Starts a session: finds the plan's volumes, attaches to their disks,
-    /// reads ahead and, with `record`, records. Volumes not there yet are
-    /// looked for later; unless `wait`, at least one must be there now.
+    /// reads ahead and, with `record`, records, on the whole disks of its
+    /// partitions too ([`Plan::add_disk_volumes`]). Volumes not there yet
+    /// are looked for later; unless `wait`, at least one must be there now.
     /// Everything that can fail comes first: on an error nothing changed.
     pub(crate) fn start_plan(
         self: &Arc<Self>,
         inner: &mut ControlInner,
-        plan: Plan,
+        mut plan: Plan,
         record: bool,
         wait: bool,
     ) -> Result {
+        if record {
+            plan.add_disk_volumes()?;
+        }
         let ram = kernel::meminfo::total_ram_bytes();
         if ram < MIN_RAM_BYTES {
             pr_err!(

@@ -121,13 +121,19 @@ fn medium_of(dev: DevT) -> Option<VolumeId> {
     VolumeId::from_iso9660_pvd(pvd.get(..format::ISO9660_PVD_SIZE)?)
 }
 
-/// Finds the partition (or, for a medium, the whole disk) volume `index`
-/// names.
+/// Finds the partition (or, for a medium or a partition's disk, the whole
+/// disk) volume `index` names.
 pub(crate) fn find_volume(index: u16, id: &VolumeId, media: &mut Media) -> Result<DevT> {
     match id {
         // Until the kernel mounts root, `ROOT_DEV` is not set: `root=` says.
         VolumeId::Root => DevT::root().map_or_else(root_from_cmdline, Ok),
         VolumeId::Iso9660 { .. } => media.find(index, id),
+        VolumeId::GptDisk(_) | VolumeId::MbrDisk { .. } => {
+            let part = id.partition().ok_or(ENODEV)?;
+            let uuid = CString::try_from_fmt(fmt!("{part}"))?;
+            let dev = DevT::find_by_partuuid(uuid.to_str()?)?;
+            Ok(BlockDevice::open_read(dev)?.disk_dev())
+        }
         _ => {
             let uuid = CString::try_from_fmt(fmt!("{id}"))?;
             DevT::find_by_partuuid(uuid.to_str()?)

@@ -34,10 +34,11 @@
 
 /*
  * Version of both formats.  A reader accepts exactly this version: a change
- * of any layout or rule bumps it.  Version 2 added BOOTCACHE_VOLUME_ISO9660;
- * files of version 1 are refused, and a new history makes a new playlist.
+ * of any layout or rule bumps it.  Version 2 added BOOTCACHE_VOLUME_ISO9660,
+ * version 3 BOOTCACHE_VOLUME_GPT_DISK and BOOTCACHE_VOLUME_MBR_DISK; files of
+ * an earlier version are refused, and a new history makes a new playlist.
  */
-#define BOOTCACHE_FORMAT_VERSION	2
+#define BOOTCACHE_FORMAT_VERSION	3
 
 /* First four bytes of a playlist ("BCPL" read as a little-endian u32). */
 #define BOOTCACHE_PLAYLIST_MAGIC	0x4c504342
@@ -200,10 +201,25 @@ struct bootcache_history_header {
  * detaches it.
  */
 #define BOOTCACHE_VOLUME_ISO9660	3
+/*
+ * The whole disk that holds a partition: @id is that partition's id, as for
+ * BOOTCACHE_VOLUME_GPT (a GPT partition's disk) or BOOTCACHE_VOLUME_MBR (an
+ * MBR partition's disk).  Offsets of its extents and entries are bytes from
+ * the start of the disk.  It holds the reads a boot makes through the whole
+ * disk's device rather than a partition's: the partition table, and the
+ * probes udev's blkid makes of the disk for a file system or RAID signature.
+ * Each costs a seek on a hard disk, where the partition's reads come from the
+ * cache.  The text form is "disk:" followed by the partition's PARTUUID.  A
+ * recording session adds the disk of each GPT or MBR partition volume it
+ * records.
+ */
+#define BOOTCACHE_VOLUME_GPT_DISK	4
+#define BOOTCACHE_VOLUME_MBR_DISK	5
 
 /*
  * struct bootcache_volume - one volume record, 40 bytes (both formats)
- * @id_type:      BOOTCACHE_VOLUME_ROOT, _GPT, _MBR or _ISO9660.
+ * @id_type:      BOOTCACHE_VOLUME_ROOT, _GPT, _MBR, _ISO9660, _GPT_DISK or
+ *                _MBR_DISK.
  * @reserved0:    zero.
  * @record_count: playlist: extents of this volume, at least one;
  *                history: entries (reads and writes) of this volume.

@@ -34,7 +34,7 @@ for n in 0 1 5 40; do
 		-o "$SEEDS/history-$n"
 done
 "$BIN" convert "$SEEDS/history-40" -o "$SEEDS/playlist-40" --max-gap 0 2>/dev/null
-# Four volumes: the fourth is an ISO 9660 disc (format version 2).
+# Four volumes: the fourth is an ISO 9660 disc (since format version 2).
 "$BIN" gen-history --entries 60 --volumes 4 --volume-size 16M --seed 4 -o "$SEEDS/history-iso"
 "$BIN" convert "$SEEDS/history-iso" -o "$SEEDS/playlist-iso" --max-gap 0 2>/dev/null
 

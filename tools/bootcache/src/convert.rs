@@ -293,8 +293,10 @@ fn uncovered(set: &BTreeMap<u64, u64>, s: u64, e: u64, mut f: impl FnMut(u64, u6
 /// The unit a volume's ranges are aligned outward to: the larger of `opts.block_size` and
 /// the volume's block size, except on a whole medium (an ISO 9660 disc), whose size is a
 /// multiple of its own block size (2048 bytes) only: a larger unit could reach past its end.
+/// A partition's disk is aligned as its partitions are, so that its volume has the block
+/// size a recording session gives it (the kernel clips an extent at the end of its disk).
 fn alignment(v: &Volume, opts: &Options) -> u64 {
-    if v.id.is_whole_disk() {
+    if matches!(v.id, VolumeId::Iso9660 { .. }) {
         u64::from(v.block_size)
     } else {
         u64::from(v.block_size.max(opts.block_size))

@@ -8,14 +8,16 @@ use serde_json::{json, Value};
 
 use crate::format::{History, Playlist, VolumeId};
 
-/// Returns the kind of a volume id, as the JSON summaries name it: `root`, `gpt`, `mbr`
-/// or `iso9660` (a whole disk).
+/// Returns the kind of a volume id, as the JSON summaries name it: `root`, `gpt`, `mbr`,
+/// `iso9660` (a whole disk), `gpt-disk` or `mbr-disk` (the whole disk of a partition).
 pub fn volume_kind(id: VolumeId) -> &'static str {
     match id {
         VolumeId::Root => "root",
         VolumeId::Gpt(_) => "gpt",
         VolumeId::Mbr { .. } => "mbr",
         VolumeId::Iso9660 { .. } => "iso9660",
+        VolumeId::GptDisk(_) => "gpt-disk",
+        VolumeId::MbrDisk { .. } => "mbr-disk",
     }
 }
 

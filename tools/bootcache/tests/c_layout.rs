@@ -82,6 +82,8 @@ int main(void)
 	C(BOOTCACHE_VOLUME_GPT);
 	C(BOOTCACHE_VOLUME_MBR);
 	C(BOOTCACHE_VOLUME_ISO9660);
+	C(BOOTCACHE_VOLUME_GPT_DISK);
+	C(BOOTCACHE_VOLUME_MBR_DISK);
 	C(BOOTCACHE_EXTENT_LOW_PRIORITY);
 	C(BOOTCACHE_EXTENT_KEEP);
 	C(BOOTCACHE_EXTENT_FLAGS_ALL);
@@ -170,6 +172,8 @@ fn expected() -> Vec<(String, u64)> {
     c("VOLUME_GPT", format::VOLUME_GPT.into());
     c("VOLUME_MBR", format::VOLUME_MBR.into());
     c("VOLUME_ISO9660", format::VOLUME_ISO9660.into());
+    c("VOLUME_GPT_DISK", format::VOLUME_GPT_DISK.into());
+    c("VOLUME_MBR_DISK", format::VOLUME_MBR_DISK.into());
     c("EXTENT_LOW_PRIORITY", format::EXTENT_LOW_PRIORITY.into());
     c("EXTENT_KEEP", format::EXTENT_KEEP.into());
     c("EXTENT_FLAGS_ALL", format::EXTENT_FLAGS_ALL.into());

@@ -37,7 +37,7 @@ fn convert_validate_print_info_merge() {
         .ok(&["validate", "--format", "playlist", "p"])
         .contains("valid playlist"));
     let print = t.ok(&["print", "p"]);
-    assert!(print.starts_with("playlist version 2"));
+    assert!(print.starts_with("playlist version 3"));
     assert!(print.contains("EXTENT  VOL  BATCH"));
     let json: serde_json::Value = serde_json::from_str(&t.ok(&["print", "--json", "p"])).unwrap();
     assert_eq!(json["format"], "playlist");

@@ -139,6 +139,20 @@ fn a_whole_medium_is_aligned_to_its_own_blocks() {
 }
 
 #[test]
+fn a_partitions_disk_is_aligned_as_its_partitions() {
+    // The kernel records a partition's disk with the disk's logical block size (512), and
+    // gives it the partition's 4096 while recording: the playlist must say 4096 too, or
+    // appending it to that recording session would be refused.
+    let disk = Volume {
+        block_size: 512,
+        ..vol(VolumeId::parse("disk:b00cde00-01").unwrap())
+    };
+    let d = run(&[disk], &[read(1, 0, 512, 1024)], &opts(0));
+    assert_eq!(spans(&d), vec![(0, 0, 4096, 0, false)]);
+    assert_eq!(d.volumes[0].block_size, 4096);
+}
+
+#[test]
 fn coalescing_respects_the_gap() {
     let vols = [vol(VolumeId::Root)];
     let e = [

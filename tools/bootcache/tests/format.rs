@@ -294,6 +294,63 @@ fn volume_ids() {
     }
 }
 
+#[test]
+fn partition_disk_volume_ids() {
+    let mbr = VolumeId::parse("disk:1234ABCD-05").unwrap();
+    assert_eq!(
+        mbr,
+        VolumeId::MbrDisk {
+            signature: 0x1234_abcd,
+            partition: 5
+        }
+    );
+    assert_eq!(mbr.to_string(), "disk:1234abcd-05");
+    assert_eq!(mbr.partition(), VolumeId::parse("1234abcd-05"));
+    assert_eq!(mbr.partition().and_then(VolumeId::disk), Some(mbr));
+    let (t, raw) = mbr.to_raw();
+    assert_eq!((t, VOLUME_MBR_DISK), (5, 5));
+    assert_eq!(&raw[..5], &[0xcd, 0xab, 0x34, 0x12, 5]);
+    assert_eq!(&raw[5..], &[0; 11]);
+    assert_eq!(VolumeId::from_raw(t, &raw), Some(mbr));
+
+    let text = "disk:00112233-4455-6677-8899-aabbccddeeff";
+    let gpt = VolumeId::parse(text).unwrap();
+    assert_eq!(gpt.to_string(), text);
+    let (t, raw) = gpt.to_raw();
+    assert_eq!((t, VOLUME_GPT_DISK), (4, 4));
+    assert_eq!(raw[0], 0x00);
+    assert_eq!(raw[15], 0xff);
+    assert_eq!(VolumeId::from_raw(t, &raw), Some(gpt));
+    assert_eq!(gpt.partition().map(|p| p.to_raw()), Some((VOLUME_GPT, raw)));
+
+    // Offsets are the disk's; the partitions, the root and a medium have no disk of this
+    // kind, and a disk has no disk.
+    assert!(mbr.is_whole_disk() && gpt.is_whole_disk());
+    assert!(!VolumeId::parse("1234abcd-05").unwrap().is_whole_disk());
+    assert_eq!(VolumeId::Root.disk(), None);
+    assert_eq!(mbr.disk(), None);
+    assert_eq!(VolumeId::Root.partition(), None);
+    let iso = VolumeId::parse("iso9660:2026-11-30-04-00-00-00:1a2b3c4d").unwrap();
+    assert_eq!(iso.disk(), None);
+
+    // The ids a partition may not have, its disk may not have either.
+    assert_eq!(VolumeId::from_raw(VOLUME_GPT_DISK, &[0; 16]), None);
+    let mut p0 = [0u8; 16];
+    p0[0] = 1;
+    assert_eq!(VolumeId::from_raw(VOLUME_MBR_DISK, &p0), None);
+    assert_eq!(VolumeId::from_raw(6, &raw), None);
+    for bad in [
+        "disk:",
+        "disk:root",
+        "disk:disk:1234abcd-05",
+        "disk:1234abcd-00",
+        "disk:iso9660:2026-11-30-04-00-00-00:1a2b3c4d",
+        "DISK:1234abcd-05",
+    ] {
+        assert_eq!(VolumeId::parse(bad), None, "{bad}");
+    }
+}
+
 /// A primary volume descriptor: type 1, `CD001`, version 1, the label `label` padded with
 /// spaces, and the creation date `date` (16 digits) with time zone byte 0.
 fn pvd(label: &str, date: &[u8; 16]) -> Vec<u8> {
@@ -534,6 +591,13 @@ fn arb_volume_id() -> impl Strategy<Value = VolumeId> {
         }),
         (1u64..10_000_000_000_000_000, any::<u32>())
             .prop_map(|(created, label_crc)| VolumeId::Iso9660 { created, label_crc }),
+        any::<[u8; 16]>()
+            .prop_filter("non-null", |g| g.iter().any(|&b| b != 0))
+            .prop_map(VolumeId::GptDisk),
+        (any::<u32>(), 1u8..=255).prop_map(|(signature, partition)| VolumeId::MbrDisk {
+            signature,
+            partition
+        }),
     ]
 }
 

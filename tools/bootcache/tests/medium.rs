@@ -298,7 +298,7 @@ fn iso9660_volumes_in_print_info_and_convert() {
     let print = t.ok(&["print", "p"]);
     assert!(print.contains(&format!("  0  {id}   2048")), "{print}");
     let j: Value = serde_json::from_str(&t.ok(&["print", "p", "--json"])).unwrap();
-    assert_eq!(j["version"], 2);
+    assert_eq!(j["version"], bootcache::format::FORMAT_VERSION);
     assert_eq!(j["volumes"][0]["id"], id.as_str());
     assert_eq!(j["volumes"][0]["kind"], "iso9660");
     assert_eq!(j["volumes"][1]["kind"], "root");

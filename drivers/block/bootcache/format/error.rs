@@ -376,8 +376,8 @@ impl fmt::Display for Error {
                 "volume {volume}: id is not valid for id type {id_type} ({})",
                 match id_type {
                     VOLUME_ROOT => "a root volume's id must be all zero",
-                    VOLUME_GPT => "a GPT PARTUUID must not be all zero",
-                    VOLUME_MBR => {
+                    VOLUME_GPT | VOLUME_GPT_DISK => "a GPT PARTUUID must not be all zero",
+                    VOLUME_MBR | VOLUME_MBR_DISK => {
                         "an MBR PARTUUID needs a partition number 1-255 and zero bytes 5-15"
                     }
                     _ => {

@@ -44,9 +44,13 @@ impl Extent {
 
 impl VolumeId {
     /// Returns whether the id names a whole disk rather than a partition (or the root
-    /// device): true for [`VolumeId::Iso9660`] only.
+    /// device): an ISO 9660 medium or a partition's disk, whose offsets are from the start
+    /// of the disk.
     pub fn is_whole_disk(&self) -> bool {
-        matches!(self, VolumeId::Iso9660 { .. })
+        matches!(
+            self,
+            VolumeId::Iso9660 { .. } | VolumeId::GptDisk(_) | VolumeId::MbrDisk { .. }
+        )
     }
 }
 

@@ -26,7 +26,7 @@
 use core::fmt;
 
 /// Version of both formats (`BOOTCACHE_FORMAT_VERSION`).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// First four bytes of a playlist, `"BCPL"` as a little-endian `u32`.
 pub const PLAYLIST_MAGIC: u32 = 0x4c50_4342;
 /// First four bytes of a history, `"BCHI"` as a little-endian `u32`.
@@ -67,6 +67,12 @@ pub const VOLUME_MBR: u8 = 2;
 /// Volume id type: a whole disk holding an ISO 9660 file system, named by the creation
 /// date and the label in its primary volume descriptor.
 pub const VOLUME_ISO9660: u8 = 3;
+/// Volume id type: the whole disk that holds a GPT partition, named by the partition's
+/// unique GUID.
+pub const VOLUME_GPT_DISK: u8 = 4;
+/// Volume id type: the whole disk that holds an MBR partition, named by the partition's
+/// `SSSSSSSS-PP` PARTUUID.
+pub const VOLUME_MBR_DISK: u8 = 5;
 
 /// Byte offset of an ISO 9660 primary volume descriptor on its disk (sector 16 of 2048
 /// bytes).

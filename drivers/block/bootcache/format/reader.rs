@@ -111,7 +111,7 @@ fn parse_common(format: Format, bytes: &[u8]) -> Result<(Header, &[u8], &[u8]), 
 fn check_volumes(volumes: &[u8]) -> Result<(), Error> {
     for (rec, volume) in volumes.chunks_exact(lv::SIZE).zip(0..u32::MAX) {
         let id_type = get_u8(rec, lv::ID_TYPE);
-        if id_type > VOLUME_ISO9660 {
+        if id_type > VOLUME_MBR_DISK {
             return Err(Error::VolumeBadType { volume, id_type });
         }
         if !reserved_ok(rec, lv::RESERVED0, 3) || get_u32(rec, lv::RESERVED1) != 0 {

@@ -33,7 +33,20 @@ pub enum VolumeId {
         /// The CRC-32C of the volume identifier (the label), its 32 bytes as stored.
         label_crc: u32,
     },
+    /// The whole disk that holds GPT partition [`VolumeId::Gpt`]`(id)`: the reads made
+    /// through the disk's own device (its partition table, blkid's probes of it).
+    GptDisk([u8; 16]),
+    /// The whole disk that holds MBR partition [`VolumeId::Mbr`] `{ signature, partition }`.
+    MbrDisk {
+        /// The disk signature `SSSSSSSS`.
+        signature: u32,
+        /// The partition number `PP`, 1 to 255.
+        partition: u8,
+    },
 }
+
+/// The prefix of the text form of a partition's disk: `disk:` and the partition's PARTUUID.
+const DISK_PREFIX: &str = "disk:";
 
 /// One more than the largest ISO 9660 creation date: 16 decimal digits.
 const ISO9660_DATE_LIMIT: u64 = 10_000_000_000_000_000;
@@ -58,15 +71,15 @@ impl VolumeId {
         match self {
             VolumeId::Root => (VOLUME_ROOT, [0; 16]),
             VolumeId::Gpt(g) => (VOLUME_GPT, g),
+            VolumeId::GptDisk(g) => (VOLUME_GPT_DISK, g),
             VolumeId::Mbr {
                 signature,
                 partition,
-            } => {
-                let mut id = [0; 16];
-                put_u32(&mut id, 0, signature);
-                put(&mut id, 4, &[partition]);
-                (VOLUME_MBR, id)
-            }
+            } => (VOLUME_MBR, mbr_raw(signature, partition)),
+            VolumeId::MbrDisk {
+                signature,
+                partition,
+            } => (VOLUME_MBR_DISK, mbr_raw(signature, partition)),
             VolumeId::Iso9660 { created, label_crc } => {
                 let mut id = [0; 16];
                 put_u64(&mut id, 0, created);
@@ -81,14 +94,23 @@ impl VolumeId {
         match id_type {
             VOLUME_ROOT if all_zero(id) => Some(VolumeId::Root),
             VOLUME_GPT if !all_zero(id) => Some(VolumeId::Gpt(*id)),
-            VOLUME_MBR => {
+            VOLUME_GPT_DISK if !all_zero(id) => Some(VolumeId::GptDisk(*id)),
+            VOLUME_MBR | VOLUME_MBR_DISK => {
                 let partition = get_u8(id, 4);
                 if partition == 0 || !reserved_ok(id, 5, 11) {
                     return None;
                 }
-                Some(VolumeId::Mbr {
-                    signature: get_u32(id, 0),
-                    partition,
+                let signature = get_u32(id, 0);
+                Some(if id_type == VOLUME_MBR {
+                    VolumeId::Mbr {
+                        signature,
+                        partition,
+                    }
+                } else {
+                    VolumeId::MbrDisk {
+                        signature,
+                        partition,
+                    }
                 })
             }
             VOLUME_ISO9660 => {
@@ -101,6 +123,38 @@ impl VolumeId {
                     label_crc: get_u32(id, 8),
                 })
             }
+            _ => None,
+        }
+    }
+
+    /// Returns the id of the whole disk that holds this partition, or `None` if this is
+    /// not a GPT or MBR partition.
+    pub fn disk(self) -> Option<VolumeId> {
+        match self {
+            VolumeId::Gpt(g) => Some(VolumeId::GptDisk(g)),
+            VolumeId::Mbr {
+                signature,
+                partition,
+            } => Some(VolumeId::MbrDisk {
+                signature,
+                partition,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Returns the id of the partition by which this names its whole disk, or `None` if
+    /// it does not name a partition's disk.
+    pub fn partition(self) -> Option<VolumeId> {
+        match self {
+            VolumeId::GptDisk(g) => Some(VolumeId::Gpt(g)),
+            VolumeId::MbrDisk {
+                signature,
+                partition,
+            } => Some(VolumeId::Mbr {
+                signature,
+                partition,
+            }),
             _ => None,
         }
     }
@@ -128,9 +182,10 @@ impl VolumeId {
     }
 
     /// Parses `root`, a GPT PARTUUID (`00112233-4455-6677-8899-aabbccddeeff`), an MBR
-    /// PARTUUID (`1234abcd-01`), in either case of hex digit, or an ISO 9660 volume
+    /// PARTUUID (`1234abcd-01`), in either case of hex digit, an ISO 9660 volume
     /// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`: the creation date in the form of the
-    /// UUID blkid shows for a disc, then the label's CRC-32C as 8 hex digits).
+    /// UUID blkid shows for a disc, then the label's CRC-32C as 8 hex digits), or the whole
+    /// disk of a partition (`disk:` and the partition's PARTUUID).
     pub fn parse(s: &str) -> Option<VolumeId> {
         let b = s.as_bytes();
         if s.eq_ignore_ascii_case("root") {
@@ -138,6 +193,9 @@ impl VolumeId {
         }
         if let Some(rest) = s.strip_prefix(ISO9660_PREFIX) {
             return parse_iso9660(rest.as_bytes());
+        }
+        if let Some(rest) = s.strip_prefix(DISK_PREFIX) {
+            return VolumeId::parse(rest)?.disk();
         }
         if b.len() == 11 && get_u8(b, 8) == b'-' {
             let signature = hex_value(b.get(..8)?)?;
@@ -169,6 +227,14 @@ impl VolumeId {
         }
         None
     }
+}
+
+/// The `id` field of an MBR partition (or its disk): the signature, then the partition.
+fn mbr_raw(signature: u32, partition: u8) -> [u8; 16] {
+    let mut id = [0; 16];
+    put_u32(&mut id, 0, signature);
+    put(&mut id, 4, &[partition]);
+    id
 }
 
 /// Parses the text form of an ISO 9660 volume after its prefix:
@@ -233,11 +299,15 @@ fn hex_value(digits: &[u8]) -> Option<u64> {
 }
 
 impl fmt::Display for VolumeId {
-    /// Formats as `root`, a GPT PARTUUID, an MBR PARTUUID or an ISO 9660 volume, in lower
-    /// case: the form [`VolumeId::parse`] reads.
+    /// Formats as `root`, a GPT PARTUUID, an MBR PARTUUID, an ISO 9660 volume or a
+    /// partition's disk, in lower case: the form [`VolumeId::parse`] reads.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VolumeId::Root => f.write_str("root"),
+            VolumeId::GptDisk(_) | VolumeId::MbrDisk { .. } => match self.partition() {
+                Some(p) => write!(f, "{DISK_PREFIX}{p}"),
+                None => Ok(()),
+            },
             VolumeId::Gpt(g) => {
                 for (b, i) in g.iter().zip(0..u32::MAX) {
                     if matches!(i, 4 | 6 | 8 | 10) {

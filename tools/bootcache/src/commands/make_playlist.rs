@@ -23,12 +23,18 @@ const ISO9660_BLOCK_SIZE: u32 = 2048;
 /// Splits `VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]` at its colons, the volume first.
 ///
 /// A GPT or MBR id has dashes but no colons; an ISO 9660 id
-/// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`) has two, and keeps them.
+/// (`iso9660:2026-11-30-04-00-00-00:1a2b3c4d`) has two and a partition's disk
+/// (`disk:1234abcd-01`) one, and they keep them.
 fn split_spec(spec: &str) -> Vec<&str> {
     let mut parts: Vec<&str> = spec.split(':').collect();
-    if parts.len() >= 3 && parts[0] == "iso9660" {
-        let volume_len = parts[0].len() + parts[1].len() + parts[2].len() + 2;
-        parts.splice(0..3, [&spec[..volume_len]]);
+    let n = match parts.first() {
+        Some(&"iso9660") => 3,
+        Some(&"disk") => 2,
+        _ => 1,
+    };
+    if n > 1 && parts.len() >= n {
+        let volume_len = parts[..n].iter().map(|p| p.len()).sum::<usize>() + n - 1;
+        parts.splice(0..n, [&spec[..volume_len]]);
     }
     parts
 }
@@ -72,7 +78,7 @@ fn make_playlist(specs: &[String]) -> Result<Vec<u8>> {
                     id,
                     record_count: 0,
                     bytes: 0,
-                    block_size: if id.is_whole_disk() {
+                    block_size: if matches!(id, format::VolumeId::Iso9660 { .. }) {
                         ISO9660_BLOCK_SIZE
                     } else {
                         4096
@@ -129,6 +135,22 @@ mod tests {
         assert_eq!(v.block_size, 2048);
         assert_eq!(pl.volume(1).unwrap().block_size, 4096);
         assert!(make_playlist(&["iso9660:2026-11-30-04-00-00-00:1a2b3c4d:1k:2k".into()]).is_err());
+    }
+
+    #[test]
+    fn partition_disks_are_split_at_their_colon() {
+        let pl = make_playlist(&[
+            "disk:b00cde00-01:0:4k".to_string(),
+            "b00cde00-01:8k:4k".to_string(),
+        ])
+        .unwrap();
+        let pl = format::Playlist::parse(&pl).unwrap();
+        let v = pl.volume(0).unwrap();
+        assert_eq!(v.id.to_string(), "disk:b00cde00-01");
+        assert!(v.id.is_whole_disk());
+        assert_eq!(v.block_size, 4096);
+        assert_eq!(pl.volume(1).unwrap().id.to_string(), "b00cde00-01");
+        assert!(make_playlist(&["disk:root:0:4k".into()]).is_err());
     }
 
     #[test]

@@ -164,7 +164,7 @@ fn pick_volume(playlist: &Playlist<'_>, found: VolumeId) -> Option<(u32, Volume)
     let isos: Vec<(u32, Volume)> = playlist
         .volumes()
         .zip(0u32..)
-        .filter(|(v, _)| v.id.is_whole_disk())
+        .filter(|(v, _)| matches!(v.id, VolumeId::Iso9660 { .. }))
         .map(|(v, i)| (i, v))
         .collect();
     isos.iter()

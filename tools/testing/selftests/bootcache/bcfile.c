@@ -364,6 +364,7 @@ static int all_zero(const uint8_t *p, size_t n)
 
 /* ISO 9660 ids: "iso9660:" and the creation date's 16 digits in 7 fields. */
 #define ISO9660_PREFIX		"iso9660:"
+#define DISK_PREFIX		"disk:"
 #define ISO9660_DATE_LIMIT	10000000000000000ULL
 
 /* Whether an ISO 9660 id is valid (record.rs VolumeId::from_raw). */
@@ -400,14 +401,25 @@ static int parse_iso9660(const char *s, size_t n, struct volume *v)
 }
 
 /*
- * `root`, a GPT PARTUUID, an MBR PARTUUID SSSSSSSS-PP or an ISO 9660 medium
- * (format/record.rs VolumeId::parse).
+ * `root`, a GPT PARTUUID, an MBR PARTUUID SSSSSSSS-PP, an ISO 9660 medium or
+ * `disk:` and a GPT or MBR PARTUUID (format/record.rs VolumeId::parse).
  */
 static int parse_volume(const char *s, size_t n, struct volume *v)
 {
 	uint64_t sig, part, byte;
 	int all_zero = 1;
 
+	if (n >= strlen(DISK_PREFIX) && !strncmp(s, DISK_PREFIX, strlen(DISK_PREFIX))) {
+		if (parse_volume(s + strlen(DISK_PREFIX), n - strlen(DISK_PREFIX), v))
+			return -1;
+		if (v->id_type == BOOTCACHE_VOLUME_GPT)
+			v->id_type = BOOTCACHE_VOLUME_GPT_DISK;
+		else if (v->id_type == BOOTCACHE_VOLUME_MBR)
+			v->id_type = BOOTCACHE_VOLUME_MBR_DISK;
+		else
+			return -1;
+		return 0;
+	}
 	memset(v, 0, sizeof(*v));
 	v->block_size = 4096;
 	if (n == 4 && !strncasecmp(s, "root", 4)) {
@@ -454,6 +466,13 @@ static void format_volume(const uint8_t type, const uint8_t *id, char *out, size
 	switch (type) {
 	case BOOTCACHE_VOLUME_ROOT:
 		snprintf(out, size, "root");
+		break;
+	case BOOTCACHE_VOLUME_MBR_DISK:
+	case BOOTCACHE_VOLUME_GPT_DISK:
+		snprintf(out, size, DISK_PREFIX);
+		format_volume(type == BOOTCACHE_VOLUME_MBR_DISK ? BOOTCACHE_VOLUME_MBR :
+			      BOOTCACHE_VOLUME_GPT, id, out + strlen(DISK_PREFIX),
+			      size - strlen(DISK_PREFIX));
 		break;
 	case BOOTCACHE_VOLUME_MBR:
 		snprintf(out, size, "%08x-%02x", get32(id, 0), id[4]);
@@ -626,11 +645,16 @@ static int cmd_make_playlist(int argc, char **argv)
 			die("-e wants VOLUME:OFFSET:LENGTH[:BATCH[:FLAGS]]");
 		spec = argv[i];
 		f[0] = spec;
-		/* An ISO 9660 id's own two colons stay with it (make_playlist.rs split_spec). */
+		/*
+		 * An ISO 9660 id's own two colons and a partition disk's one stay
+		 * with it (make_playlist.rs split_spec).
+		 */
 		p = spec;
 		if (!strncmp(spec, ISO9660_PREFIX, strlen(ISO9660_PREFIX))) {
 			p = strchr(spec + strlen(ISO9660_PREFIX), ':');
 			p = p ? p + 1 : spec + strlen(spec);
+		} else if (!strncmp(spec, DISK_PREFIX, strlen(DISK_PREFIX))) {
+			p = spec + strlen(DISK_PREFIX);
 		}
 		for (;; p++) {
 			if (*p == ':' || !*p) {
@@ -875,10 +899,12 @@ static const char *history_error(const uint8_t *b, size_t len)
 				return "root volume with an id";
 			break;
 		case BOOTCACHE_VOLUME_GPT:
+		case BOOTCACHE_VOLUME_GPT_DISK:
 			if (all_zero(v + V_ID, 16))
 				return "null GPT volume id";
 			break;
 		case BOOTCACHE_VOLUME_MBR:
+		case BOOTCACHE_VOLUME_MBR_DISK:
 			if (v[V_ID + 4] == 0 || !all_zero(v + V_ID + 5, 11))
 				return "bad MBR volume id";
 			break;
