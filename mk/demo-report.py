@@ -437,6 +437,11 @@ def load_phase(profdir, phase):
             with open(p) as f:
                 run = json.load(f)
             run["run"] = i
+            # Its history's misses by kind (mk/miss-report.py --json).
+            mp = os.path.join(d, "misses.json")
+            if os.path.exists(mp):
+                with open(mp) as f:
+                    run["miss_kinds"] = json.load(f)
             runs.append(run)
         else:
             runs.append({"run": i, "failed": True})
@@ -704,6 +709,12 @@ def steal_lines(phases):
              "; no boot over %d %%" % (100 * STEAL_NOTE))]
 
 
+# mk/miss-report.py's kinds of miss: outside the playlist, partly outside,
+# written first, read again after being served, after the cache's last hit,
+# first read of a block the cache did not have.
+MISS_KINDS = ("outside", "partial", "written", "reread", "late", "first")
+
+
 def detail_lines(phases):
     """What the table has no room for: per phase with bootcache on."""
     lines = []
@@ -726,6 +737,13 @@ def detail_lines(phases):
         lines.append("%s: %s hits, %s misses; %s MiB hit, %s MiB missed" % (
             PHASE_NAMES[ph], m("hits", digits=0), m("misses", digits=0),
             m("hit_bytes", MIB), m("miss_bytes", MIB)))
+        kinds = [r["miss_kinds"] for r in phases[ph]["runs"]
+                 if not r.get("failed") and isinstance(r.get("miss_kinds"), dict)]
+        if kinds:
+            lines.append("%s: the misses in %d of its histories, by kind (mk/miss-report.py): %s" % (
+                PHASE_NAMES[ph], len(kinds), ", ".join(
+                    "%s %s" % (k, fmt_range(agg([x.get(k, [0, 0])[0] for x in kinds]), digits=0))
+                    for k in MISS_KINDS)))
         lines.append("%s: %s parked reads (%s gave up), %s s parked in all" % (
             PHASE_NAMES[ph], m("parked", digits=0), m("parked_timeouts", digits=0),
             m("parked_wait_s", digits=2)))

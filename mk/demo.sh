@@ -659,6 +659,21 @@ run_one() {
 	return $rc
 }
 
+# miss_kinds PROFILE: each replay's history (fetched from its disk, or sent
+# on the result channel) set against the profile's playlist by
+# mk/miss-report.py: replay-N/misses.json, the kinds of its misses, for the
+# report.
+miss_kinds() {
+	local pl=$DEMO/$1/playlist d
+	[ -s "$pl" ] || return 0
+	for d in "$DEMO/$1"/replay-*; do
+		[ -s "$d/history" ] || python3 "$REPORT" history "$d" "$d/history" >/dev/null 2>&1 ||
+			continue
+		python3 mk/miss-report.py "$TOOL_BIN" "$d/history" "$pl" --json >"$d/misses.json" \
+			2>/dev/null || rm -f "$d/misses.json"
+	done
+}
+
 # phase PROFILE PHASE N IMAGE KERNEL DRIVE_OPTS ARGS [INITRD]: N boots in a
 # row.
 phase() {
@@ -1050,6 +1065,7 @@ for prof in $PROFILES; do
 		rounds "$prof"
 		;;
 	esac
+	miss_kinds "$prof"
 	rm -f "$DEMO/$prof/recorded.img"
 done
 

@@ -3,7 +3,7 @@
 """Why a replay boot's reads missed: each read of a history without the hit
 flag, set against the playlist that boot replayed.
 
-Usage: miss-report.py TOOL HISTORY PLAYLIST [--list]
+Usage: miss-report.py TOOL HISTORY PLAYLIST [--list | --json]
 
 TOOL is the bootcache binary (for `print --json`). Each miss falls in the
 first class that fits:
@@ -22,13 +22,17 @@ first class that fits:
              served: read-ahead had not brought it (failed, left out by the
              cache limit, or a volume found late)
 
-Prints a line per class (misses, bytes) and, with --list, every miss.
+Prints a line per class (misses, bytes) and, with --list, every miss; with
+--json, an object of class: [misses, bytes] (every class, and "total").
 """
 
 import bisect
 import json
 import subprocess
 import sys
+
+
+CLASSES = ("outside", "partial", "written", "reread", "late", "first")
 
 
 def load(tool, path):
@@ -95,7 +99,7 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     listing = "--list" in sys.argv
     if len(args) != 3:
-        sys.exit(__doc__.strip().splitlines()[2])
+        sys.exit(next(l for l in __doc__.splitlines() if l.startswith("Usage:")))
     tool, hpath, ppath = args
     hist, pl = load(tool, hpath), load(tool, ppath)
     pvol = {v["index"]: v["id"] for v in pl["volumes"]}
@@ -139,8 +143,13 @@ def main():
         reads.add(vol, start, end)
 
     total = sum(n for n, _ in classes.values())
+    if "--json" in sys.argv:
+        out = {c: list(classes.get(c, (0, 0))) for c in CLASSES}
+        out["total"] = [total, sum(b for _, b in classes.values())]
+        print(json.dumps(out))
+        return
     print(f"{total} misses; last hit at {last_hit / 1e9:.3f} s")
-    for c in ("outside", "partial", "written", "reread", "late", "first"):
+    for c in CLASSES:
         n, b = classes.get(c, (0, 0))
         print(f"  {c:8} {n:5} misses {b / 1024:10.1f} KiB")
     if listing:

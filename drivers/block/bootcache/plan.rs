@@ -55,9 +55,9 @@ impl Plan {
     /// the reads made through the disk's own device too (the partition
     /// table, udev's probes), and the next playlist reads them ahead.
     pub(crate) fn add_disk_volumes(&mut self) -> Result {
+        // The disks pushed on the way are looked at too: they have none.
         let mut i = 0;
-        while i < self.volumes.len() {
-            let v = self.volumes[i];
+        while let Some(&v) = self.volumes.get(i) {
             i += 1;
             let Some(disk) = v.id.disk() else {
                 continue;
