@@ -349,6 +349,11 @@ fn partition_disk_volume_ids() {
     ] {
         assert_eq!(VolumeId::parse(bad), None, "{bad}");
     }
+    // A long chain of prefixes is refused without recursing through it.
+    let chain = "disk:".repeat(10_000) + "1234abcd-05";
+    for bad in [chain.as_str()] {
+        assert_eq!(VolumeId::parse(bad), None, "{bad}");
+    }
 }
 
 /// A primary volume descriptor: type 1, `CD001`, version 1, the label `label` padded with

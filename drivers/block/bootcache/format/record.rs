@@ -195,6 +195,11 @@ impl VolumeId {
             return parse_iso9660(rest.as_bytes());
         }
         if let Some(rest) = s.strip_prefix(DISK_PREFIX) {
+            // One level of recursion at most (the kernel parses the command
+            // line with this): a disk of a disk is no volume.
+            if rest.starts_with(DISK_PREFIX) {
+                return None;
+            }
             return VolumeId::parse(rest)?.disk();
         }
         if b.len() == 11 && get_u8(b, 8) == b'-' {

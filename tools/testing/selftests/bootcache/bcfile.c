@@ -410,7 +410,12 @@ static int parse_volume(const char *s, size_t n, struct volume *v)
 	int all_zero = 1;
 
 	if (n >= strlen(DISK_PREFIX) && !strncmp(s, DISK_PREFIX, strlen(DISK_PREFIX))) {
-		if (parse_volume(s + strlen(DISK_PREFIX), n - strlen(DISK_PREFIX), v))
+		s += strlen(DISK_PREFIX);
+		n -= strlen(DISK_PREFIX);
+		/* One level: a disk of a disk is no volume. */
+		if (n >= strlen(DISK_PREFIX) && !strncmp(s, DISK_PREFIX, strlen(DISK_PREFIX)))
+			return -1;
+		if (parse_volume(s, n, v))
 			return -1;
 		if (v->id_type == BOOTCACHE_VOLUME_GPT)
 			v->id_type = BOOTCACHE_VOLUME_GPT_DISK;
