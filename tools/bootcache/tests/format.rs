@@ -351,9 +351,7 @@ fn partition_disk_volume_ids() {
     }
     // A long chain of prefixes is refused without recursing through it.
     let chain = "disk:".repeat(10_000) + "1234abcd-05";
-    for bad in [chain.as_str()] {
-        assert_eq!(VolumeId::parse(bad), None, "{bad}");
-    }
+    assert_eq!(VolumeId::parse(&chain), None);
 }
 
 /// A primary volume descriptor: type 1, `CD001`, version 1, the label `label` padded with
