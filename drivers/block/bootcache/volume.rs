@@ -128,15 +128,15 @@ pub(crate) fn find_volume(index: u16, id: &VolumeId, media: &mut Media) -> Resul
         // Until the kernel mounts root, `ROOT_DEV` is not set: `root=` says.
         VolumeId::Root => DevT::root().map_or_else(root_from_cmdline, Ok),
         VolumeId::Iso9660 { .. } => media.find(index, id),
-        VolumeId::GptDisk(_) | VolumeId::MbrDisk { .. } => {
-            let part = id.partition().ok_or(ENODEV)?;
-            let uuid = CString::try_from_fmt(fmt!("{part}"))?;
-            let dev = DevT::find_by_partuuid(uuid.to_str()?)?;
-            Ok(BlockDevice::open_read(dev)?.disk_dev())
-        }
+        // A partition by its PARTUUID; a partition's disk through the partition.
         _ => {
-            let uuid = CString::try_from_fmt(fmt!("{id}"))?;
-            DevT::find_by_partuuid(uuid.to_str()?)
+            let part = id.partition();
+            let uuid = CString::try_from_fmt(fmt!("{}", part.unwrap_or(*id)))?;
+            let dev = DevT::find_by_partuuid(uuid.to_str()?)?;
+            match part {
+                Some(_) => Ok(BlockDevice::open_read(dev)?.disk_dev()),
+                None => Ok(dev),
+            }
         }
     }
 }

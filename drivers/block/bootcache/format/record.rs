@@ -309,10 +309,18 @@ impl fmt::Display for VolumeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VolumeId::Root => f.write_str("root"),
-            VolumeId::GptDisk(_) | VolumeId::MbrDisk { .. } => match self.partition() {
-                Some(p) => write!(f, "{DISK_PREFIX}{p}"),
-                None => Ok(()),
-            },
+            VolumeId::GptDisk(g) => write!(f, "{DISK_PREFIX}{}", VolumeId::Gpt(*g)),
+            VolumeId::MbrDisk {
+                signature,
+                partition,
+            } => write!(
+                f,
+                "{DISK_PREFIX}{}",
+                VolumeId::Mbr {
+                    signature: *signature,
+                    partition: *partition,
+                }
+            ),
             VolumeId::Gpt(g) => {
                 for (b, i) in g.iter().zip(0..u32::MAX) {
                     if matches!(i, 4 | 6 | 8 | 10) {
