@@ -10,7 +10,8 @@
 # This measures the factor: mk/cpu-bench.c (hashing, sorting, fork and page
 # faults; a static binary built with the host's gcc) runs RUNS times on the
 # host and RUNS times in a guest booted as mk/demo.sh boots its machine
-# (qemu-system-x86_64 -machine pc -accel tcg -cpu DEMO_CPU -smp SMP -m MEM;
+# (qemu-system-x86_64 -machine pc -accel DEMO_ACCEL -cpu DEMO_CPU -smp SMP
+# -m MEM;
 # the test kernel and an initramfs of busybox and the benchmark), and the
 # factor is the guest's total time over the host's, each the fastest of its
 # runs (the least disturbed by other load on the host: RUNS in the guest,
@@ -40,7 +41,7 @@
 # Environment: OUT (out), KERNEL (the test kernel,
 # $OUT/build/test/arch/x86/boot/bzImage; any x86_64 kernel that boots an
 # initramfs on ttyS0 does), RUNS (3), SMP (2), MEM (1024), DEMO_CPU
-# (max), TIMEOUT (600 s).
+# (max), DEMO_ACCEL (tcg,tb-size=128, as in mk/demo.sh), TIMEOUT (600 s).
 
 set -euo pipefail
 
@@ -51,6 +52,7 @@ RUNS=${RUNS:-3}
 SMP=${SMP:-2}
 MEM=${MEM:-1024}
 DEMO_CPU=${DEMO_CPU:-max}
+DEMO_ACCEL=${DEMO_ACCEL:-tcg,tb-size=128}
 TIMEOUT=${TIMEOUT:-600}
 BUSYBOX=/bin/busybox
 
@@ -125,7 +127,7 @@ reader_pid=$!
 # -no-reboot: the guest's reboot -f ends QEMU (the test kernel may have no
 # ACPI power-off).
 qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
-	-machine pc -accel tcg -cpu "$DEMO_CPU" -smp "$SMP" -m "$MEM" \
+	-machine pc -accel "$DEMO_ACCEL" -cpu "$DEMO_CPU" -smp "$SMP" -m "$MEM" \
 	-kernel "$KERNEL" -initrd "$work/initramfs.cpio" \
 	-append "console=ttyS0 panic=-1 quiet kunit.enable=0" \
 	-serial "file:$work/console.log" -chardev "pipe,id=result,path=$work/result" \
@@ -161,7 +163,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The fastest run of each kind of work on each side, and the factors.
 awk -v runs="$RUNS" -v lb="$load_before" -v la="$load_after" -v kernel="$KERNEL" \
-	-v smp="$SMP" -v mem="$MEM" -v cpu="$DEMO_CPU" -v out="$DEMO/cpu-factor" '
+	-v smp="$SMP" -v mem="$MEM" -v cpu="$DEMO_CPU" -v accel="$DEMO_ACCEL" -v out="$DEMO/cpu-factor" '
 	FNR == 1 { side++ }
 	$1 == "cpu-bench:" && $2 != "done" && $2 != "start" {
 		k = side SUBSEP $2
@@ -169,7 +171,7 @@ awk -v runs="$RUNS" -v lb="$load_before" -v la="$load_after" -v kernel="$KERNEL"
 		if (side == 1 && !($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
 	}
 	END {
-		printf "cpu factor: the guest (TCG, -cpu %s -smp %s -m %s, %s) against the host, fastest of %d runs in the guest and %d on the host\n", cpu, smp, mem, kernel, runs, 2 * runs
+		printf "cpu factor: the guest (-accel %s -cpu %s -smp %s -m %s, %s) against the host, fastest of %d runs in the guest and %d on the host\n", accel, cpu, smp, mem, kernel, runs, 2 * runs
 		printf "  %-6s %10s %10s %8s\n", "work", "host s", "guest s", "factor"
 		for (i = 1; i <= n; i++) {
 			w = order[i]; h = best[1 SUBSEP w]; g = best[2 SUBSEP w]

@@ -33,10 +33,10 @@ import base64
 import json
 import os
 import re
-import socket
 import statistics
 import sys
-import time
+
+import qmp
 
 PREFIX = "BOOTCACHE-DEMO: "
 PHASES = ("bound", "baseline", "control", "replay")
@@ -309,37 +309,12 @@ def decode_history(rundir, dest):
 
 
 def set_throttle(path, drive, iops, bps):
-    deadline = time.time() + 10
-    while True:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
-            break
-        except OSError:
-            s.close()
-            if time.time() > deadline:
-                raise SystemExit("cannot connect to %s" % path)
-            time.sleep(0.1)
-    f = s.makefile("rw")
-
-    def call(cmd, **args):
-        f.write(json.dumps({"execute": cmd, "arguments": args} if args else
-                           {"execute": cmd}) + "\n")
-        f.flush()
-        while True:
-            line = f.readline()
-            if not line:
-                raise SystemExit("QMP closed the connection")
-            msg = json.loads(line)
-            if "return" in msg:
-                return msg["return"]
-            if "error" in msg:
-                raise SystemExit("%s: %s" % (cmd, msg["error"].get("desc")))
-
-    json.loads(f.readline())  # the greeting
-    call("qmp_capabilities")
-    call("block_set_io_throttle", device=drive, bps=int(bps), bps_rd=0, bps_wr=0,
-         iops=int(iops), iops_rd=0, iops_wr=0)
+    try:
+        call = qmp.connect(path)
+        call("block_set_io_throttle", device=drive, bps=int(bps), bps_rd=0, bps_wr=0,
+             iops=int(iops), iops_rd=0, iops_wr=0)
+    except qmp.QmpError as e:
+        raise SystemExit(str(e))
     print("%s: iops %s, bps %s" % (drive, iops, bps))
     return 0
 

@@ -111,6 +111,27 @@
 #
 # The table's drive column says which scale a run had.
 #
+# TCG's translated code: QEMU (7.2) keeps the code it translated from a guest
+# page until the guest writes to that page, and while a page has such code
+# every store into it takes a slow path. Pages that held programs the guest
+# ran and then freed keep their translations, and the boot that reuses them
+# for data pays for each store. On the live ISO that is the switch to the
+# root: run-init frees the initramfs's programs, and squashfs then
+# decompresses the root's libraries into those pages. mk/guest-profile.py
+# (DEMO_SAMPLE_HZ) found 80 % of a vCPU's time there in memcpy_orig under
+# ZSTD_decompressStream, at times a few bytes per millisecond. From
+# init-bottom to systemd's first line took 14.8 and 22.9 s in two
+# unthrottled boots of one ISO (the second with -cpu max,-la57), by where
+# the allocator put those pages; 8.8 to 38.3 s in five with one TCG
+# thread (thread=single); 57.7 s with init_on_free=1, which writes every
+# page as it is freed (2026-12-02).
+# QEMU drops all its translations when its code buffer is full. The
+# default buffer (1 GiB) does not fill in a boot; a 128 MiB one
+# (-accel tcg,tb-size=128, DEMO_ACCEL) fills a few times, and the same
+# phase took 2.3 to 4.8 s in six boots of that ISO (tb-size 64, 128 and
+# 256, bootcache off and on), which reached multi-user.target in 41.2 to
+# 45.8 s against 51.0 and 59.6.
+#
 # The old `optical` profile (the hdd image's ext4 on a read-only virtio disk)
 # is gone: `dvd` boots a real live medium from a real (emulated) DVD drive.
 #
@@ -302,7 +323,12 @@
 # DEMO_TRACE (QEMU trace events, e.g. 'ide_atapi_cmd*', logged with their
 # times into each boot's qemu.log; mk/atapi-trace.py reads the ATAPI ones),
 # DEMO_CPU (QEMU's -cpu, max; see mk/cpu-factor.sh for why not max,-erms;
-# the factor must be measured with the same model).
+# the factor must be measured with the same model), DEMO_ACCEL (QEMU's
+# -accel, tcg,tb-size=128; see "TCG's translated code" above; the factor
+# must be measured with the same), DEMO_SAMPLE_HZ (sample
+# each boot's vCPUs that many times a second into its profile.samples, for
+# mk/guest-profile.py report; pausing the guest for each sample costs
+# time, so such a run's figures are not the demo's).
 # Needs root (debootstrap, chroot).
 
 set -uo pipefail
@@ -317,6 +343,7 @@ TIMEOUT=${TIMEOUT:-600}
 MEM=${MEM:-1024}
 SMP=${SMP:-2}
 DEMO_CPU=${DEMO_CPU:-max}
+DEMO_ACCEL=${DEMO_ACCEL:-tcg,tb-size=128}
 DEMO_CMDLINE=${DEMO_CMDLINE:-}
 REPLAY_ARGS=${REPLAY_ARGS-bootcache=record}
 DEMO_TARGET=${DEMO_TARGET:-multi-user.target}
@@ -493,12 +520,19 @@ boot() {
 	cpu0=$(host_cpu)
 	start=$(date +%s.%N)
 	qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none \
-		-machine pc -accel tcg -cpu "$DEMO_CPU" -smp "$SMP" -m "$MEM" \
+		-machine pc -accel "$DEMO_ACCEL" -cpu "$DEMO_CPU" -smp "$SMP" -m "$MEM" \
 		${DEMO_TRACE:+-msg timestamp=on -trace "$DEMO_TRACE"} \
 		-serial "file:$dir/console.log" -serial "file:$dir/result.log" \
+		${DEMO_SAMPLE_HZ:+-qmp "unix:$dir/profile.sock,server=on,wait=off"} \
 		"${media[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
 	pid=$!
 	QEMU_PID=$pid
+	# DEMO_SAMPLE_HZ: a profile of the guest from the host (see
+	# mk/guest-profile.py); it ends with QEMU.
+	if [ -n "${DEMO_SAMPLE_HZ:-}" ]; then
+		python3 "$TOP/mk/guest-profile.py" sample "$dir/profile.sock" "$dir/console.log" \
+			"$dir/profile.samples" "$DEMO_SAMPLE_HZ" >"$dir/profile.log" 2>&1 &
+	fi
 	rc=
 	while :; do
 		# When the marker's first line arrives: the host's side of the
@@ -1076,7 +1110,7 @@ for prof in $PROFILES; do
 done
 qemu_ver=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
 python3 "$REPORT" report "$DEMO" --profiles "$PROFILES" "${drives[@]}" \
-	--guest "QEMU $qemu_ver TCG, -cpu $DEMO_CPU, $SMP vCPUs, $MEM MiB" \
+	--guest "QEMU $qemu_ver, -accel $DEMO_ACCEL, -cpu $DEMO_CPU, $SMP vCPUs, $MEM MiB" \
 	-o "$DEMO/report.json" --markdown "$DEMO/report.md" ||
 	failures=$((failures + 1))
 total=$(($(date +%s) - demo_start))
