@@ -102,16 +102,18 @@ def sample(sock, console, out, hz=20.0):
                         "%s=%s" % (k.replace(" ", "_"), v) for k, v in JIT.findall(jit))))
                     last_jit = now
             except (qmp.QmpError, OSError):
+                call.close()
                 return 0  # QEMU went away
             time.sleep(period)
 
 
 def load_map(path):
     syms = []
-    for line in open(path):
-        parts = line.split()
-        if len(parts) >= 3 and parts[1] in "tTwW":
-            syms.append((int(parts[0], 16), parts[2]))
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[1] in "tTwW":
+                syms.append((int(parts[0], 16), parts[2]))
     syms.sort()
     return [a for a, _ in syms], [n for _, n in syms]
 
@@ -127,8 +129,12 @@ def report(out, smap, t0, t1, top, host=False):
     by_name = dict(zip(names, addrs))
     samples = []
     jits = []
-    for line in open(out):
+    with open(out) as f:
+        lines = f.read().splitlines()
+    for line in lines:
         f = line.split()
+        if not f:
+            continue
         if f[0] == "S":
             stack = [int(w, 16) for w in f[7].split(",")] if len(f) > 7 else []
             t = float(f[2]) if host else float(f[1])

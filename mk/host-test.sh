@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Host tests: the VM harness's result parser, the seek model
-# (mk/seekdisk_test.py), make test's summary, the
+# (mk/seekdisk_test.py), the guest profiler (mk/guest_profile_test.py),
+# make test's summary, the
 # userspace tool and the shared format code (cargo test, formatting, clippy),
 # the kselftests' C helper against the tool, shellcheck of the test scripts,
 # and a short fuzz run. Counts go to $RESULTS_FILE as "passed failed skipped"
@@ -37,21 +38,32 @@ passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
 failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
 grep -q '^OK' "$log" || { grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1)); }
 
+# unittest_py FILE: a Python unittest file, counted test by test.
+unittest_py() {
+	python3 "$TOP/$1" >"$log" 2>&1
+	cat "$log"
+	local n
+	n=$(grep -Ec '\.\.\. (ok|FAIL|ERROR|skipped.*)$' "$log")
+	passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
+	failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
+	skipped=$((skipped + $(grep -c '\.\.\. skipped' "$log")))
+	if grep -q '^OK' "$log" && [ "$n" -gt 0 ]; then
+		echo "ok: $1 ($n tests)"
+	else
+		echo "FAILED: $1"
+		grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1))
+	fi
+}
+
 # The seek model behind make demo's hdd7200, hdd5400, dvd-seek and usb2
 # drives (mk/seekdisk.py): its arithmetic, and the NBD server against
 # qemu-img and qemu-io.
-python3 "$TOP/mk/seekdisk_test.py" >"$log" 2>&1
-cat "$log"
-n=$(grep -Ec '\.\.\. (ok|FAIL|ERROR|skipped.*)$' "$log")
-passed=$((passed + $(grep -c '\.\.\. ok$' "$log")))
-failed=$((failed + $(grep -Ec '\.\.\. (FAIL|ERROR)$' "$log")))
-skipped=$((skipped + $(grep -c '\.\.\. skipped' "$log")))
-if grep -q '^OK' "$log" && [ "$n" -gt 0 ]; then
-	echo "ok: mk/seekdisk_test.py ($n tests)"
-else
-	echo "FAILED: mk/seekdisk_test.py"
-	grep -Eq '\.\.\. (FAIL|ERROR)$' "$log" || failed=$((failed + 1))
-fi
+unittest_py mk/seekdisk_test.py
+
+# The guest profiler (mk/guest-profile.py) and the QMP client it shares
+# with demo-report.py (mk/qmp.py): a report on a hand-made samples file,
+# sampling against a fake QMP server.
+unittest_py mk/guest_profile_test.py
 
 # make test's total (mk/summary.sh): every stage must count in it.
 "$TOP/mk/summary-test.sh" >"$log" 2>&1

@@ -14,7 +14,8 @@ def connect(path, deadline=10.0):
     """Connects to the QMP socket at PATH, waiting up to DEADLINE seconds
     for QEMU to make it, and leaves the capabilities negotiation. Returns
     call(COMMAND, **ARGUMENTS), which runs a command and returns what it
-    returned; every failure raises QmpError."""
+    returned (call.close() closes the connection); every failure raises
+    QmpError."""
     end = time.time() + deadline
     while True:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -49,5 +50,10 @@ def connect(path, deadline=10.0):
         json.loads(f.readline())  # the greeting
     except (OSError, ValueError) as e:
         raise QmpError("QMP greeting: %s" % e) from None
+    def close():
+        f.close()
+        s.close()
+
+    call.close = close
     call("qmp_capabilities")
     return call
