@@ -132,17 +132,16 @@ def report(out, smap, t0, t1, top, host=False):
     with open(out) as f:
         lines = f.read().splitlines()
     for line in lines:
-        f = line.split()
-        if not f:
+        fields = line.split()
+        if not fields:
             continue
-        if f[0] == "S":
-            stack = [int(w, 16) for w in f[7].split(",")] if len(f) > 7 else []
-            t = float(f[2]) if host else float(f[1])
-            samples.append((t, int(f[3]), int(f[4], 16), int(f[5]), int(f[6]), stack))
-        elif f[0] == "J":
-            jits.append((float(f[1]), dict(kv.split("=") for kv in f[2:])))
-            if host:
-                jits.pop()  # they carry the guest's time only
+        if fields[0] == "S":
+            stack = [int(w, 16) for w in fields[7].split(",")] if len(fields) > 7 else []
+            t = float(fields[2]) if host else float(fields[1])
+            samples.append((t, int(fields[3]), int(fields[4], 16), int(fields[5]),
+                            int(fields[6]), stack))
+        elif fields[0] == "J" and not host:  # they carry the guest's time only
+            jits.append((float(fields[1]), dict(kv.split("=") for kv in fields[2:])))
     # The KASLR slide, from the halted kernel-mode samples (a multiple of
     # 2 MiB: CONFIG_PHYSICAL_ALIGN).
     slides = {}
