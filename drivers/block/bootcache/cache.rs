@@ -867,6 +867,79 @@ impl Pace {
     }
 }
 
+/// When the walk of a disk that takes one command at a time stands aside for
+/// the drive's other commands: those that are not bios, which bootcache
+/// hears of but cannot serve or order (a prober's TEST UNIT READY, READ TOC,
+/// GET CONFIGURATION; see `readahead::PROBE_REST_NS`).
+///
+/// After such a command the walk issues nothing for `rest_ns`, so that the
+/// prober's next command, sent as soon as the last one returns, finds the
+/// drive free instead of busy with a read-ahead. It never stands aside for
+/// more than `max_ns` at a stretch: then it issues one read before it may
+/// stand aside again, so that a prober that never stops does not starve it.
+/// Demand read-aheads, for reads that wait, do not stand aside.
+#[derive(Clone, Copy, Debug)]
+pub struct Rest {
+    /// How long the walk stands aside after a command, in nanoseconds; 0
+    /// for never.
+    rest_ns: u64,
+    /// The longest stretch it stands aside, in nanoseconds.
+    max_ns: u64,
+    /// When the current stretch began, while there is one.
+    since: Option<u64>,
+    /// Whether the walk has stood aside in the current stretch.
+    stood: bool,
+}
+
+impl Rest {
+    /// Never stands aside.
+    pub const OFF: Self = Self {
+        rest_ns: 0,
+        max_ns: 0,
+        since: None,
+        stood: false,
+    };
+
+    /// Stands aside for `rest_ns` after each command, for at most `max_ns`
+    /// at a stretch.
+    pub fn new(rest_ns: u64, max_ns: u64) -> Self {
+        Self {
+            rest_ns,
+            max_ns,
+            since: None,
+            stood: false,
+        }
+    }
+
+    /// Returns for how much longer, in nanoseconds, the walk stands aside
+    /// at `now`, the drive's last other command having been sent at
+    /// `probed` (`None` if it has been sent none); `None` if the walk may
+    /// issue a read.
+    pub fn left(&mut self, now: u64, probed: Option<u64>) -> Option<u64> {
+        let Some(until) = probed
+            .map(|p| p.saturating_add(self.rest_ns))
+            .filter(|&until| self.rest_ns > 0 && now < until)
+        else {
+            self.walked();
+            return None;
+        };
+        let end = self.since.get_or_insert(now).saturating_add(self.max_ns);
+        (now < end).then(|| until.min(end) - now)
+    }
+
+    /// Notes that the walk stood aside (it had a read to issue); returns
+    /// `true` the first time in a stretch, to count the stretches.
+    pub fn stood(&mut self) -> bool {
+        !core::mem::replace(&mut self.stood, true)
+    }
+
+    /// Notes that the walk issued a read: a new stretch may begin.
+    pub fn walked(&mut self) {
+        self.since = None;
+        self.stood = false;
+    }
+}
+
 impl<P: CachePage> Default for DiskCache<P> {
     fn default() -> Self {
         Self::new()
