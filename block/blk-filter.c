@@ -99,10 +99,10 @@
  * offered is neither offered nor shown, which costs a cache nothing.
  *
  * What a filter, and a reader of the hooks, may assume:
- *  - ->submit_bio(), ->missed_bio() and ->passthrough() are called only
- *    while the filter is published, possibly on several CPUs at once (the
- *    filter does its own locking), and none is running once
- *    blk_filter_detach() has returned or ->disk_gone() has been called.
+ *  - ->submit_bio() and ->missed_bio() are called only while the filter is
+ *    published, possibly on several CPUs at once (the filter does its own
+ *    locking), and none is running once blk_filter_detach() has returned
+ *    or ->disk_gone() has been called.
  *  - ->disk_gone() is called at most once per attach, and
  *    blk_filter_detach() returns only after it has returned.
  *  - del_gendisk() goes on only after ->disk_gone(): the disk is still live
@@ -228,34 +228,6 @@ void __blk_filter_missed_bio(struct bio *bio)
 			filter->ops->missed_bio(filter, bio);
 		bio_set_flag(bio, BIO_FILTERED);
 	}
-	srcu_read_unlock(&blk_filter_srcu, idx);
-}
-
-/**
- * __blk_filter_passthrough - tell the filter of a disk of a passthrough request
- * @rq: a passthrough request about to be inserted into its queue
- *
- * Slow path of blk_filter_passthrough(). If the request's queue belongs to a
- * disk with a filter that has ->passthrough(), the filter is told. A filter
- * attached or detached meanwhile hears of the request or not; both are fine:
- * it is a hint, not data.
- *
- * Context: blk_execute_rq() or blk_execute_rq_nowait(): interrupts enabled,
- * possibly atomic. The request holds a reference on its queue.
- */
-void __blk_filter_passthrough(struct request *rq)
-{
-	struct gendisk *disk = rq->q->disk;
-	struct blk_filter *filter;
-	int idx;
-
-	if (!disk || !rcu_access_pointer(disk->bio_filter))
-		return;
-
-	idx = srcu_read_lock(&blk_filter_srcu);
-	filter = srcu_dereference(disk->bio_filter, &blk_filter_srcu);
-	if (filter && filter->ops->passthrough)
-		filter->ops->passthrough(filter, rq);
 	srcu_read_unlock(&blk_filter_srcu, idx);
 }
 

@@ -11,7 +11,6 @@
 
 struct bio;
 struct gendisk;
-struct request;
 
 #ifdef CONFIG_BLK_FILTER
 
@@ -19,7 +18,6 @@ DECLARE_STATIC_KEY_FALSE(blk_filter_active);
 
 bool __blk_filter_bio(struct bio *bio);
 void __blk_filter_missed_bio(struct bio *bio);
-void __blk_filter_passthrough(struct request *rq);
 void blk_filter_disk_gone(struct gendisk *disk);
 void blk_filter_media_changed(struct gendisk *disk);
 
@@ -58,21 +56,6 @@ static inline void blk_filter_missed_bio(struct bio *bio)
 		__blk_filter_missed_bio(bio);
 }
 
-/**
- * blk_filter_passthrough - tell the disk's filter of a passthrough request
- * @rq: a passthrough request about to be inserted into its queue
- *
- * Called by blk_execute_rq() and blk_execute_rq_nowait(). While no filter is
- * attached anywhere this is one patched-out branch.
- *
- * Context: as those functions: interrupts enabled, possibly atomic.
- */
-static inline void blk_filter_passthrough(struct request *rq)
-{
-	if (static_branch_unlikely(&blk_filter_active))
-		__blk_filter_passthrough(rq);
-}
-
 #else /* CONFIG_BLK_FILTER */
 
 static inline bool blk_filter_bio(struct bio *bio)
@@ -81,10 +64,6 @@ static inline bool blk_filter_bio(struct bio *bio)
 }
 
 static inline void blk_filter_missed_bio(struct bio *bio)
-{
-}
-
-static inline void blk_filter_passthrough(struct request *rq)
 {
 }
 

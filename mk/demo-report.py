@@ -372,8 +372,6 @@ def derived(run):
         "rehit_bytes": rehit,
         "partial_miss_bytes": get("partial_miss_bytes"),
         "demand_bios": get("demand_bios"),
-        "passthrough": get("passthrough"),
-        "walk_rests": get("walk_rests"),
         "parked": get("parked"),
         "parked_timeouts": get("parked_timeouts"),
         "parked_wait_s": pw / 1e9 if pw is not None else None,
@@ -390,7 +388,7 @@ FIGURES = ("target_s", "wall_target_s", "snapshot_lag_s", "disk_reads", "disk_bu
            "disk_read_bytes", "guest_cpu_s", "playlist_bytes", "readahead_bytes", "hits",
            "misses", "hit_bytes", "miss_bytes", "hit_ratio_bytes", "hit_ratio_requests",
            "unused_readahead_bytes", "rehit_bytes", "partial_miss_bytes", "demand_bios",
-           "passthrough", "walk_rests", "parked", "parked_timeouts", "parked_wait_s", "cache_peak_bytes", "cache_end_bytes",
+           "parked", "parked_timeouts", "parked_wait_s", "cache_peak_bytes", "cache_end_bytes",
            "bootcache_cpu_s", "bootcache_cpu_share", "bootcache_cpu_max_s", "host_steal_share")
 
 
@@ -733,12 +731,8 @@ def detail_lines(phases):
             PHASE_NAMES[ph], m("cache_peak_bytes", MIB), m("playlist_bytes", MIB),
             m("cache_end_bytes", digits=0)))
         if s.get("partial_miss_bytes") is not None or s.get("demand_bios") is not None:
-            lines.append("%s: partial_miss_bytes %s MiB, demand_bios %s%s" % (
-                PHASE_NAMES[ph], m("partial_miss_bytes", MIB), m("demand_bios", digits=0),
-                "" if s.get("passthrough") is None else
-                "; the drive's other commands %s, the walk stood aside %s times"
-                " (passthrough, walk_rests)" % (m("passthrough", digits=0),
-                                                m("walk_rests", digits=0))))
+            lines.append("%s: partial_miss_bytes %s MiB, demand_bios %s" % (
+                PHASE_NAMES[ph], m("partial_miss_bytes", MIB), m("demand_bios", digits=0)))
         if s.get("bootcache_cpu_s") is not None:
             lines.append("%s: bootcache CPU %s s (stats/cpu_ns) of the guest's %s s, %s%s" % (
                 PHASE_NAMES[ph], m("bootcache_cpu_s", digits=3), m("guest_cpu_s"),

@@ -11,7 +11,6 @@
 struct bio;
 struct blk_filter;
 struct gendisk;
-struct request;
 
 /**
  * enum blk_filter_result - what a filter did with a bio
@@ -86,24 +85,12 @@ enum blk_filter_gone {
  *	configuration lock). So it must not open or close a block device,
  *	call blk_filter_attach() or blk_filter_detach(), nor wait for a task
  *	that does. Optional.
- * @passthrough: called when a passthrough request (not a bio: a command of
- *	the disk's driver, or one sent with SG_IO, such as TEST UNIT READY or
- *	GET EVENT STATUS NOTIFICATION) is queued to the disk through
- *	blk_execute_rq() or blk_execute_rq_nowait(). It tells a filter that
- *	keeps the device busy with reads of its own that the device has
- *	other work: on a device that takes one command at a time (an optical
- *	drive) each such command waits for the read it is busy with. The
- *	request is not the filter's: it must not change, complete or hold
- *	on to it. Called with interrupts enabled but possibly in atomic
- *	context, before the request is inserted: it must not sleep or
- *	allocate other than with %GFP_ATOMIC or %GFP_NOWAIT. Optional.
  */
 struct blk_filter_ops {
 	enum blk_filter_result (*submit_bio)(struct blk_filter *filter,
 					     struct bio *bio);
 	void (*missed_bio)(struct blk_filter *filter, struct bio *bio);
 	void (*disk_gone)(struct blk_filter *filter, enum blk_filter_gone why);
-	void (*passthrough)(struct blk_filter *filter, struct request *rq);
 };
 
 /**

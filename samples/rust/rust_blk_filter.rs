@@ -11,9 +11,7 @@
 //! also count the bios submitted before the attach that reached the disk
 //! after it (`missed`, `missed_writes`), and how often the block layer took a
 //! filter off because its disk was deleted (`disk_gone`) or its medium
-//! changed (`media_changed`), and the commands sent to the disk that were
-//! not bios (`passthrough`: an optical drive's TEST UNIT READY at an open,
-//! `SG_IO`):
+//! changed (`media_changed`):
 //!
 //! ```text
 //! # echo vdb > /sys/kernel/rust_blk_filter/attach
@@ -56,7 +54,6 @@ struct Counters {
     missed_writes: AtomicU64,
     disk_gone: AtomicU64,
     media_changed: AtomicU64,
-    passthrough: AtomicU64,
 }
 
 /// The filter: counts, then lets every bio go on to the disk.
@@ -107,10 +104,6 @@ impl Filter for CountingFilter {
             Gone::DiskDeleted => c.disk_gone.fetch_add(1, Ordering::Relaxed),
             Gone::MediaChanged => c.media_changed.fetch_add(1, Ordering::Relaxed),
         };
-    }
-
-    fn passthrough(c: ArcBorrow<'_, Counters>) {
-        c.passthrough.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -203,11 +196,10 @@ counter_attrs!(
     missed,
     missed_writes,
     disk_gone,
-    media_changed,
-    passthrough
+    media_changed
 );
 
-static ATTRS: [Attribute<Arc<State>>; 15] = [
+static ATTRS: [Attribute<Arc<State>>; 14] = [
     Attribute::new_wo(c_str!("attach"), 0o200, store_attach),
     Attribute::new_wo(c_str!("detach"), 0o200, store_detach),
     Attribute::new_ro(c_str!("disk"), 0o444, show_disk),
@@ -222,7 +214,6 @@ static ATTRS: [Attribute<Arc<State>>; 15] = [
     Attribute::new_ro(c_str!("missed_writes"), 0o444, missed_writes),
     Attribute::new_ro(c_str!("disk_gone"), 0o444, disk_gone),
     Attribute::new_ro(c_str!("media_changed"), 0o444, media_changed),
-    Attribute::new_ro(c_str!("passthrough"), 0o444, passthrough),
 ];
 
 struct RustBlkFilter {

@@ -17,13 +17,11 @@
 //! ran out, whatever the control path (which may hold the mutex across
 //! queue freezes and block device opens) is doing.
 
-use crate::cache::{self, DiskCache, NewExtent, Pace, ReadDecision, Rest, PAGE, SECTOR};
+use crate::cache::{self, DiskCache, NewExtent, Pace, ReadDecision, PAGE, SECTOR};
 use crate::compat;
 use crate::filter::{serve, DiskFilter};
 use crate::format;
-use crate::readahead::{
-    read_ahead_key, sort_read_ahead, CachedPage, Follow, FOLLOW_CHUNKS, PROBE_REST_NS, REST_MAX_NS,
-};
+use crate::readahead::{read_ahead_key, sort_read_ahead, CachedPage, Follow, FOLLOW_CHUNKS};
 use crate::session::{Reason, Session};
 use crate::volume::Part;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -76,10 +74,6 @@ pub(crate) struct DiskInner {
     /// Where read-ahead goes on after the last demand read-ahead, before
     /// the walk (see [`Disk::follow_chunks`]).
     pub(crate) follow: Option<Follow>,
-    /// When the walk stands aside for the drive's other commands: on a
-    /// disk that takes one command at a time, not on others (see
-    /// [`Rest`]).
-    pub(crate) rest: Rest,
 }
 
 impl DiskInner {
@@ -131,15 +125,6 @@ pub(crate) struct Disk {
     /// [`Disk::kick_demand`]).
     #[pin]
     demand: Work<Disk>,
-    /// When the disk was last sent a command that is not a bio
-    /// ([`Session::now_ns`], at least 1), or 0 if it has been sent none
-    /// (see [`Disk::note_passthrough`]).
-    probed_ns: AtomicU64,
-    /// Goes on with the walk when it has stood aside long enough (see
-    /// [`Rest`]). Not cancelled when the disk shuts down: it then finds
-    /// the disk stopped and returns, as `demand` does.
-    #[pin]
-    rested: DelayedWork<Disk>,
 }
 
 impl_has_work! {
@@ -151,16 +136,6 @@ impl WorkItem for Disk {
 
     fn run(this: Arc<Disk>) {
         // `pump` counts its own CPU time.
-        this.pump();
-    }
-}
-
-impl_has_delayed_work! {
-    impl HasDelayedWork<Self> for Disk { self.rested }
-}
-
-impl DelayedWorkItem for Disk {
-    fn run(this: Arc<Disk>) {
         this.pump();
     }
 }
@@ -292,18 +267,14 @@ impl Disk {
         // does not see, until the boot reads on, and reads next to a
         // demand read-ahead before the walk goes on (see `Pace`,
         // `FOLLOW_CHUNKS`, and the module's documentation in `readahead`).
-        let (pace, follow_chunks, rest) = if bdev.queue_depth() == 1 {
+        let (pace, follow_chunks) = if bdev.queue_depth() == 1 {
             let first = order
                 .first()
                 .and_then(|&i| cache.extent(i as usize))
                 .map_or(0, |e| e.batch);
-            (
-                Pace::new(first),
-                FOLLOW_CHUNKS,
-                Rest::new(PROBE_REST_NS, REST_MAX_NS),
-            )
+            (Pace::new(first), FOLLOW_CHUNKS)
         } else {
-            (Pace::OFF, 0, Rest::OFF)
+            (Pace::OFF, 0)
         };
         let chunk =
             (u64::from(bdev.max_sectors()) * 512).clamp(64 * 1024, 1024 * 1024) & !(PAGE - 1);
@@ -327,11 +298,8 @@ impl Disk {
                     stopped: false,
                     pace,
                     follow: None,
-                    rest,
                 }),
                 demand <- new_work!("bootcache::Disk::demand"),
-                probed_ns: AtomicU64::new(0),
-                rested <- new_delayed_work!("bootcache::Disk::rested"),
             }),
             GFP_KERNEL,
         )
@@ -343,31 +311,6 @@ impl Disk {
     /// If the work is queued already, that run sees this read too.
     pub(crate) fn kick_demand(this: Arc<Self>) {
         let _ = workqueue::system().enqueue(this);
-    }
-
-    /// Notes that the disk was sent a command that is not a bio (a
-    /// passthrough request): on a disk that takes one command at a time the
-    /// walk stands aside for it (see [`Rest`]). Any context; allocates
-    /// nothing.
-    pub(crate) fn note_passthrough(&self) {
-        let stats = &self.session.stats;
-        stats.passthrough.fetch_add(1, Ordering::Relaxed);
-        self.probed_ns
-            .store(self.session.now_ns().max(1), Ordering::Relaxed);
-    }
-
-    /// When the disk was last sent a command that is not a bio, if ever.
-    pub(crate) fn probed(&self) -> Option<u64> {
-        match self.probed_ns.load(Ordering::Relaxed) {
-            0 => None,
-            ns => Some(ns),
-        }
-    }
-
-    /// Goes on with the walk in `ns` nanoseconds, from a work item.
-    pub(crate) fn pump_in(this: Arc<Self>, ns: u64) {
-        let ms = ns.div_ceil(1_000_000).clamp(1, u64::from(u32::MAX));
-        DelayedWork::schedule(this, ms as u32);
     }
 
     /// Serves or passes parked bios that no longer wait. Called with the lock

@@ -60,10 +60,6 @@ impl Filter for DiskFilter {
         missed(&disk, bio);
     }
 
-    fn passthrough(disk: ArcBorrow<'_, Disk>) {
-        disk.note_passthrough();
-    }
-
     fn gone(disk: ArcBorrow<'_, Disk>, why: Gone) {
         disk.shut_down();
         disk.session.request_jettison(match why {

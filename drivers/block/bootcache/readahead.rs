@@ -76,12 +76,6 @@
 //! grows as the boot moves on, from an earlier one. Meanwhile it reads on
 //! one [`HELD_CHUNK`] at a time, so that the drive is not idle while the
 //! boot probes it, and each probe waits for a small command at most.
-//!
-//! The probes themselves reach the filter as passthrough requests, and the
-//! walk stands aside for them: after one it issues nothing for
-//! [`PROBE_REST_NS`], so that a prober's next command finds the drive free
-//! ([`cache::Rest`]; at most [`REST_MAX_NS`] at a stretch). Demand
-//! read-aheads do not stand aside.
 
 use crate::cache::{self, CachePage, DiskCache, PAGE, SECTOR};
 use crate::compat;
@@ -186,35 +180,15 @@ pub(crate) const FOLLOW_CHUNKS: u8 = 3;
 /// 13 ms for a 128 KiB chunk, and costs the drive a command's overhead
 /// (under a millisecond) per 32 KiB.
 ///
-/// A prober's next command would still find one of these in flight nearly
-/// every time (it is sent when the last one returns, after the walk's
-/// next), which is why the walk stands aside after each of the drive's
-/// other commands ([`PROBE_REST_NS`]). Two other ways round that were
-/// measured (see the README's dvd-seek runs). Resting after each of the
-/// walk's own commands let the probes through, but the walk then had less
+/// A prober's next command still finds one of these in flight nearly every
+/// time (it is sent when the last one returns, after the walk's next). Two
+/// ways round that were measured (see the README's dvd-seek runs). Resting
+/// between the commands let the probes through, but the walk then had less
 /// of the playlist read when the boot needed it, and the boot parked for
 /// it: no faster in the end. 8 KiB commands cut each probe's wait to a
 /// quarter with the drive reading as much, but the boot was no faster
 /// beyond the runs' spread.
 pub(crate) const HELD_CHUNK: u64 = 32 * 1024;
-
-/// How long the walk of a disk that takes one command at a time stands aside
-/// after the drive was sent a command that is not a bio (see
-/// [`cache::Rest`]), in nanoseconds.
-///
-/// A prober (udev's `cdrom_id`, `blkid`, a mount) sends its commands one
-/// after the other, each as soon as the last returns; the walk, which issues
-/// its next read the moment the last completes, slipped one in before
-/// nearly every one of them (see [`HELD_CHUNK`]). In the demo's DVD boots
-/// (`mk/atapi-trace.py`, under TCG) half the gaps between a prober's
-/// commands were under 1.2 ms and three in four under 7 ms: standing aside
-/// 20 ms after each lets a burst of them through back to back, at the cost
-/// of the burst's length and 20 ms of the walk's time.
-pub(crate) const PROBE_REST_NS: u64 = 4_000_000;
-
-/// The longest the walk stands aside at a stretch, in nanoseconds: then it
-/// issues one read before it may stand aside again (see [`cache::Rest`]).
-pub(crate) const REST_MAX_NS: u64 = 500_000_000;
 
 /// Where read-ahead goes on after a demand read-ahead (see
 /// [`FOLLOW_CHUNKS`]): forward from the end of what it read there, then,
@@ -246,9 +220,8 @@ impl DiskInner {
     /// one ([`Follow`]; both up to `max_in_flight + DEMAND_EXTRA` in
     /// flight), then the walk's next run (up to `max_in_flight`; beyond
     /// the batches a paced walk may read at full speed, one [`HELD_CHUNK`]
-    /// with nothing else in flight; none while `rest`, when the walk
-    /// stands aside for the drive's other commands).
-    fn choose(&mut self, max_in_flight: u32, chunk: u64, follow: u8, rest: bool) -> Option<Run> {
+    /// with nothing else in flight).
+    fn choose(&mut self, max_in_flight: u32, chunk: u64, follow: u8) -> Option<Run> {
         if self.in_flight < max_in_flight + DEMAND_EXTRA {
             let mut oldest: Option<(u64, u64, u64)> = None;
             for parked in self.parked.iter() {
@@ -295,7 +268,7 @@ impl DiskInner {
                 }
             }
         }
-        if self.in_flight >= max_in_flight || rest {
+        if self.in_flight >= max_in_flight {
             return None;
         }
         while let Some(&index) = self.order.get(self.pos) {
@@ -320,7 +293,6 @@ impl DiskInner {
             // already: the walk passes over it.
             if let Some((off, len)) = self.cache.take_next(index as usize, self.offset, chunk) {
                 self.offset = off + len;
-                self.rest.walked();
                 return Some(Run {
                     start: start + off,
                     len,
@@ -336,9 +308,8 @@ impl DiskInner {
 
 impl Disk {
     /// Starts or continues read-ahead: keeps up to `max_in_flight` reads
-    /// going, and issues demand read-aheads for parked reads first. While
-    /// the walk stands aside for the drive's other commands, it has itself
-    /// called again when that ends. Process context.
+    /// going, and issues demand read-aheads for parked reads first. Process
+    /// context.
     pub(crate) fn pump(self: &Arc<Self>) {
         loop {
             // Choose the next run under the lock.
@@ -348,20 +319,8 @@ impl Disk {
                 if inner.stopped {
                     return;
                 }
-                let rest = inner.rest.left(self.session.now_ns(), self.probed());
                 let (depth, chunk, follow) = (self.max_in_flight, self.chunk, self.follow_chunks);
-                let Some(run) = inner.choose(depth, chunk, follow, rest.is_some()) else {
-                    // Standing aside with a read the walk would issue: go
-                    // on when the rest ends (or at a completion before).
-                    let walk_would = inner.pos < inner.order.len() && inner.in_flight < depth;
-                    if let Some(ns) = rest.filter(|_| walk_would) {
-                        if inner.rest.stood() {
-                            let stats = &self.session.stats;
-                            stats.walk_rests.fetch_add(1, Ordering::Relaxed);
-                        }
-                        drop(inner);
-                        Disk::pump_in(self.clone(), ns);
-                    }
+                let Some(run) = inner.choose(depth, chunk, follow) else {
                     return;
                 };
                 inner.in_flight += 1;

@@ -102,12 +102,6 @@ stats! {
     /// far above the others was charged for something else as well (see
     /// [`CpuTime`]).
     cpu_max_ns,
-    /// Commands sent to a cached disk that were not bios (passthrough
-    /// requests: a drive's TEST UNIT READY at an open, `SG_IO`).
-    passthrough,
-    /// Times the walk of a disk that takes one command at a time stood
-    /// aside for such commands (see `cache::Rest`).
-    walk_rests,
 }
 
 /// Adds the CPU time bootcache spends in one of its entry points, from its

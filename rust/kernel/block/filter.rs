@@ -17,8 +17,7 @@
 //! [`Filter::missed_bio`] when they do, and so is every write that reaches
 //! the queue, whichever filter saw it before; when the block layer detaches
 //! the filter by itself, because the disk is deleted or its medium changes,
-//! it says so through [`Filter::gone`]; and [`Filter::passthrough`] hears of
-//! the commands sent to the disk that are not bios (a driver's own, SG_IO).
+//! it says so through [`Filter::gone`].
 //!
 //! Only disks with a blk-mq request queue take a filter: attaching one to a
 //! bio-based disk (device mapper, md, brd) fails with `EOPNOTSUPP`.
@@ -93,7 +92,7 @@
 //!     }
 //! }
 //! assert!(CountReads::HAS_MISSED_BIO && CountReads::HAS_GONE);
-//! assert!(!PassAll::HAS_MISSED_BIO && !PassAll::HAS_GONE && !PassAll::HAS_PASSTHROUGH);
+//! assert!(!PassAll::HAS_MISSED_BIO && !PassAll::HAS_GONE);
 //!
 //! let counts = Arc::new(
 //!     Counts { reads: AtomicU64::new(0), valid: AtomicBool::new(true) },
@@ -259,22 +258,6 @@ pub trait Filter {
     fn gone(_data: ForeignBorrowed<'_, Self::Data>, _reason: Gone) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
-
-    /// Called when a passthrough request is queued to the disk: a command
-    /// that is not a bio, from the disk's driver (an optical drive's TEST
-    /// UNIT READY, a media-event poll) or from user space (`SG_IO`). The
-    /// filter sees nothing of it but that it was sent: the device has work
-    /// besides the bios, and on a device that takes one command at a time
-    /// the command waits for whatever the device is busy with.
-    ///
-    /// # Context
-    ///
-    /// The sender's, before the request is queued: interrupts enabled, but
-    /// possibly atomic. Must not sleep, allocate only atomically, and submit
-    /// no I/O.
-    fn passthrough(_data: ForeignBorrowed<'_, Self::Data>) {
-        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
-    }
 }
 
 impl Bio {
@@ -330,11 +313,6 @@ impl<T: Filter> Registration<T> {
         },
         disk_gone: if T::HAS_GONE {
             Some(Self::disk_gone_callback)
-        } else {
-            None
-        },
-        passthrough: if T::HAS_PASSTHROUGH {
-            Some(Self::passthrough_callback)
         } else {
             None
         },
@@ -462,19 +440,6 @@ impl<T: Filter> Registration<T> {
         // first, and `blk_filter_detach()` waits until this call has returned.
         let data = unsafe { Self::data(filter) };
         T::gone(data, Gone::from_raw(why));
-    }
-
-    /// # Safety
-    ///
-    /// Called by the filter core for an attached `Registration<T>`.
-    unsafe extern "C" fn passthrough_callback(
-        filter: *mut bindings::blk_filter,
-        _rq: *mut bindings::request,
-    ) {
-        // SAFETY: The core calls only while the registration is attached,
-        // which ends before it is dropped.
-        let data = unsafe { Self::data(filter) };
-        T::passthrough(data);
     }
 }
 

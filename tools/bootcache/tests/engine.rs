@@ -516,53 +516,6 @@ fn pace_starts_at_the_first_batch_in_order() {
 }
 
 #[test]
-fn rest_off_never_stands_aside() {
-    let mut r = cache::Rest::OFF;
-    assert_eq!(r.left(5, Some(5)), None);
-}
-
-#[test]
-fn rest_stands_aside_after_each_command() {
-    const MS: u64 = 1_000_000;
-    let mut r = cache::Rest::new(20 * MS, 500 * MS);
-    // No command yet, or one long ago: the walk goes on.
-    assert_eq!(r.left(100 * MS, None), None);
-    assert_eq!(r.left(100 * MS, Some(70 * MS)), None);
-    // A command 5 ms ago: 15 ms more, then the walk goes on.
-    assert_eq!(r.left(100 * MS, Some(95 * MS)), Some(15 * MS));
-    // The stretch is counted once, however often the walk looks.
-    assert!(r.stood());
-    assert_eq!(r.left(105 * MS, Some(95 * MS)), Some(10 * MS));
-    assert!(!r.stood());
-    assert_eq!(r.left(115 * MS, Some(95 * MS)), None);
-    // The next stretch is counted again.
-    assert_eq!(r.left(120 * MS, Some(118 * MS)), Some(18 * MS));
-    assert!(r.stood());
-    // A command noted after `now` was read counts from its own time.
-    assert_eq!(r.left(100 * MS, Some(101 * MS)), Some(21 * MS));
-}
-
-#[test]
-fn rest_stretches_are_bounded() {
-    const MS: u64 = 1_000_000;
-    let mut r = cache::Rest::new(20 * MS, 500 * MS);
-    // A prober that sends a command every 10 ms from 0 on: the stretch
-    // that began at 0 ends at 500 ms, however many commands come.
-    assert_eq!(r.left(0, Some(0)), Some(20 * MS));
-    assert_eq!(r.left(250 * MS, Some(250 * MS)), Some(20 * MS));
-    assert_eq!(r.left(490 * MS, Some(490 * MS)), Some(10 * MS));
-    assert_eq!(r.left(500 * MS, Some(500 * MS)), None);
-    // Until the walk has issued a read, the stretch stays over.
-    assert_eq!(r.left(510 * MS, Some(510 * MS)), None);
-    r.walked();
-    assert_eq!(r.left(520 * MS, Some(520 * MS)), Some(20 * MS));
-    // A stretch that ends by itself is forgotten: the next one is whole.
-    assert_eq!(r.left(600 * MS, Some(520 * MS)), None);
-    assert_eq!(r.left(1000 * MS, Some(1000 * MS)), Some(20 * MS));
-    assert_eq!(r.left(1490 * MS, Some(1490 * MS)), Some(10 * MS));
-}
-
-#[test]
 fn overlapping_volumes_keep_the_first() {
     let mut c: DiskCache<HostPage> = DiskCache::new();
     assert_eq!(

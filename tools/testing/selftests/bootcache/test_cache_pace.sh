@@ -7,9 +7,7 @@
 # reads on in 32 KiB commands, one at a time, so that the drive is not idle
 # while the boot probes it. With nothing reading the disc, a playlist of
 # two batches is read ahead whole, the second batch in small commands, and
-# every byte served is the disc's. The drive's other commands (an open
-# sends TEST UNIT READY and GET EVENT STATUS NOTIFICATION) reach bootcache
-# as passthrough requests, and the walk stands aside for them.
+# every byte served is the disc's.
 
 . "$(dirname "$(readlink -f "$0")")/common.sh"
 
@@ -22,7 +20,7 @@ fi
 depth=$(cat "/sys/block/${cd#/dev/}/device/queue_depth" 2>/dev/null)
 [ "$depth" = 1 ] || bc_skip_all "the CD drive's queue depth is '$depth', not 1"
 id=$(bcfile medium-id "$cd") || bc_skip_all "the disc in $cd has no identity"
-bc_plan 6
+bc_plan 4
 
 MIB=1048576
 # mib_is N: MiB N of the disc is the image's.
@@ -53,35 +51,5 @@ bc_check "the disc's first 4 MiB are the image's, 3 MiB of them from the cache" 
 
 echo jettison >"$S/control" && bc_wait_for bc_state_is idle
 bc_check "the session ends"
-
-# A second session, whose second batch (48 MiB in 32 KiB commands) is still
-# being read while the drive is opened 50 times.
-bcfile make-playlist -o "$T"/pr -e "$id:0:1M:0" -e "$id:8M:48M:1"
-bc_load_and_start "$T"/pr
-bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge $MIB ]"
-early=$(bc_stat readahead_bytes)
-i=0
-while [ $i -lt 50 ]; do
-	: <"$cd"
-	i=$((i + 1))
-done
-p=$(bc_stat passthrough) r=$(bc_stat walk_rests)
-if [ "$early" -ge $((49 * MIB)) ]; then
-	ktap_test_skip "the walk stands aside for the drive's other commands (it had read the playlist before they began)"
-else
-	[ "$p" -ge 50 ] && [ "$r" -ge 1 ]
-	bc_check "the walk stands aside for the drive's other commands" \
-		"(passthrough $p, walk_rests $r)"
-fi
-# Reading from the second batch lets the walk read it at full speed.
-ok=1
-for m in 8 31 55; do
-	mib_is $m || ok=0
-done
-bc_wait_for sh -c "[ \$(cat $S/stats/readahead_bytes) -ge $((49 * MIB)) ]" || ok=0
-[ $ok -eq 1 ] && [ "$(bc_stat hit_bytes)" -eq $((3 * MIB)) ] &&
-	echo jettison >"$S/control" && bc_wait_for bc_state_is idle
-bc_check "read ahead whole all the same, and served as on the disc" \
-	"($(bc_stat readahead_bytes) bytes read ahead, $(bc_stat hit_bytes) hit)"
 
 bc_end
